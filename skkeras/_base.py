@@ -1,0 +1,351 @@
+"""The estimator core: parameters, the fit skeleton and prediction, shared by every estimator.
+
+The base class owns the loop (validate -> split -> build -> compile -> train -> record);
+subclasses provide the target handling (classifier or regressor) and ``_build_keras_model``.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._compile import make_loss, make_metrics, make_optimizer
+from ._data import check_fit_data, check_predict_data, check_weights
+from ._keras import import_keras, resolve_seed, seeded
+from ._routing import ROUTING_PREFIXES, is_routed_name, routed
+from ._training import (
+    default_compile_options,
+    early_stopping_callback,
+    instantiate_callbacks,
+    run_training,
+    split_validation,
+)
+
+_PREDICT_CHUNK = 65536
+
+
+class BaseKerasEstimator(BaseEstimator):
+    """Shared machinery of every skkeras estimator. Not meant to be used directly."""
+
+    _parameter_constraints: dict = {
+        "optimizer": [str, HasMethods(["apply_gradients"]), type],
+        "loss": [str, callable, None],
+        "metrics": [list, tuple, dict, str, None],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "verbose": ["verbose"],
+        "callbacks": [list, tuple, dict, None],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "patience": [Interval(Integral, 0, None, closed="left"), None],
+        "min_delta": [Interval(Real, 0, None, closed="left")],
+        "restore_best_weights": ["boolean"],
+        "shuffle": ["boolean"],
+    }
+
+    #: Whether X may have more than two dimensions (sequences, images).
+    _allow_nd = True
+    #: Whether, without early stopping, training stops when the training loss plateaus
+    #: (scikit-learn's MLP behaviour) instead of always running ``epochs``.
+    _stop_on_training_loss = False
+    #: Whether the constructor takes extra (builder and routed) keyword arguments.
+    _accepts_extra_params = False
+    _y_numeric = False
+
+    # ------------------------------------------------------------------ parameters
+    def _extra_params(self) -> dict[str, Any]:
+        declared = set(self._get_param_names())
+        return {
+            key: value
+            for key, value in vars(self).items()
+            if key not in declared and not key.startswith("_") and not key.endswith("_")
+        }
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Get parameters, including extra builder and routed (``prefix__name``) ones."""
+        params = super().get_params(deep=deep)
+        params.update(self._extra_params())
+        return params
+
+    def set_params(self, **params) -> BaseKerasEstimator:
+        """Set parameters; routed ``prefix__name`` parameters may be added to wrappers."""
+        valid = set(self._get_param_names()) | set(self._extra_params())
+        for key, value in params.items():
+            routed_ok = self._accepts_extra_params and is_routed_name(key)
+            if key not in valid and not routed_ok:
+                raise ValueError(self._invalid_parameter_message(key, valid))
+            setattr(self, key, value)
+        return self
+
+    def _invalid_parameter_message(self, key: str, valid: set[str]) -> str:
+        message = (
+            f"Invalid parameter {key!r} for estimator {type(self).__name__}. "
+            f"Valid parameters are: {sorted(valid)!r}."
+        )
+        if self._accepts_extra_params:
+            prefixes = ", ".join(f"'{prefix}__'" for prefix in ROUTING_PREFIXES)
+            message += f" Routed parameters start with one of {prefixes}."
+        return message
+
+    # ------------------------------------------------------------------ hooks
+    def _fit_target(self, y):  # pragma: no cover - provided by the classifier/regressor bases
+        raise NotImplementedError
+
+    def _build_keras_model(self, meta: dict[str, Any]):  # pragma: no cover - subclass hook
+        raise NotImplementedError
+
+    def _default_loss(self, n_units: int | None):  # pragma: no cover - subclass hook
+        raise NotImplementedError
+
+    def _optimizer_kwargs(self) -> dict[str, Any]:
+        return routed(self.get_params(deep=False), "optimizer")
+
+    def _sample_weight_for(self, y, sample_weight):
+        return sample_weight
+
+    def _stratify_labels(self, y):
+        return None
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X, y, sample_weight=None, **fit_params) -> BaseKerasEstimator:
+        """Fit the network to ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features) or (n_samples, ...)
+            Training data; converted to float32.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights.
+        **fit_params : dict
+            ``validation_data=(X_val, y_val)`` fixes the validation set used for early stopping;
+            other keys are passed to Keras's ``Model.fit``.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        reinitialize = not (self.warm_start and self._is_fitted())
+        return self._fit(X, y, sample_weight, fit_params, self.epochs, reinitialize)
+
+    def partial_fit(self, X, y, sample_weight=None, **fit_params) -> BaseKerasEstimator:
+        """Train for one epoch, building the network first if it is not fitted yet."""
+        return self._fit(X, y, sample_weight, fit_params, 1, not self._is_fitted())
+
+    def _is_fitted(self) -> bool:
+        return hasattr(self, "model_")
+
+    def _fit(self, X, y, sample_weight, fit_params, epochs, reinitialize):
+        self._validate_params()
+        self._check_params()
+        X, y = check_fit_data(
+            self, X, y, reset=reinitialize, allow_nd=self._allow_nd, y_numeric=self._y_numeric
+        )
+        sample_weight = check_weights(sample_weight, X)
+        fit_params = {**routed(self.get_params(deep=False), "fit"), **fit_params}
+        validation_data = fit_params.pop("validation_data", None)
+        if reinitialize:
+            self.target_ = self._fit_target(y)
+            self.X_shape_ = tuple(X.shape)
+            self.history_ = {}
+        else:
+            self._check_continued_target(y)
+        sample_weight = self._sample_weight_for(y, sample_weight)
+        seed = resolve_seed(self.random_state)
+        train_idx, validation = self._split(X, y, sample_weight, validation_data, seed)
+        batch_size = self.batch_size or 32
+        n_steps = max(1, int(np.ceil(len(train_idx) / batch_size)))
+        with seeded(seed):
+            if reinitialize:
+                self.model_ = self._make_model(X, n_steps)
+            result = self._train(
+                X, y, sample_weight, train_idx, validation, epochs, fit_params
+            )
+        self._record(result)
+        return self
+
+    def _check_params(self) -> None:
+        """Checks beyond ``_parameter_constraints``; raise before any training."""
+        if "build_fn" in self._extra_params():
+            raise TypeError(
+                f"{type(self).__name__} takes the model builder as `model=`; `build_fn=` is the "
+                "old scikeras spelling."
+            )
+
+    def _check_continued_target(self, y) -> None:
+        """Hook: refuse targets that do not fit an already trained network."""
+
+    def _split(self, X, y, sample_weight, validation_data, seed):
+        """Training indices and the validation tuple (or ``None``)."""
+        n_samples = len(X)
+        if validation_data is not None:
+            return np.arange(n_samples), self._check_validation_data(validation_data)
+        if not self.early_stopping:
+            return np.arange(n_samples), None
+        train_idx, val_idx = split_validation(
+            n_samples, self.validation_fraction, seed, stratify=self._stratify_labels(y)
+        )
+        weights = None if sample_weight is None else sample_weight[val_idx]
+        return train_idx, (X[val_idx], y[val_idx], weights)
+
+    def _check_validation_data(self, validation_data):
+        if not isinstance(validation_data, tuple | list) or len(validation_data) not in (2, 3):
+            raise ValueError(
+                "validation_data must be a tuple (X_val, y_val) or (X_val, y_val, sample_weight); "
+                f"got {type(validation_data).__name__}."
+            )
+        X_val = check_predict_data(self, validation_data[0], allow_nd=self._allow_nd)
+        y_val = np.asarray(validation_data[1])
+        if len(y_val) != len(X_val):
+            raise ValueError(
+                f"validation_data has {len(X_val)} samples in X_val but {len(y_val)} in y_val."
+            )
+        weights = validation_data[2] if len(validation_data) == 3 else None
+        return X_val, y_val, check_weights(weights, X_val)
+
+    def _make_model(self, X, n_train_steps: int):
+        keras = import_keras()
+        meta = self._meta()
+        model = self._build_keras_model(meta)
+        if not isinstance(model, keras.Model):
+            raise TypeError(
+                f"The model builder of {type(self).__name__} must return a keras.Model; "
+                f"got {type(model).__name__}."
+            )
+        if not model.compiled:
+            model.compile(**self._compile_kwargs(model, X, n_train_steps))
+        return model
+
+    def _compile_kwargs(self, model, X, n_train_steps: int) -> dict[str, Any]:
+        params = self.get_params(deep=False)
+        loss = make_loss(getattr(self, "loss", None), routed(params, "loss"))
+        if loss is None:
+            loss = self._default_loss(_output_units(model, X))
+        return {
+            "optimizer": make_optimizer(
+                self.optimizer, self._optimizer_kwargs(), estimator_name=type(self).__name__
+            ),
+            "loss": loss,
+            "metrics": make_metrics(getattr(self, "metrics", None), routed(params, "metrics")),
+            **default_compile_options(n_train_steps),
+            **routed(params, "compile"),
+        }
+
+    def _meta(self) -> dict[str, Any]:
+        meta = {
+            "n_features_in_": self.n_features_in_,
+            "X_shape_": self.X_shape_,
+            "X_dtype_": np.dtype("float32"),
+            "target_type_": self.target_.target_type,
+            "n_outputs_": self.target_.n_outputs,
+            "n_outputs_expected_": 1,
+        }
+        if hasattr(self, "feature_names_in_"):
+            meta["feature_names_in_"] = self.feature_names_in_
+        return meta
+
+    def _train(self, X, y, sample_weight, train_idx, validation, epochs, fit_params):
+        encoded = self.target_.encode(y)
+        weights = None if sample_weight is None else sample_weight[train_idx]
+        if len(train_idx) != len(X):
+            X, encoded = X[train_idx], encoded[train_idx]
+        keras_validation = None
+        if validation is not None:
+            X_val, y_val, w_val = validation
+            encoded_val = self.target_.encode(y_val)
+            keras_validation = (X_val, encoded_val, w_val) if w_val is not None else (
+                X_val,
+                encoded_val,
+            )
+        callbacks, monitor = self._callbacks(has_validation=validation is not None)
+        return run_training(
+            self.model_,
+            X,
+            encoded,
+            sample_weight=weights,
+            validation_data=keras_validation,
+            epochs=epochs,
+            initial_epoch=len(self.history_.get("loss", [])),
+            batch_size=self.batch_size,
+            callbacks=callbacks,
+            monitor=monitor,
+            verbose=int(self.verbose),
+            shuffle=self.shuffle,
+            fit_kwargs=fit_params,
+        )
+
+    def _callbacks(self, *, has_validation: bool):
+        params = self.get_params(deep=False)
+        callbacks = instantiate_callbacks(self.callbacks, routed(params, "callbacks"))
+        monitor = "val_loss" if has_validation else None
+        if self.early_stopping and self.patience is not None:
+            callbacks.append(
+                early_stopping_callback(
+                    monitor="val_loss",
+                    patience=self.patience,
+                    min_delta=self.min_delta,
+                    restore=self.restore_best_weights,
+                )
+            )
+        elif self._stop_on_training_loss and self.patience is not None:
+            callbacks.append(
+                early_stopping_callback(
+                    monitor="loss", patience=self.patience, min_delta=self.min_delta, restore=False
+                )
+            )
+        return callbacks, monitor
+
+    def _record(self, result) -> None:
+        for key, values in result.history.items():
+            self.history_.setdefault(key, []).extend(values)
+        self.n_iter_ = len(self.history_.get("loss", []))
+        offset = self.n_iter_ - result.epochs_run
+        self.best_epoch_ = offset + result.best_epoch
+
+    # ------------------------------------------------------------------ prediction
+    def _predict_outputs(self, X) -> np.ndarray:
+        """Raw network outputs for ``X`` (validated), computed in large batches."""
+        check_is_fitted(self)
+        X = check_predict_data(self, X, allow_nd=self._allow_nd)
+        chunk = routed(self.get_params(deep=False), "predict").get("batch_size") or _PREDICT_CHUNK
+        outputs = [
+            _as_numpy(self.model_.predict_on_batch(X[start : start + chunk]))
+            for start in range(0, len(X), chunk)
+        ]
+        return np.concatenate(outputs, axis=0)
+
+    # ------------------------------------------------------------------ tags
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.three_d_array = self._allow_nd
+        tags.target_tags.multi_output = True
+        return tags
+
+
+def _as_numpy(outputs) -> np.ndarray:
+    if isinstance(outputs, list | tuple):
+        outputs = outputs[0]
+    if isinstance(outputs, dict):
+        outputs = next(iter(outputs.values()))
+    return np.asarray(outputs)
+
+
+def _output_units(model, X) -> int | None:
+    """Number of units of the model's (first) output."""
+    try:
+        shape = model.output_shape
+    except (AttributeError, ValueError):
+        shape = _as_numpy(model(X[:1])).shape
+    if isinstance(shape, list):
+        shape = shape[0]
+    return None if shape[-1] is None else int(shape[-1])

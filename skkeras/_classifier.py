@@ -1,0 +1,91 @@
+"""Classifier behaviour on top of the estimator core."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
+
+from ._base import BaseKerasEstimator
+from ._targets import MULTILABEL, ClassifierTarget
+
+
+class KerasClassifierBase(ClassifierMixin, BaseKerasEstimator):
+    """Shared classifier logic: label encoding, probabilities, class weights, stratification."""
+
+    _parameter_constraints: dict = {
+        **BaseKerasEstimator._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def _fit_target(self, y) -> ClassifierTarget:
+        target = ClassifierTarget.fit(y, estimator_name=type(self).__name__)
+        self.classes_ = target.classes
+        self.n_classes_ = target.n_classes
+        self.n_outputs_ = target.n_outputs
+        self.target_type_ = target.target_type
+        return target
+
+    def _make_model(self, X, n_train_steps: int):
+        model = super()._make_model(X, n_train_steps)
+        from ._base import _output_units
+
+        self.target_.encoding = self.target_.choose_encoding(model.loss, _output_units(model, X))
+        return model
+
+    def _check_continued_target(self, y) -> None:
+        if self.target_.encoding == MULTILABEL:
+            if y.ndim != 2 or y.shape[1] != self.n_classes_:
+                raise ValueError(
+                    f"y has shape {y.shape} but {type(self).__name__} was fitted on "
+                    f"{self.n_classes_} labels."
+                )
+            return
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if unseen.size:
+            raise ValueError(
+                f"y contains classes {unseen.tolist()} not seen in the first fit "
+                f"(classes_={self.classes_.tolist()}); refit with warm_start=False."
+            )
+
+    def _meta(self) -> dict[str, Any]:
+        meta = super()._meta()
+        meta.update(classes_=self.classes_, n_classes_=self.n_classes_)
+        return meta
+
+    def _default_loss(self, n_units: int | None):
+        if self.target_.target_type == "multilabel-indicator" or n_units == 1:
+            return "binary_crossentropy"
+        return "sparse_categorical_crossentropy"
+
+    def _sample_weight_for(self, y, sample_weight):
+        if self.class_weight is None:
+            return sample_weight
+        if self.target_.encoding == MULTILABEL or self.target_type_ == "multilabel-indicator":
+            raise ValueError("class_weight is not supported for multilabel targets.")
+        weights = compute_sample_weight(self.class_weight, y)
+        return weights if sample_weight is None else weights * sample_weight
+
+    def _stratify_labels(self, y):
+        if self.target_type_ == "multilabel-indicator":
+            return None
+        return self.target_.indices(y)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities of shape (n_samples, n_classes).
+
+        For a multilabel target, the probability of each label (n_samples, n_labels).
+        """
+        return self.target_.probabilities(self._predict_outputs(X))
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted class labels (an indicator matrix for multilabel targets)."""
+        return self.target_.decode(self.predict_proba(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags

@@ -1,0 +1,59 @@
+"""Building optimizer, loss and metric objects from strings, classes or instances plus routed kwargs."""
+
+from __future__ import annotations
+
+import inspect
+
+from ._keras import import_keras
+
+
+def make_optimizer(optimizer, kwargs: dict, *, estimator_name: str):
+    """A fresh optimizer object for one fit (never the user's instance, which may hold state)."""
+    keras = import_keras()
+    try:
+        if isinstance(optimizer, str):
+            return type(keras.optimizers.get(optimizer))(**kwargs)
+        if inspect.isclass(optimizer):
+            return optimizer(**kwargs)
+        return type(optimizer).from_config({**optimizer.get_config(), **kwargs})
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"The 'optimizer' parameter of {estimator_name} could not be built from "
+            f"{optimizer!r} with {kwargs}: {error}"
+        ) from error
+
+
+def _class_name(snake_name: str) -> str:
+    return "".join(part.capitalize() for part in snake_name.split("_"))
+
+
+def make_loss(loss, kwargs: dict):
+    """The loss as Keras's ``compile`` takes it, with routed ``loss__*`` kwargs applied."""
+    keras = import_keras()
+    if loss is None or (not kwargs and not inspect.isclass(loss)):
+        return loss
+    if isinstance(loss, str):
+        return keras.losses.get({"class_name": _class_name(loss), "config": kwargs})
+    if inspect.isclass(loss):
+        return loss(**kwargs)
+    if hasattr(loss, "get_config"):
+        return type(loss).from_config({**loss.get_config(), **kwargs})
+    return loss
+
+
+def make_metrics(metrics, kwargs: dict):
+    """Metrics for ``compile``; metric classes are instantiated with routed kwargs."""
+    if metrics is None:
+        return None
+    if isinstance(metrics, dict):
+        return {name: make_metrics(value, kwargs) for name, value in metrics.items()}
+    if isinstance(metrics, list | tuple):
+        return [_make_metric(metric, kwargs) for metric in metrics]
+    return [_make_metric(metrics, kwargs)]
+
+
+def _make_metric(metric, kwargs: dict):
+    if inspect.isclass(metric):
+        accepted = inspect.signature(metric).parameters
+        return metric(**{key: value for key, value in kwargs.items() if key in accepted})
+    return metric

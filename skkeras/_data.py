@@ -1,0 +1,81 @@
+"""Validation and conversion of ``X``, ``y`` and ``sample_weight`` before any training starts."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.validation import _check_sample_weight, column_or_1d, validate_data
+
+
+def _to_float32(X) -> np.ndarray:
+    if sp.issparse(X):
+        X = X.toarray()
+    return np.ascontiguousarray(X, dtype=np.float32)
+
+
+def _describe_conversion_error(error: Exception) -> str:
+    return (
+        f"X must contain only numbers (ints, floats or bools); converting it to float failed: "
+        f"{error}. Encode text or categorical columns first, e.g. with OneHotEncoder."
+    )
+
+
+def check_fit_data(estimator, X, y, *, reset: bool, allow_nd: bool, y_numeric: bool):
+    """Validate ``X`` and ``y`` for ``fit``; sets ``n_features_in_``/``feature_names_in_``."""
+    try:
+        X, y = validate_data(
+            estimator,
+            X,
+            y,
+            reset=reset,
+            accept_sparse=True,
+            dtype=[np.float32, np.float64],
+            allow_nd=allow_nd,
+            multi_output=True,
+            y_numeric=y_numeric,
+        )
+    except ValueError as error:
+        if "could not convert" in str(error):
+            raise ValueError(_describe_conversion_error(error)) from error
+        raise
+    if y.ndim == 2 and y.shape[1] == 1 and not y_numeric:
+        y = column_or_1d(y, warn=True)
+    if y_numeric:
+        y = np.asarray(y, dtype=np.float64)
+    return _to_float32(X), y
+
+
+def check_predict_data(estimator, X, *, allow_nd: bool) -> np.ndarray:
+    """Validate ``X`` for prediction against what ``fit`` saw."""
+    try:
+        X = validate_data(
+            estimator,
+            X,
+            reset=False,
+            accept_sparse=True,
+            dtype=[np.float32, np.float64],
+            allow_nd=allow_nd,
+        )
+    except ValueError as error:
+        if "could not convert" in str(error):
+            raise ValueError(_describe_conversion_error(error)) from error
+        raise
+    expected = tuple(estimator.X_shape_[1:])
+    if tuple(X.shape[1:]) != expected:
+        raise ValueError(
+            f"X has shape {X.shape} but {type(estimator).__name__} was fitted on samples of shape "
+            f"{expected}; pass X of shape (n_samples, {', '.join(map(str, expected))})."
+        )
+    return _to_float32(X)
+
+
+def check_weights(sample_weight, X) -> np.ndarray | None:
+    """Validate ``sample_weight``; refuse all-zero weights."""
+    if sample_weight is None:
+        return None
+    sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+    if not np.any(sample_weight > 0):
+        raise ValueError(
+            "sample_weight must contain at least one positive number; got all zeros."
+        )
+    return sample_weight

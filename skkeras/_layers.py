@@ -1,0 +1,102 @@
+"""Stateless network builders: layers for the ready-made estimators."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ._keras import import_keras
+
+#: Activations a ready-made estimator accepts by name. ``prelu`` and ``leaky_relu`` are layers
+#: (PReLU learns its slope); the others are Keras activation functions.
+ACTIVATIONS = frozenset(
+    {
+        "relu",
+        "prelu",
+        "leaky_relu",
+        "elu",
+        "selu",
+        "tanh",
+        "sigmoid",
+        "hard_sigmoid",
+        "exponential",
+        "linear",
+        "gelu",
+        "swish",
+        "silu",
+        "softplus",
+        "mish",
+        "relu6",
+    }
+)
+
+#: Optimizers a ready-made estimator accepts by name.
+OPTIMIZERS = frozenset(
+    {"adam", "sgd", "rmsprop", "adagrad", "adadelta", "adamw", "nadam", "adamax", "ftrl", "lion"}
+)
+#: Optimizers that take a ``momentum`` argument.
+MOMENTUM_OPTIMIZERS = frozenset({"sgd", "rmsprop"})
+
+
+def activation_layer(name: str):
+    """A Keras layer applying the named activation."""
+    layers = import_keras().layers
+    if name == "prelu":
+        return layers.PReLU()
+    if name == "leaky_relu":
+        return layers.LeakyReLU()
+    return layers.Activation(name)
+
+
+def regularizer(l1: float, l2: float):
+    """An L1/L2 regularizer, or ``None`` when both are zero."""
+    if not l1 and not l2:
+        return None
+    return import_keras().regularizers.L1L2(l1=l1, l2=l2)
+
+
+def dense_block(
+    x,
+    units: int,
+    *,
+    activation: str,
+    dropout: float,
+    l1: float,
+    l2: float,
+    activity_l1: float,
+    activity_l2: float,
+    batch_normalization: bool,
+):
+    """Dense -> (BatchNormalization) -> activation -> (Dropout), as the notebook stacks them."""
+    layers = import_keras().layers
+    x = layers.Dense(
+        units,
+        kernel_regularizer=regularizer(l1, l2),
+        activity_regularizer=regularizer(activity_l1, activity_l2),
+        use_bias=not batch_normalization,
+    )(x)
+    if batch_normalization:
+        x = layers.BatchNormalization()(x)
+    x = activation_layer(activation)(x)
+    if dropout:
+        x = layers.Dropout(dropout)(x)
+    return x
+
+
+def output_layer(x, n_units: int, activation: str):
+    return import_keras().layers.Dense(n_units, activation=activation, name="output")(x)
+
+
+def build_mlp(
+    input_shape: tuple,
+    hidden_layer_sizes: Sequence[int],
+    n_outputs: int,
+    output_activation: str,
+    **block_options,
+):
+    """A functional MLP: ``hidden_layer_sizes`` dense blocks and an output layer."""
+    keras = import_keras()
+    inputs = keras.Input(shape=input_shape)
+    x = inputs
+    for units in hidden_layer_sizes:
+        x = dense_block(x, int(units), **block_options)
+    return keras.Model(inputs, output_layer(x, n_outputs, output_activation))

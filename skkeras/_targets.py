@@ -1,0 +1,146 @@
+"""Target encoding: from scikit-learn targets to what a Keras loss expects, and back."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+
+SUPPORTED_CLASSIFICATION_TARGETS = ("binary", "multiclass", "multilabel-indicator")
+
+# How a classifier's encoded target is laid out for its loss.
+SPARSE = "sparse"  # integer class index per sample
+ONEHOT = "onehot"  # one column per class
+BINARY = "binary"  # one 0/1 column (single sigmoid unit)
+MULTILABEL = "multilabel"  # indicator matrix, one sigmoid unit per label
+
+
+def loss_name(loss) -> str:
+    """A normalised name for a Keras loss given as string, function, class or instance."""
+    if loss is None:
+        return ""
+    if isinstance(loss, str):
+        name = loss
+    else:
+        name = getattr(loss, "name", None) or getattr(loss, "__name__", None)
+        name = name or type(loss).__name__
+    return re.sub(r"[^a-z]", "", str(name).lower())
+
+
+@dataclass
+class ClassifierTarget:
+    """Fitted description of a classification target."""
+
+    target_type: str
+    classes: np.ndarray
+    y_dtype: np.dtype
+    label_encoder: LabelEncoder | None = None
+    encoding: str = field(default=SPARSE)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def n_outputs(self) -> int:
+        return self.n_classes if self.target_type == "multilabel-indicator" else 1
+
+    @classmethod
+    def fit(cls, y: np.ndarray, *, estimator_name: str) -> ClassifierTarget:
+        check_classification_targets(y)
+        target_type = type_of_target(y, input_name="y")
+        if target_type not in SUPPORTED_CLASSIFICATION_TARGETS:
+            raise ValueError(
+                f"{estimator_name} supports binary, multiclass and multilabel-indicator targets; "
+                f"y is {target_type!r}. Fit one estimator per output instead."
+            )
+        if target_type == "multilabel-indicator":
+            classes = np.arange(y.shape[1])
+            return cls(target_type, classes, y.dtype, encoding=MULTILABEL)
+        encoder = LabelEncoder().fit(y)
+        if len(encoder.classes_) < 2:
+            raise ValueError(
+                f"{estimator_name} needs samples of at least 2 classes in y; got only one class "
+                f"({encoder.classes_[0]!r}). Classifier can't train when only one class is present."
+            )
+        return cls(target_type, encoder.classes_, y.dtype, label_encoder=encoder)
+
+    def choose_encoding(self, loss, n_units: int | None) -> str:
+        """Pick the target layout from the loss and the model's number of output units."""
+        if self.target_type == "multilabel-indicator":
+            return MULTILABEL
+        name = loss_name(loss)
+        if "sparse" in name:
+            return SPARSE
+        if "categorical" in name:
+            return ONEHOT
+        if n_units == 1:
+            return BINARY
+        if "binary" in name:
+            return ONEHOT
+        return SPARSE
+
+    def encode(self, y: np.ndarray) -> np.ndarray:
+        if self.encoding == MULTILABEL:
+            return np.asarray(y, dtype="float32")
+        indices = self.label_encoder.transform(y)
+        if self.encoding == SPARSE:
+            return indices.astype("int32")
+        if self.encoding == BINARY:
+            return indices.astype("float32").reshape(-1, 1)
+        return np.eye(self.n_classes, dtype="float32")[indices]
+
+    def indices(self, y: np.ndarray) -> np.ndarray:
+        """Class index of each sample (for stratification and class weights)."""
+        return self.label_encoder.transform(y)
+
+    def probabilities(self, outputs: np.ndarray) -> np.ndarray:
+        """Turn raw model outputs into an (n_samples, n_classes) probability matrix."""
+        outputs = np.asarray(outputs, dtype="float64")
+        if self.encoding == MULTILABEL:
+            return outputs.reshape(len(outputs), -1)
+        if self.encoding == BINARY or (outputs.ndim == 2 and outputs.shape[1] == 1):
+            positive = np.clip(outputs.reshape(-1), 0.0, 1.0)
+            return np.column_stack([1.0 - positive, positive])
+        outputs = outputs.reshape(len(outputs), -1)
+        if outputs.shape[1] != self.n_classes:
+            raise ValueError(
+                f"The model returned {outputs.shape[1]} outputs per sample but y has "
+                f"{self.n_classes} classes; the output layer needs one unit per class "
+                "(or one sigmoid unit for a binary target)."
+            )
+        outputs = np.clip(outputs, 0.0, None)
+        totals = outputs.sum(axis=1, keepdims=True)
+        totals[totals == 0] = 1.0
+        return outputs / totals
+
+    def decode(self, probabilities: np.ndarray) -> np.ndarray:
+        if self.encoding == MULTILABEL:
+            return (probabilities > 0.5).astype(self.y_dtype)
+        return self.classes[np.argmax(probabilities, axis=1)]
+
+
+@dataclass
+class RegressorTarget:
+    """Fitted description of a regression target."""
+
+    n_outputs: int
+    one_dimensional: bool
+
+    @classmethod
+    def fit(cls, y: np.ndarray) -> RegressorTarget:
+        return cls(n_outputs=1 if y.ndim == 1 else y.shape[1], one_dimensional=y.ndim == 1)
+
+    @property
+    def target_type(self) -> str:
+        return "continuous" if self.n_outputs == 1 else "continuous-multioutput"
+
+    def encode(self, y: np.ndarray) -> np.ndarray:
+        return np.asarray(y, dtype="float32").reshape(len(y), -1)
+
+    def decode(self, outputs: np.ndarray) -> np.ndarray:
+        outputs = np.asarray(outputs).reshape(len(outputs), -1)
+        return outputs.ravel() if self.one_dimensional else outputs

@@ -1,0 +1,152 @@
+"""The training step of a fit: validation split, callbacks and the Keras training loop."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from ._keras import backend_name, import_keras
+
+
+class TrainingDivergedError(ValueError):
+    """Raised when the training loss becomes NaN or infinite."""
+
+
+@dataclass
+class TrainingResult:
+    """What a training run produced."""
+
+    history: dict
+    epochs_run: int
+    best_epoch: int
+
+
+def split_validation(n_samples: int, fraction: float, seed: int, stratify=None):
+    """Indices of a shuffled (and, when possible, stratified) train/validation split."""
+    n_validation = int(np.ceil(fraction * n_samples))
+    if n_samples < 2 or n_validation >= n_samples:
+        raise ValueError(
+            f"validation_fraction={fraction} of {n_samples} samples leaves no data to train on "
+            "or to validate with; pass more samples, a smaller validation_fraction, or "
+            "early_stopping=False."
+        )
+    indices = np.arange(n_samples)
+    if stratify is not None and not _can_stratify(stratify, n_validation, n_samples):
+        stratify = None
+    return train_test_split(
+        indices, test_size=n_validation, random_state=seed, shuffle=True, stratify=stratify
+    )
+
+
+def _can_stratify(labels, n_validation: int, n_samples: int) -> bool:
+    counts = np.bincount(labels)
+    counts = counts[counts > 0]
+    n_classes = len(counts)
+    return counts.min() >= 2 and n_classes <= n_validation <= n_samples - n_classes
+
+
+def instantiate_callbacks(callbacks, routed_kwargs: dict) -> list:
+    """Fresh callback objects for one fit: instances are deep-copied, classes instantiated.
+
+    ``callbacks`` may be a list or a ``{name: callback}`` dict; routed ``callbacks__name__arg``
+    (dict form) or ``callbacks__arg`` (classes in a list) keyword arguments are applied.
+    """
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, dict):
+        return [
+            _instantiate_one(callback, _routed_for(routed_kwargs, name))
+            for name, callback in callbacks.items()
+        ]
+    return [_instantiate_one(callback, routed_kwargs) for callback in callbacks]
+
+
+def _routed_for(kwargs: dict, name: str) -> dict:
+    head = name + "__"
+    return {key[len(head) :]: value for key, value in kwargs.items() if key.startswith(head)}
+
+
+def _instantiate_one(callback, kwargs: dict):
+    if inspect.isclass(callback):
+        accepted = inspect.signature(callback).parameters
+        return callback(**{key: value for key, value in kwargs.items() if key in accepted})
+    try:
+        return copy.deepcopy(callback)
+    except Exception as error:  # pragma: no cover - depends on the user's callback
+        raise TypeError(
+            f"callbacks: could not copy {callback!r} for this fit ({error}). Pass the callback "
+            "class instead of an instance, with its arguments routed as callbacks__name=value."
+        ) from error
+
+
+def early_stopping_callback(*, monitor: str, patience: int, min_delta: float, restore: bool):
+    keras = import_keras()
+    return keras.callbacks.EarlyStopping(
+        monitor=monitor,
+        patience=patience,
+        min_delta=min_delta,
+        restore_best_weights=restore,
+        mode="min",
+    )
+
+
+def default_compile_options(n_train_steps: int) -> dict:
+    """Compile options that cut Keras's per-step overhead on small tabular problems."""
+    options = {"jit_compile": False}
+    if backend_name() != "torch":
+        options["steps_per_execution"] = max(1, min(32, n_train_steps))
+    return options
+
+
+def run_training(
+    model,
+    X,
+    y,
+    *,
+    sample_weight,
+    validation_data,
+    epochs: int,
+    initial_epoch: int,
+    batch_size: int | None,
+    callbacks: list,
+    monitor: str | None,
+    verbose: int,
+    shuffle: bool,
+    fit_kwargs: dict,
+) -> TrainingResult:
+    """Train ``model`` with Keras's ``fit`` and return the recorded history."""
+    from .callbacks import EpochRecorder
+
+    recorder = EpochRecorder()
+    model.fit(
+        X,
+        y,
+        sample_weight=sample_weight,
+        validation_data=validation_data,
+        epochs=initial_epoch + epochs,
+        initial_epoch=initial_epoch,
+        batch_size=batch_size,
+        callbacks=[*callbacks, recorder],
+        verbose=verbose,
+        shuffle=shuffle,
+        **fit_kwargs,
+    )
+    if recorder.diverged_epoch is not None:
+        raise TrainingDivergedError(
+            f"Training diverged: the loss became {recorder.history['loss'][-1]} at epoch "
+            f"{recorder.diverged_epoch}. Lower the learning_rate, scale X, or add "
+            "batch_normalization."
+        )
+    epochs_run = len(recorder.history.get("loss", []))
+    return TrainingResult(recorder.history, epochs_run, _best_epoch(recorder.history, monitor))
+
+
+def _best_epoch(history: dict, monitor: str | None) -> int:
+    values = history.get(monitor) if monitor else None
+    if not values:
+        return len(history.get("loss", []))
+    return int(np.nanargmin(values)) + 1
