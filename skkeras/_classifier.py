@@ -79,7 +79,8 @@ class KerasClassifierBase(ClassifierMixin, BaseKerasEstimator):
 
         For a multilabel target, the probability of each label (n_samples, n_labels).
         """
-        return self.target_.probabilities(self._predict_outputs(X))
+        outputs = self._predict_outputs(X)
+        return self.target_.probabilities(outputs)
 
     def predict(self, X) -> np.ndarray:
         """Predicted class labels (an indicator matrix for multilabel targets)."""

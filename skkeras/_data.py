@@ -22,6 +22,10 @@ def _describe_conversion_error(error: Exception) -> str:
 
 def check_fit_data(estimator, X, y, *, reset: bool, allow_nd: bool, y_numeric: bool):
     """Validate ``X`` and ``y`` for ``fit``; sets ``n_features_in_``/``feature_names_in_``."""
+    if y is None:
+        raise ValueError(
+            f"{type(estimator).__name__} requires y to be passed, but the target y is None."
+        )
     try:
         X, y = validate_data(
             estimator,

@@ -33,4 +33,5 @@ class KerasRegressorBase(RegressorMixin, BaseKerasEstimator):
 
     def predict(self, X) -> np.ndarray:
         """Predicted values, of shape (n_samples,) or (n_samples, n_outputs) like ``y``."""
-        return self.target_.decode(self._predict_outputs(X))
+        outputs = self._predict_outputs(X)
+        return self.target_.decode(outputs)

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Sets up .venv and runs the end-to-end demo. Extra arguments go to the demo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SKKERAS_EXTRAS="cpu,plot"
+source scripts/_venv.sh
+ensure_venv
+exec .venv/bin/python examples/quickstart.py "$@"

@@ -1,0 +1,30 @@
+"""Small module-level model builders (picklable) used across tests."""
+
+from __future__ import annotations
+
+import keras
+
+
+def classifier_model(hidden=16, meta=None):
+    """softmax over classes_, or one sigmoid unit per label for multilabel targets."""
+    n_classes = meta["n_classes_"]
+    multilabel = meta["target_type_"] == "multilabel-indicator"
+    return keras.Sequential(
+        [
+            keras.Input(meta["X_shape_"][1:]),
+            keras.layers.Flatten(),
+            keras.layers.Dense(hidden, activation="relu"),
+            keras.layers.Dense(n_classes, activation="sigmoid" if multilabel else "softmax"),
+        ]
+    )
+
+
+def regressor_model(hidden=16, meta=None):
+    return keras.Sequential(
+        [
+            keras.Input(meta["X_shape_"][1:]),
+            keras.layers.Flatten(),
+            keras.layers.Dense(hidden, activation="relu"),
+            keras.layers.Dense(meta["n_outputs_"]),
+        ]
+    )

@@ -1,0 +1,183 @@
+"""Early stopping, history, schedules, callbacks, warm starts and reproducibility."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+from skkeras import KerasClassifier, KerasMLPClassifier, KerasMLPRegressor
+from skkeras.callbacks import StepDecay
+
+from ._builders import classifier_model
+
+FAST = {"hidden_layer_sizes": (16,), "learning_rate": 0.01, "random_state": 0}
+
+
+def test_early_stopping_records_validation_history(breast_cancer):
+    X, y = breast_cancer
+    clf = KerasMLPClassifier(
+        early_stopping=True, epochs=300, patience=3, learning_rate=0.05,
+        hidden_layer_sizes=(64,), random_state=0,
+    ).fit(X, y)
+    assert clf.n_iter_ < 300
+    assert set(clf.history_) >= {"loss", "val_loss", "learning_rate"}
+    assert len(clf.history_["val_loss"]) == clf.n_iter_
+    assert clf.best_epoch_ == int(np.argmin(clf.history_["val_loss"])) + 1
+    assert clf.n_iter_ - clf.best_epoch_ <= 3
+
+
+def test_validation_split_is_stratified_and_from_fit_data_only(breast_cancer, monkeypatch):
+    X, y = breast_cancer
+    seen = {}
+    original_fit = keras.Model.fit
+
+    def spy_fit(self, x, y_enc, **kwargs):
+        seen["train_n"] = len(x)
+        seen["val_x"], seen["val_y"] = kwargs["validation_data"][:2]
+        return original_fit(self, x, y_enc, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", spy_fit)
+    KerasMLPClassifier(early_stopping=True, validation_fraction=0.2, epochs=2, **FAST).fit(X, y)
+    n_val = len(seen["val_x"])
+    assert n_val == int(np.ceil(0.2 * len(X)))
+    assert seen["train_n"] + n_val == len(X)
+    val_rows = {row.tobytes() for row in seen["val_x"]}
+    assert val_rows <= {row.tobytes() for row in X}
+    assert abs(np.mean(seen["val_y"]) - np.mean(y)) < 0.02  # stratified
+
+
+def test_explicit_validation_data_is_used(breast_cancer):
+    X, y = breast_cancer
+    clf = KerasMLPClassifier(epochs=5, patience=None, **FAST)
+    clf.fit(X[:400], y[:400], validation_data=(X[400:], y[400:]))
+    assert len(clf.history_["val_loss"]) == 5
+    loss, _ = clf.model_.evaluate(X[400:], y[400:].reshape(-1, 1).astype("float32"), verbose=0), 0
+    assert loss == pytest.approx(clf.history_["val_loss"][-1], rel=1e-4)
+
+
+def test_training_loss_plateau_stops_without_early_stopping(breast_cancer):
+    X, y = breast_cancer
+    clf = KerasMLPClassifier(epochs=500, patience=2, min_delta=0.01, **FAST).fit(X, y)
+    assert clf.n_iter_ < 500
+    assert "val_loss" not in clf.history_
+    full = KerasMLPClassifier(epochs=7, patience=None, min_delta=0.01, **FAST).fit(X, y)
+    assert full.n_iter_ == 7
+
+
+def test_step_decay_schedule_in_history(breast_cancer):
+    X, y = breast_cancer
+    clf = KerasMLPClassifier(
+        epochs=6, patience=None, callbacks=[StepDecay(milestones=(2, 4), factor=0.5)], **FAST
+    ).fit(X, y)
+    np.testing.assert_allclose(
+        clf.history_["learning_rate"], [0.01, 0.01, 0.005, 0.005, 0.0025, 0.0025], rtol=1e-6
+    )
+
+
+def test_step_decay_validates_arguments():
+    with pytest.raises(ValueError, match="milestones"):
+        StepDecay(milestones=(0, 3))
+    with pytest.raises(ValueError, match="factor"):
+        StepDecay(factor=1.5)
+
+
+def test_callbacks_are_copied_per_fit(breast_cancer):
+    X, y = breast_cancer
+    stopper = keras.callbacks.EarlyStopping(monitor="loss", patience=1)
+    clf = KerasMLPClassifier(epochs=3, callbacks=[stopper], **FAST)
+    clf.fit(X, y)
+    clf.fit(X, y)
+    assert stopper.model is None  # the user's instance was never attached to a model
+
+
+def test_callback_classes_get_routed_arguments(iris):
+    X, y = iris
+    clf = KerasClassifier(
+        classifier_model, epochs=20, callbacks=[keras.callbacks.EarlyStopping],
+        callbacks__monitor="loss", callbacks__patience=0, callbacks__min_delta=10.0,
+        random_state=0,
+    ).fit(X, y)
+    assert clf.n_iter_ == 2
+
+
+def test_warm_start_and_partial_fit_continue_training(iris):
+    X, y = iris
+    clf = KerasMLPClassifier(epochs=3, patience=None, warm_start=True, **FAST).fit(X, y)
+    first_model = clf.model_
+    clf.fit(X, y)
+    assert clf.model_ is first_model
+    assert clf.n_iter_ == 6
+    partial = KerasMLPClassifier(**FAST)
+    for _ in range(3):
+        partial.partial_fit(X, y)
+    assert partial.n_iter_ == 3
+    with pytest.raises(ValueError, match="not seen in the first fit"):
+        partial.partial_fit(X, np.where(y == 0, 7, y))
+
+
+def test_divergence_raises_clear_error(diabetes):
+    X, y = diabetes
+    reg = KerasMLPRegressor(
+        hidden_layer_sizes=(64, 64), optimizer="sgd", learning_rate=1e3, epochs=20, random_state=0
+    )
+    with pytest.raises(ValueError, match="Training diverged"):
+        reg.fit(X, y * 1e6)
+
+
+def test_integer_seed_reproducible_in_process(breast_cancer):
+    X, y = breast_cancer
+    params = {"dropout": 0.3, "batch_normalization": True, "epochs": 5, **FAST}
+    first = KerasMLPClassifier(**params).fit(X, y).predict_proba(X)
+    second = KerasMLPClassifier(**params).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(first, second)
+
+
+def test_integer_seed_reproducible_across_processes(breast_cancer, tmp_path):
+    X, y = breast_cancer
+    script = textwrap.dedent(
+        """
+        import sys, numpy as np
+        from sklearn.datasets import load_breast_cancer
+        from sklearn.preprocessing import StandardScaler
+        from skkeras import KerasMLPClassifier
+        X, y = load_breast_cancer(return_X_y=True)
+        X = StandardScaler().fit_transform(X).astype("float32")
+        clf = KerasMLPClassifier(hidden_layer_sizes=(16,), dropout=0.3, learning_rate=0.01,
+                                 epochs=5, random_state=0).fit(X, y)
+        np.save(sys.argv[1], clf.predict_proba(X))
+        """
+    )
+    outputs = []
+    for i in range(2):
+        path = tmp_path / f"proba{i}.npy"
+        subprocess.run([sys.executable, "-c", script, str(path)], check=True)
+        outputs.append(np.load(path))
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+    in_process = KerasMLPClassifier(
+        hidden_layer_sizes=(16,), dropout=0.3, learning_rate=0.01, epochs=5, random_state=0
+    ).fit(X, y)
+    np.testing.assert_allclose(in_process.predict_proba(X), outputs[0], rtol=1e-6, atol=1e-7)
+
+
+def test_unseeded_fits_vary_and_global_state_is_left_alone(breast_cancer):
+    X, y = breast_cancer
+    KerasMLPClassifier(epochs=2, **FAST).fit(X, y)  # a seeded fit first
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    KerasMLPClassifier(epochs=2, **FAST).fit(X, y)
+    assert random.getstate() == python_state
+    assert np.array_equal(np.random.get_state()[1], numpy_state[1])
+    params = {**FAST, "random_state": None, "epochs": 2}
+    a = KerasMLPClassifier(**params).fit(X, y).predict_proba(X)
+    b = KerasMLPClassifier(**params).fit(X, y).predict_proba(X)
+    assert not np.allclose(a, b)
+    # plain Keras with unseeded random ops still works after seeded fits
+    assert keras.random.uniform((2,)).shape == (2,)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dropout(0.5), keras.layers.Dense(1)])
+    model.compile("adam", "mse")
+    model.fit(np.ones((8, 3)), np.ones(8), epochs=1, verbose=0)
