@@ -84,7 +84,8 @@ class KerasClassifierBase(ClassifierMixin, BaseKerasEstimator):
 
     def predict(self, X) -> np.ndarray:
         """Predicted class labels (an indicator matrix for multilabel targets)."""
-        return self.target_.decode(self.predict_proba(X))
+        probabilities = self.predict_proba(X)
+        return self.target_.decode(probabilities)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

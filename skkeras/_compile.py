@@ -1,4 +1,4 @@
-"""Building optimizer, loss and metric objects from strings, classes or instances plus routed kwargs."""
+"""Optimizer, loss and metric objects from strings, classes or instances plus routed kwargs."""
 
 from __future__ import annotations
 

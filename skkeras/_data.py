@@ -77,7 +77,9 @@ def check_weights(sample_weight, X) -> np.ndarray | None:
     """Validate ``sample_weight``; refuse all-zero weights."""
     if sample_weight is None:
         return None
-    sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+    sample_weight = _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+    )
     if not np.any(sample_weight > 0):
         raise ValueError(
             "sample_weight must contain at least one positive number; got all zeros."

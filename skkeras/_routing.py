@@ -32,7 +32,7 @@ def is_routed_name(name: str) -> bool:
 
 
 def accepted_kwargs(func: Callable, available: Mapping[str, Any]) -> dict[str, Any]:
-    """The entries of ``available`` that ``func`` declares (all of them if it takes ``**kwargs``)."""
+    """The entries of ``available`` that ``func`` declares (all if it takes ``**kwargs``)."""
     signature = inspect.signature(func)
     parameters = signature.parameters.values()
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):

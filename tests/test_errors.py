@@ -57,7 +57,7 @@ def test_nan_or_inf_in_x_or_y(no_training, diabetes, bad):
 
 def test_non_numeric_x(no_training):
     X = np.array([["a", "b"], ["c", "d"]], dtype=object)
-    with pytest.raises(ValueError, match="X must contain only numbers.*OneHotEncoder"):
+    with pytest.raises(ValueError, match=r"X must contain only numbers.*OneHotEncoder"):
         KerasMLPClassifier().fit(X, [0, 1])
 
 
@@ -68,7 +68,7 @@ def test_empty_x(no_training):
 
 def test_single_class(no_training, iris):
     X, _ = iris
-    with pytest.raises(ValueError, match="at least 2 classes.*only one class"):
+    with pytest.raises(ValueError, match=r"at least 2 classes.*only one class"):
         KerasMLPClassifier().fit(X, np.zeros(len(X)))
 
 
@@ -88,7 +88,7 @@ def test_missing_model_and_old_build_fn(no_training, iris):
 
 def test_validation_fraction_too_large_for_data(no_training):
     X, y = np.arange(6, dtype=float).reshape(3, 2), [0, 1, 0]
-    with pytest.raises(ValueError, match="validation_fraction=0.9 of 3 samples"):
+    with pytest.raises(ValueError, match=r"validation_fraction=0\.9 of 3 samples"):
         KerasMLPClassifier(early_stopping=True, validation_fraction=0.9).fit(X, y)
 
 

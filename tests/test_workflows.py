@@ -34,7 +34,7 @@ def test_estimator_types():
 
 
 def test_default_cv_is_stratified_for_classifiers(breast_cancer):
-    X, y = breast_cancer
+    _, y = breast_cancer
     cv = check_cv(5, y, classifier=is_classifier(KerasMLPClassifier()))
     assert isinstance(cv, StratifiedKFold)
 
