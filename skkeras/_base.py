@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from . import _fastpath
 from ._compile import make_loss, make_metrics, make_optimizer
 from ._data import check_fit_data, check_predict_data, check_weights
 from ._keras import import_keras, resolve_seed, seeded
@@ -317,11 +318,11 @@ class BaseKerasEstimator(BaseEstimator):
         check_is_fitted(self)
         X = check_predict_data(self, X, allow_nd=self._allow_nd)
         chunk = routed(self.get_params(deep=False), "predict").get("batch_size") or _PREDICT_CHUNK
+        predict = _fastpath.forward_function(self.model_) or self.model_.predict_on_batch
         outputs = [
-            _as_numpy(self.model_.predict_on_batch(X[start : start + chunk]))
-            for start in range(0, len(X), chunk)
+            _as_numpy(predict(X[start : start + chunk])) for start in range(0, len(X), chunk)
         ]
-        return np.concatenate(outputs, axis=0)
+        return outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=0)
 
     # ------------------------------------------------------------------ tags
     def __sklearn_tags__(self):
