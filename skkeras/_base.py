@@ -317,7 +317,9 @@ class BaseKerasEstimator(BaseEstimator):
         """Raw network outputs for ``X`` (validated), computed in large batches."""
         check_is_fitted(self)
         X = check_predict_data(self, X, allow_nd=self._allow_nd)
-        chunk = routed(self.get_params(deep=False), "predict").get("batch_size") or _PREDICT_CHUNK
+        # routed parameters are plain attributes; reading them directly avoids ``get_params``'s
+        # signature inspection, which costs more than predicting one row
+        chunk = getattr(self, "predict__batch_size", None) or _PREDICT_CHUNK
         predict = _fastpath.forward_function(self.model_) or self.model_.predict_on_batch
         outputs = [
             _as_numpy(predict(X[start : start + chunk])) for start in range(0, len(X), chunk)
