@@ -12,8 +12,10 @@ removes it while computing the same thing as ``Model.fit`` / ``Model.predict_on_
   (early stopping, learning-rate schedules, the epoch recorder) see and change the real model as
   usual. Fits of the same architecture (CV folds, search trials, clones) reuse the traced graph:
   no per-fit tracing and no per-model graphs that accumulate in memory.
-* **Prediction.** A cached ``tf.function`` per architecture runs the template's stateless forward
-  pass on the model's own variables, for any number of rows (no retracing per batch size).
+* **Prediction.** Plain layer stacks (every ready-made MLP) are computed in NumPy
+  (:mod:`skkeras._numpy_forward`); other single-input models get a cached ``tf.function`` per
+  architecture running the template's stateless forward pass on the model's own variables, for
+  any number of rows (no retracing per batch size).
 
 Anything the fast path does not cover (other backends, metrics, batch-level callbacks,
 multi-input models, distribution strategies, extra ``fit`` arguments...) goes through Keras's
@@ -31,6 +33,7 @@ from collections import OrderedDict
 import numpy as np
 
 from ._keras import backend_name, import_keras
+from ._numpy_forward import numpy_forward
 
 _MAX_TEMPLATES = 16
 _templates: OrderedDict = OrderedDict()
@@ -48,9 +51,11 @@ _BATCH_HOOKS = (
 
 def enabled() -> bool:
     """Whether the fast paths may be used (TensorFlow backend, not switched off)."""
-    if os.environ.get("SKKERAS_FASTPATH", "1").lower() in {"0", "false", "no", "off"}:
-        return False
-    return backend_name() == "tensorflow"
+    return not _switched_off() and backend_name() == "tensorflow"
+
+
+def _switched_off() -> bool:
+    return os.environ.get("SKKERAS_FASTPATH", "1").lower() in {"0", "false", "no", "off"}
 
 
 # ---------------------------------------------------------------------------------- eligibility
@@ -345,7 +350,13 @@ def forward_function(model):
     cached = _forwards.get(model)
     if cached is not None:
         return cached
-    if not enabled() or not _single_io(model):
+    if _switched_off() or not _single_io(model):
+        return None
+    forward = numpy_forward(model)  # any backend
+    if forward is not None:
+        _forwards[model] = forward
+        return forward
+    if not enabled():
         return None
     template = _template_for(model, training=False)
     if template is None or not template.matches(model, with_optimizer=False):

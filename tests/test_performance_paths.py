@@ -163,3 +163,72 @@ def test_metrics_and_batch_callbacks_take_keras_fit(iris):
                               callbacks=[BatchCounter()], epochs=2, batch_size=50,
                               random_state=0).fit(X, y)
     assert counted.model_.n_batches >= 2
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"activation": "tanh"},
+        {"activation": "elu", "batch_normalization": True},
+        {"activation": "prelu", "dropout": 0.3},
+        {"activation": "leaky_relu"},
+        {"activation": "gelu"},
+        {"activation": "selu"},
+        {"activation": "softplus"},
+        {"activation": "swish"},
+    ],
+)
+def test_numpy_forward_matches_the_model(iris, params):
+    from skkeras._numpy_forward import numpy_forward
+
+    X, y = iris
+    clf = KerasMLPClassifier((6, 5), epochs=3, random_state=0, **params).fit(X, y)
+    forward = numpy_forward(clf.model_)
+    assert forward is not None
+    expected = np.asarray(clf.model_.predict_on_batch(X))
+    np.testing.assert_allclose(forward(X), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(clf.predict_proba(X), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_numpy_forward_regressor_and_binary(cancer, diabetes):
+    X, y = diabetes
+    reg = KerasMLPRegressor((4,), epochs=2, random_state=0).fit(X, y)
+    np.testing.assert_allclose(
+        reg.predict(X), np.asarray(reg.model_.predict_on_batch(X)).ravel(), rtol=1e-5, atol=1e-5
+    )
+    X, y = cancer
+    clf = KerasMLPClassifier((4,), epochs=2, random_state=0).fit(X, y)
+    expected = np.asarray(clf.model_.predict_on_batch(X)).ravel()
+    np.testing.assert_allclose(clf.predict_proba(X)[:, 1], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_numpy_forward_sees_new_weights(iris):
+    """Weights are read at every call: changing them changes the predictions."""
+    X, y = iris
+    clf = KerasMLPClassifier((6,), epochs=2, random_state=0).fit(X, y)
+    clf.predict_proba(X)  # caches the forward function
+    weights = [np.zeros_like(w) for w in clf.model_.get_weights()]
+    clf.model_.set_weights(weights)
+    np.testing.assert_allclose(clf.predict_proba(X), 1 / 3, rtol=1e-6)
+
+
+def test_non_chain_model_uses_the_compiled_forward(iris):
+    import keras
+
+    from skkeras._numpy_forward import numpy_forward
+
+    X, y = iris
+
+    def build(meta):
+        inputs = keras.Input((meta["n_features_in_"],))
+        hidden = keras.layers.Dense(5, activation="relu")(inputs)
+        merged = keras.layers.Concatenate()([inputs, hidden])  # a skip connection
+        return keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(merged))
+
+    clf = KerasClassifier(build, loss="sparse_categorical_crossentropy", epochs=2,
+                          random_state=0).fit(X, y)
+    assert numpy_forward(clf.model_) is None
+    assert _fastpath.forward_function(clf.model_) is not None
+    np.testing.assert_allclose(
+        clf.predict_proba(X), clf.model_.predict_on_batch(X), rtol=1e-6, atol=1e-7
+    )
