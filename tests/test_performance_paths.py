@@ -232,3 +232,34 @@ def test_non_chain_model_uses_the_compiled_forward(iris):
     np.testing.assert_allclose(
         clf.predict_proba(X), clf.model_.predict_on_batch(X), rtol=1e-6, atol=1e-7
     )
+
+
+def _threads_in_fresh_process(**env):
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import skkeras._keras as k; k.import_keras(); import tensorflow as tf; "
+        "print(tf.config.threading.get_intra_op_parallelism_threads(), "
+        "tf.config.threading.get_inter_op_parallelism_threads())"
+    )
+    environment = {
+        key: value for key, value in os.environ.items()
+        if key not in {"OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
+                       "KERAS_BACKEND"}
+    }
+    completed = subprocess.run(
+        [sys.executable, "-c", code], env={**environment, **env}, capture_output=True,
+        text=True, check=True,
+    )
+    return completed.stdout.split()
+
+
+@pytest.mark.slow
+def test_tensorflow_threads_follow_the_joblib_budget():
+    assert _threads_in_fresh_process(OMP_NUM_THREADS="1") == ["1", "1"]
+    assert _threads_in_fresh_process(OMP_NUM_THREADS="1", TF_NUM_INTRAOP_THREADS="2") == [
+        "2", "1"
+    ]
+    assert _threads_in_fresh_process() == ["0", "0"]  # no budget: TensorFlow's defaults
