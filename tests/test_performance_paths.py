@@ -263,3 +263,25 @@ def test_tensorflow_threads_follow_the_joblib_budget():
         "2", "1"
     ]
     assert _threads_in_fresh_process() == ["0", "0"]  # no budget: TensorFlow's defaults
+
+
+def test_import_skkeras_defers_heavy_imports():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, skkeras; heavy = {'sklearn', 'keras', 'tensorflow', 'scipy'}; "
+        "print(sorted(heavy & set(sys.modules))); "
+        "print(skkeras.KerasMLPClassifier.__name__, 'sklearn' in sys.modules)"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                               check=True)
+    assert completed.stdout.split("\n")[:2] == ["[]", "KerasMLPClassifier True"]
+
+
+def test_lazy_public_names():
+    import skkeras
+
+    assert set(skkeras.__all__) <= set(dir(skkeras))
+    with pytest.raises(AttributeError, match="no attribute 'NotThere'"):
+        skkeras.NotThere  # noqa: B018
