@@ -12,7 +12,9 @@ import numpy as np
 HIDDEN = (64, 32)
 BATCH_SIZE = 64
 LEARNING_RATE = 1e-3
-LIBRARIES = ("sklearn", "skkeras", "keras", "scikeras")
+LIBRARIES = ("sklearn", "skkeras", "skkeras_plain", "keras", "scikeras")
+#: Libraries measured with skkeras's fast paths switched off (``SKKERAS_FASTPATH=0``).
+PLAIN = {"skkeras_plain"}
 
 
 def keras_network(n_features: int, n_classes: int):
@@ -69,7 +71,7 @@ def make(library: str, epochs: int, seed: int = 0):
             HIDDEN, batch_size=BATCH_SIZE, learning_rate_init=LEARNING_RATE, max_iter=epochs,
             alpha=0.0, tol=0.0, n_iter_no_change=epochs + 1, random_state=seed,
         )
-    if library == "skkeras":
+    if library in {"skkeras", "skkeras_plain"}:
         from skkeras import KerasMLPClassifier
 
         return KerasMLPClassifier(

@@ -12,7 +12,7 @@ import json
 import os
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
 
@@ -180,6 +180,13 @@ def run(table, libraries, quick):
     results = {}
     for library in libraries:
         print(f"[{table}] {library}", flush=True)
+        if library in _libs.PLAIN:
+            os.environ["SKKERAS_FASTPATH"] = "0"
+        else:
+            os.environ.pop("SKKERAS_FASTPATH", None)
+        if library != "sklearn":  # the first fit should not include importing Keras
+            import keras  # noqa: F401
+        _libs.make(library, epochs)
         model, result = measure_fits(library, data, epochs, repeats)
         result["predict"] = measure_predict(model, data[1], calls)
         if table != "synthetic" or not quick:
@@ -187,7 +194,9 @@ def run(table, libraries, quick):
         if table == "digits":
             result["grid_search"] = measure_grid(library, data, epochs, quick)
         if table == "breast_cancer":
-            result["memory"] = measure_memory(library, data, 30 if quick else 200, 5)
+            slow = library in {"keras", "scikeras", "skkeras_plain"}
+            rounds = 200 if not quick else (10 if slow else 100)
+            result["memory"] = measure_memory(library, data, rounds, 5)
         results[library] = result
         del model
         gc.collect()
