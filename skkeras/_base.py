@@ -6,12 +6,13 @@ subclasses provide the target handling (classifier or regressor) and ``_build_ke
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
 from . import _fastpath
@@ -49,6 +50,7 @@ class BaseKerasEstimator(BaseEstimator):
         "min_delta": [Interval(Real, 0, None, closed="left")],
         "restore_best_weights": ["boolean"],
         "shuffle": ["boolean"],
+        "distribution": [HasMethods(["scope"]), None],
     }
 
     #: Whether X may have more than two dimensions (sequences, images).
@@ -165,7 +167,7 @@ class BaseKerasEstimator(BaseEstimator):
         train_idx, validation = self._split(X, y, sample_weight, validation_data, seed)
         batch_size = self.batch_size or 32
         n_steps = max(1, int(np.ceil(len(train_idx) / batch_size)))
-        with seeded(seed):
+        with seeded(seed), _distribution_scope(getattr(self, "distribution", None)):
             if reinitialize:
                 self.model_ = self._make_model(X, n_steps)
             result = self._train(
@@ -320,7 +322,7 @@ class BaseKerasEstimator(BaseEstimator):
         # routed parameters are plain attributes; reading them directly avoids ``get_params``'s
         # signature inspection, which costs more than predicting one row
         chunk = getattr(self, "predict__batch_size", None) or _PREDICT_CHUNK
-        predict = _fastpath.forward_function(self.model_) or self.model_.predict_on_batch
+        predict = _fastpath.predict_function(self.model_)
         outputs = [
             _as_numpy(predict(X[start : start + chunk])) for start in range(0, len(X), chunk)
         ]
@@ -333,6 +335,11 @@ class BaseKerasEstimator(BaseEstimator):
         tags.input_tags.three_d_array = self._allow_nd
         tags.target_tags.multi_output = True
         return tags
+
+
+def _distribution_scope(distribution):
+    """``distribution.scope()`` (a tf.distribute strategy or a Keras distribution), or nothing."""
+    return nullcontext() if distribution is None else distribution.scope()
 
 
 def _as_numpy(outputs) -> np.ndarray:

@@ -350,7 +350,7 @@ def forward_function(model):
     cached = _forwards.get(model)
     if cached is not None:
         return cached
-    if _switched_off() or not _single_io(model):
+    if _switched_off() or not _single_io(model) or _distributed(model):
         return None
     forward = numpy_forward(model)  # any backend
     if forward is not None:
@@ -366,6 +366,28 @@ def forward_function(model):
     forward = _bind(template.forward_fn, model)
     _forwards[model] = forward
     return forward
+
+
+def predict_function(model):
+    """The fastest correct way to compute ``model``'s outputs for an array of rows."""
+    forward = forward_function(model)
+    if forward is not None:
+        return forward
+    if _distributed(model):
+        # predict_on_batch would run the whole batch on every replica and concatenate the
+        # copies; predict splits the rows between replicas
+        return lambda X: model.predict(X, batch_size=256, verbose=0)
+    return model.predict_on_batch
+
+
+def _distributed(model) -> bool:
+    """Whether ``model`` was built under a tf.distribute strategy (its variables are mirrored)."""
+    if backend_name() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    strategy = getattr(model, "distribute_strategy", None)
+    return strategy is not None and strategy is not tf.distribute.get_strategy()
 
 
 def _make_forward_fn(template_model):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from numbers import Integral, Real
 from typing import Any
 
-import numpy as np
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ._classifier import KerasClassifierBase
@@ -116,7 +115,11 @@ _MLP_PARAMS_DOC = """
     warm_start : bool, default=False
         Continue training the fitted network on the next ``fit``.
     shuffle : bool, default=True
-        Shuffle the training data every epoch."""
+        Shuffle the training data every epoch.
+    distribution : tf.distribute.Strategy, keras.distribution.Distribution or None, default=None
+        Build, compile and train the network inside ``distribution.scope()`` (data-parallel
+        training on several devices: ``tf.distribute.MirroredStrategy`` on TensorFlow,
+        ``keras.distribution.DataParallel`` on JAX)."""
 
 _MLP_ATTRIBUTES_DOC = """
     model_ : keras.Model
@@ -197,6 +200,7 @@ class KerasMLPClassifier(_MLPMixin, KerasClassifierBase):
         verbose: int = 0,
         warm_start: bool = False,
         shuffle: bool = True,
+        distribution: Any = None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -222,6 +226,7 @@ class KerasMLPClassifier(_MLPMixin, KerasClassifierBase):
         self.verbose = verbose
         self.warm_start = warm_start
         self.shuffle = shuffle
+        self.distribution = distribution
 
     def _output_spec(self) -> tuple[int, str]:
         if self.target_type_ == "multilabel-indicator":
@@ -280,6 +285,7 @@ class KerasMLPRegressor(_MLPMixin, KerasRegressorBase):
         verbose: int = 0,
         warm_start: bool = False,
         shuffle: bool = True,
+        distribution: Any = None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -304,6 +310,7 @@ class KerasMLPRegressor(_MLPMixin, KerasRegressorBase):
         self.verbose = verbose
         self.warm_start = warm_start
         self.shuffle = shuffle
+        self.distribution = distribution
 
     def _output_spec(self) -> tuple[int, str]:
         return self.n_outputs_, "linear"

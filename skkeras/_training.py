@@ -98,9 +98,18 @@ def early_stopping_callback(*, monitor: str, patience: int, min_delta: float, re
 def default_compile_options(n_train_steps: int) -> dict:
     """Compile options that cut Keras's per-step overhead on small tabular problems."""
     options = {"jit_compile": False}
-    if backend_name() != "torch":
+    if backend_name() != "torch" and not _in_tf_distribution_scope():
         options["steps_per_execution"] = max(1, min(32, n_train_steps))
     return options
+
+
+def _in_tf_distribution_scope() -> bool:
+    """Whether a tf.distribute strategy is active (Keras's multi-step loop fails under one)."""
+    if backend_name() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return tf.distribute.has_strategy()
 
 
 def run_training(
