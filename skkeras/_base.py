@@ -6,6 +6,7 @@ subclasses provide the target handling (classifier or regressor) and ``_build_ke
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from numbers import Integral, Real
 from typing import Any
 
@@ -14,6 +15,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
+from . import _fastpath
 from ._compile import make_loss, make_metrics, make_optimizer
 from ._data import check_fit_data, check_predict_data, check_weights
 from ._keras import import_keras, resolve_seed, seeded
@@ -48,6 +50,7 @@ class BaseKerasEstimator(BaseEstimator):
         "min_delta": [Interval(Real, 0, None, closed="left")],
         "restore_best_weights": ["boolean"],
         "shuffle": ["boolean"],
+        "distribution": [HasMethods(["scope"]), None],
     }
 
     #: Whether X may have more than two dimensions (sequences, images).
@@ -164,7 +167,7 @@ class BaseKerasEstimator(BaseEstimator):
         train_idx, validation = self._split(X, y, sample_weight, validation_data, seed)
         batch_size = self.batch_size or 32
         n_steps = max(1, int(np.ceil(len(train_idx) / batch_size)))
-        with seeded(seed):
+        with seeded(seed), _distribution_scope(getattr(self, "distribution", None)):
             if reinitialize:
                 self.model_ = self._make_model(X, n_steps)
             result = self._train(
@@ -316,12 +319,14 @@ class BaseKerasEstimator(BaseEstimator):
         """Raw network outputs for ``X`` (validated), computed in large batches."""
         check_is_fitted(self)
         X = check_predict_data(self, X, allow_nd=self._allow_nd)
-        chunk = routed(self.get_params(deep=False), "predict").get("batch_size") or _PREDICT_CHUNK
+        # routed parameters are plain attributes; reading them directly avoids ``get_params``'s
+        # signature inspection, which costs more than predicting one row
+        chunk = getattr(self, "predict__batch_size", None) or _PREDICT_CHUNK
+        predict = _fastpath.predict_function(self.model_)
         outputs = [
-            _as_numpy(self.model_.predict_on_batch(X[start : start + chunk]))
-            for start in range(0, len(X), chunk)
+            _as_numpy(predict(X[start : start + chunk])) for start in range(0, len(X), chunk)
         ]
-        return np.concatenate(outputs, axis=0)
+        return outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=0)
 
     # ------------------------------------------------------------------ tags
     def __sklearn_tags__(self):
@@ -330,6 +335,11 @@ class BaseKerasEstimator(BaseEstimator):
         tags.input_tags.three_d_array = self._allow_nd
         tags.target_tags.multi_output = True
         return tags
+
+
+def _distribution_scope(distribution):
+    """``distribution.scope()`` (a tf.distribute strategy or a Keras distribution), or nothing."""
+    return nullcontext() if distribution is None else distribution.scope()
 
 
 def _as_numpy(outputs) -> np.ndarray:

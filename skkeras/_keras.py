@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import sys
 from contextlib import contextmanager
 from numbers import Integral
 
@@ -16,9 +17,40 @@ import numpy as np
 _MAX_SEED = 2**31 - 1
 
 
+_THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+
+
+def cap_tensorflow_threads() -> None:
+    """Give TensorFlow's thread pools the thread budget that ``OMP_NUM_THREADS`` sets.
+
+    joblib's process workers (``n_jobs=2`` in a search) get ``OMP_NUM_THREADS`` = cores / jobs,
+    which NumPy's BLAS honours but TensorFlow ignores: every worker would start one thread per
+    core and the workers would fight over the cores. Before TensorFlow starts, the same budget
+    is copied into ``TF_NUM_INTRAOP_THREADS`` / ``TF_NUM_INTEROP_THREADS`` (values already set
+    by the user win; nothing happens once TensorFlow is imported).
+    """
+    budget = os.environ.get("OMP_NUM_THREADS", "")
+    if "tensorflow" in sys.modules or not budget.isdigit() or int(budget) < 1:
+        return
+    for name in _THREAD_VARIABLES:
+        os.environ.setdefault(name, budget)
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
+        return
+    import tensorflow as tf
+
+    intra, inter = (os.environ[name] for name in _THREAD_VARIABLES)
+    if intra.isdigit():
+        tf.config.threading.set_intra_op_parallelism_threads(int(intra))
+    if inter.isdigit():
+        tf.config.threading.set_inter_op_parallelism_threads(int(inter))
+
+
 def import_keras():
     """Import and return the ``keras`` module (quietly)."""
+    if "keras" in sys.modules:
+        return sys.modules["keras"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    cap_tensorflow_threads()
     # TensorFlow's Python logger warns about retracing for every new model; skkeras builds
     # models on purpose, so only errors are shown.
     logging.getLogger("tensorflow").setLevel(logging.ERROR)

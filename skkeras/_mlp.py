@@ -115,7 +115,11 @@ _MLP_PARAMS_DOC = """
     warm_start : bool, default=False
         Continue training the fitted network on the next ``fit``.
     shuffle : bool, default=True
-        Shuffle the training data every epoch."""
+        Shuffle the training data every epoch.
+    distribution : tf.distribute.Strategy, keras.distribution.Distribution or None, default=None
+        Build, compile and train the network inside ``distribution.scope()`` (data-parallel
+        training on several devices: ``tf.distribute.MirroredStrategy`` on TensorFlow,
+        ``keras.distribution.DataParallel`` on JAX)."""
 
 _MLP_ATTRIBUTES_DOC = """
     model_ : keras.Model
@@ -196,6 +200,7 @@ class KerasMLPClassifier(_MLPMixin, KerasClassifierBase):
         verbose: int = 0,
         warm_start: bool = False,
         shuffle: bool = True,
+        distribution: Any = None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -221,6 +226,7 @@ class KerasMLPClassifier(_MLPMixin, KerasClassifierBase):
         self.verbose = verbose
         self.warm_start = warm_start
         self.shuffle = shuffle
+        self.distribution = distribution
 
     def _output_spec(self) -> tuple[int, str]:
         if self.target_type_ == "multilabel-indicator":
@@ -279,6 +285,7 @@ class KerasMLPRegressor(_MLPMixin, KerasRegressorBase):
         verbose: int = 0,
         warm_start: bool = False,
         shuffle: bool = True,
+        distribution: Any = None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -303,6 +310,7 @@ class KerasMLPRegressor(_MLPMixin, KerasRegressorBase):
         self.verbose = verbose
         self.warm_start = warm_start
         self.shuffle = shuffle
+        self.distribution = distribution
 
     def _output_spec(self) -> tuple[int, str]:
         return self.n_outputs_, "linear"

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from . import _fastpath
 from ._keras import backend_name, import_keras
 
 
@@ -97,9 +98,18 @@ def early_stopping_callback(*, monitor: str, patience: int, min_delta: float, re
 def default_compile_options(n_train_steps: int) -> dict:
     """Compile options that cut Keras's per-step overhead on small tabular problems."""
     options = {"jit_compile": False}
-    if backend_name() != "torch":
+    if backend_name() != "torch" and not _in_tf_distribution_scope():
         options["steps_per_execution"] = max(1, min(32, n_train_steps))
     return options
+
+
+def _in_tf_distribution_scope() -> bool:
+    """Whether a tf.distribute strategy is active (Keras's multi-step loop fails under one)."""
+    if backend_name() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return tf.distribute.has_strategy()
 
 
 def run_training(
@@ -118,23 +128,45 @@ def run_training(
     shuffle: bool,
     fit_kwargs: dict,
 ) -> TrainingResult:
-    """Train ``model`` with Keras's ``fit`` and return the recorded history."""
+    """Train ``model`` and return the recorded history.
+
+    On the TensorFlow backend, models the compiled epoch loop of :mod:`skkeras._fastpath` can
+    train (no metrics, epoch-level callbacks only...) skip Keras's ``fit`` machinery; everything
+    else goes through ``Model.fit``.
+    """
     from .callbacks import EpochRecorder
 
     recorder = EpochRecorder()
-    model.fit(
-        X,
-        y,
-        sample_weight=sample_weight,
-        validation_data=validation_data,
-        epochs=initial_epoch + epochs,
-        initial_epoch=initial_epoch,
-        batch_size=batch_size,
-        callbacks=[*callbacks, recorder],
-        verbose=verbose,
-        shuffle=shuffle,
-        **fit_kwargs,
-    )
+    callbacks = [*callbacks, recorder]
+    trained = False
+    if _fastpath.can_train(model, callbacks, fit_kwargs, verbose):
+        trained = _fastpath.train(
+            model,
+            X,
+            y,
+            sample_weight=sample_weight,
+            validation_data=validation_data,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            batch_size=batch_size,
+            callbacks=callbacks,
+            shuffle=shuffle,
+        )
+    if not trained:
+        _keras_fit(
+            model,
+            X,
+            y,
+            sample_weight=sample_weight,
+            validation_data=validation_data,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            batch_size=batch_size,
+            callbacks=callbacks,
+            verbose=verbose,
+            shuffle=shuffle,
+            fit_kwargs=fit_kwargs,
+        )
     if recorder.diverged_epoch is not None:
         raise TrainingDivergedError(
             f"Training diverged: the loss became {recorder.history['loss'][-1]} at epoch "
@@ -143,6 +175,12 @@ def run_training(
         )
     epochs_run = len(recorder.history.get("loss", []))
     return TrainingResult(recorder.history, epochs_run, _best_epoch(recorder.history, monitor))
+
+
+def _keras_fit(model, X, y, *, epochs, initial_epoch, fit_kwargs, **kwargs) -> None:
+    """The plain path: Keras's own ``Model.fit``."""
+    model.fit(X, y, epochs=initial_epoch + epochs, initial_epoch=initial_epoch, **kwargs,
+              **fit_kwargs)
 
 
 def _best_epoch(history: dict, monitor: str | None) -> int:

@@ -135,6 +135,10 @@ _COMMON_DOC = """
         Minimum decrease of ``val_loss`` that counts as an improvement.
     restore_best_weights : bool, default=True
         With early stopping, keep the weights of the best epoch.
+    distribution : tf.distribute.Strategy, keras.distribution.Distribution or None, default=None
+        Build, compile and train the network inside ``distribution.scope()`` (data-parallel
+        training on several devices: ``tf.distribute.MirroredStrategy`` on TensorFlow,
+        ``keras.distribution.DataParallel`` on JAX).
     **kwargs : dict
         Extra builder arguments and routed ``prefix__name`` parameters. Any of these survives
         ``clone`` and can be searched by ``GridSearchCV``."""
@@ -227,6 +231,7 @@ class KerasClassifier(_WrapperMixin, KerasClassifierBase):
         patience: int | None = 10,
         min_delta: float = 0.0,
         restore_best_weights: bool = True,
+        distribution: Any = None,
         **kwargs: Any,
     ):
         self.model = model
@@ -249,6 +254,7 @@ class KerasClassifier(_WrapperMixin, KerasClassifierBase):
         self.patience = patience
         self.min_delta = min_delta
         self.restore_best_weights = restore_best_weights
+        self.distribution = distribution
         vars(self).update(kwargs)
 
 
@@ -312,6 +318,7 @@ class KerasRegressor(_WrapperMixin, KerasRegressorBase):
         patience: int | None = 10,
         min_delta: float = 0.0,
         restore_best_weights: bool = True,
+        distribution: Any = None,
         **kwargs: Any,
     ):
         self.model = model
@@ -333,4 +340,5 @@ class KerasRegressor(_WrapperMixin, KerasRegressorBase):
         self.patience = patience
         self.min_delta = min_delta
         self.restore_best_weights = restore_best_weights
+        self.distribution = distribution
         vars(self).update(kwargs)

@@ -1,0 +1,230 @@
+"""Measure every library on one table, in this one process (``python -m benchmarks._measure``).
+
+Libraries are measured in the order of ``_libs.LIBRARIES``; scikeras comes last because
+importing it changes Keras for the rest of the process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+
+from . import _libs
+
+PREDICT_ROWS = (1, 100, 10_000)
+
+
+def load_table(name: str):
+    """``(X_train, X_test, y_train, y_test)`` as float32 / int arrays."""
+    from sklearn.datasets import load_breast_cancer, load_digits, make_classification
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    if name == "synthetic":
+        X, y = make_classification(
+            25_000, 40, n_informative=20, n_classes=3, random_state=0
+        )
+    elif name == "digits":
+        X, y = load_digits(return_X_y=True)
+    elif name == "breast_cancer":
+        X, y = load_breast_cancer(return_X_y=True)
+    else:
+        raise ValueError(f"table must be synthetic, digits or breast_cancer; got {name!r}.")
+    test_size = 5_000 if name == "synthetic" else 0.25
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=test_size, random_state=0, stratify=y
+    )
+    scaler = StandardScaler().fit(X_train)
+    return (
+        scaler.transform(X_train).astype(np.float32),
+        scaler.transform(X_test).astype(np.float32),
+        y_train,
+        y_test,
+    )
+
+
+def summary(values) -> dict:
+    values = [float(value) for value in values]
+    return {
+        "median": float(np.median(values)),
+        "min": min(values),
+        "max": max(values),
+        "n": len(values),
+    }
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("VmRSS not found in /proc/self/status")
+
+
+def measure_fits(library, data, epochs, repeats):
+    X_train, X_test, y_train, y_test = data
+    times, scores, model = [], [], None
+    for seed in range(repeats + 1):  # the first fit of an architecture is reported apart
+        model = _libs.make(library, epochs, seed)
+        start = time.perf_counter()
+        model.fit(X_train, y_train)
+        times.append(time.perf_counter() - start)
+        scores.append(model.score(X_test, y_test))
+    steady = times[1:]
+    return model, {
+        "first_fit_s": times[0],
+        "fit_s": summary(steady),
+        "epoch_ms": summary([1000 * t / epochs for t in steady]),
+        "accuracy": summary(scores),
+    }
+
+
+def measure_predict(model, X_test, calls):
+    result = {}
+    for n_rows in PREDICT_ROWS:
+        X = np.resize(X_test, (n_rows, X_test.shape[1]))
+        model.predict(X)  # warm-up (compiles graphs where there are any)
+        times = []
+        for _ in range(calls if n_rows < 10_000 else max(5, calls // 20)):
+            start = time.perf_counter()
+            model.predict(X)
+            times.append(1000 * (time.perf_counter() - start))
+        result[f"{n_rows}_rows_ms"] = summary(times)
+    return result
+
+
+def measure_cv(library, data, epochs):
+    from sklearn.model_selection import KFold, cross_validate
+
+    X_train, _, y_train, _ = data
+    start = time.perf_counter()
+    if library == "keras":
+        fold_times = []
+        for train, _test in KFold(5, shuffle=True, random_state=0).split(X_train):
+            fold_start = time.perf_counter()
+            _libs.make(library, epochs).fit(X_train[train], y_train[train])
+            fold_times.append(time.perf_counter() - fold_start)
+    else:
+        fold_times = cross_validate(
+            _libs.make(library, epochs), X_train, y_train,
+            cv=KFold(5, shuffle=True, random_state=0),
+        )["fit_time"]
+    return {
+        "total_s": time.perf_counter() - start,
+        "first_fold_fit_s": float(fold_times[0]),
+        "later_folds_fit_s": summary(fold_times[1:]),
+    }
+
+
+GRID = {
+    "sklearn": ("learning_rate_init", "batch_size"),
+    "skkeras": ("learning_rate", "batch_size"),
+    "scikeras": ("optimizer__learning_rate", "batch_size"),
+}
+
+
+def measure_grid(library, data, epochs, quick):
+    from sklearn.model_selection import GridSearchCV
+
+    if library not in GRID:
+        return None
+    X_train, _, y_train, _ = data
+    rate, batch = GRID[library]
+    grid = {rate: [1e-3, 3e-3]}
+    if not quick:
+        grid[batch] = [32, 64]
+    result = {}
+    for n_jobs in (1, 2):
+        search = GridSearchCV(_libs.make(library, epochs), grid, cv=3, n_jobs=n_jobs)
+        start = time.perf_counter()
+        search.fit(X_train, y_train)
+        result[f"n_jobs_{n_jobs}_s"] = time.perf_counter() - start
+    result["speedup"] = result["n_jobs_1_s"] / result["n_jobs_2_s"]
+    result["n_candidates"] = len(search.cv_results_["params"])
+    return result
+
+
+def measure_memory(library, data, rounds, epochs):
+    from sklearn.base import clone
+
+    X_train, _, y_train, _ = data
+    template = _libs.make(library, epochs)
+    readings = []
+    for index in range(rounds):
+        model = clone(template) if library != "keras" else _libs.make(library, epochs, index)
+        model.fit(X_train, y_train)
+        del model
+        gc.collect()
+        readings.append(rss_mib())
+    return {
+        "rounds": rounds,
+        "rss_after_first_mib": readings[0],
+        "rss_after_last_mib": readings[-1],
+        "growth_mib": readings[-1] - readings[0],
+        "growth_per_fit_kib": 1024 * (readings[-1] - readings[0]) / max(1, rounds - 1),
+    }
+
+
+def run(table, libraries, quick):
+    data = load_table(table)
+    epochs = 20
+    repeats = 3 if quick else 5
+    calls = 50 if quick else 200
+    results = {}
+    for library in libraries:
+        print(f"[{table}] {library}", flush=True)
+        if library in _libs.PLAIN:
+            os.environ["SKKERAS_FASTPATH"] = "0"
+        else:
+            os.environ.pop("SKKERAS_FASTPATH", None)
+        if library != "sklearn":  # the first fit should not include importing Keras
+            import keras  # noqa: F401
+        _libs.make(library, epochs)
+        model, result = measure_fits(library, data, epochs, repeats)
+        result["predict"] = measure_predict(model, data[1], calls)
+        if table != "synthetic" or not quick:
+            result["cv"] = measure_cv(library, data, epochs)
+        if table == "digits":
+            result["grid_search"] = measure_grid(library, data, epochs, quick)
+        if table == "breast_cancer":
+            slow = library in {"keras", "scikeras", "skkeras_plain"}
+            rounds = 200 if not quick else (10 if slow else 100)
+            result["memory"] = measure_memory(library, data, rounds, 5)
+        results[library] = result
+        del model
+        gc.collect()
+    return {
+        "table": table,
+        "n_train": int(data[0].shape[0]),
+        "n_test": int(data[1].shape[0]),
+        "n_features": int(data[0].shape[1]),
+        "epochs": epochs,
+        "repeats": repeats,
+        "results": results,
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--table", required=True)
+    parser.add_argument("--libraries", default=",".join(_libs.LIBRARIES))
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--output", required=True)
+    args = parser.parse_args(argv)
+    libraries = args.libraries.split(",")
+    if "scikeras" in libraries:  # scikeras changes Keras on import: always measure it last
+        libraries = [name for name in libraries if name != "scikeras"] + ["scikeras"]
+    result = run(args.table, libraries, args.quick)
+    with open(args.output, "w") as handle:
+        json.dump(result, handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()

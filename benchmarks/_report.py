@@ -1,0 +1,105 @@
+"""Markdown tables (medians, min-max and ratios) from a benchmark run's JSON."""
+
+from __future__ import annotations
+
+REFERENCE = "skkeras"
+
+
+def _cell(summary: dict, scale: float = 1.0, digits: int = 2) -> str:
+    return (
+        f"{summary['median'] * scale:.{digits}f} "
+        f"({summary['min'] * scale:.{digits}f}-{summary['max'] * scale:.{digits}f})"
+    )
+
+
+def _ratio(value: float, reference: float) -> str:
+    return f"{value / reference:.2f}x" if reference else "-"
+
+
+def _table(header, rows) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def _fit_rows(results: dict) -> list:
+    reference = results.get(REFERENCE, {}).get("fit_s", {}).get("median")
+    rows = []
+    for library, result in results.items():
+        fit = result["fit_s"]
+        rows.append([
+            library, f"{result['first_fit_s']:.2f}", _cell(fit), _cell(result["epoch_ms"], 1, 1),
+            _cell(result["accuracy"], 1, 3),
+            _ratio(fit["median"], reference) if reference else "-",
+        ])
+    return rows
+
+
+def _predict_rows(results: dict) -> list:
+    rows = []
+    for library, result in results.items():
+        predict = result["predict"]
+        rows.append([library, *(_cell(predict[key], 1, 3) for key in predict)])
+    return rows
+
+
+def _cv_rows(results: dict) -> list:
+    return [
+        [library, f"{r['cv']['total_s']:.2f}", f"{r['cv']['first_fold_fit_s']:.2f}",
+         _cell(r["cv"]["later_folds_fit_s"])]
+        for library, r in results.items() if r.get("cv")
+    ]
+
+
+def _grid_rows(results: dict) -> list:
+    return [
+        [library, g["n_candidates"], f"{g['n_jobs_1_s']:.1f}", f"{g['n_jobs_2_s']:.1f}",
+         f"{g['speedup']:.2f}x"]
+        for library, r in results.items() if (g := r.get("grid_search"))
+    ]
+
+
+def _memory_rows(results: dict) -> list:
+    return [
+        [library, m["rounds"], f"{m['rss_after_first_mib']:.0f}", f"{m['rss_after_last_mib']:.0f}",
+         f"{m['growth_mib']:+.1f}", f"{m['growth_per_fit_kib']:+.0f}"]
+        for library, r in results.items() if (m := r.get("memory"))
+    ]
+
+
+def markdown(report: dict) -> str:
+    machine, versions = report["machine"], report["versions"]
+    lines = [
+        "# skkeras benchmark results", "",
+        f"Command: `{report['command']}` (wall time {report['wall_s']:.0f} s)", "",
+        f"Machine: {machine['nproc']} CPUs, {machine['cpu']}, {machine['platform']}, "
+        f"Python {machine['python']}, load average at start "
+        f"{', '.join(f'{x:.1f}' for x in machine['load_average_at_start'])}", "",
+        "Versions: " + ", ".join(f"{name} {version}" for name, version in versions.items()), "",
+        "Cells are median (min-max); ratios are the median divided by skkeras's median.", "",
+        "## Import time (s, fresh interpreter)", "",
+    ]
+    lines += _table(["import", "seconds"],
+                    [[name, _cell(summary, 1, 3)] for name, summary in report["import_s"].items()])
+    for table in report["tables"]:
+        results = table["results"]
+        lines += [
+            f"## {table['table']} ({table['n_train']} x {table['n_features']} train, "
+            f"{table['n_test']} test, {table['epochs']} epochs, {table['repeats']} repeats)", "",
+            "### Fit (2nd and later fits of the architecture)", "",
+        ]
+        lines += _table(["library", "first fit s", "fit s", "ms / epoch", "test accuracy",
+                         "fit vs skkeras"], _fit_rows(results))
+        lines += ["### Predict latency (ms, `predict`)", ""]
+        lines += _table(["library", "1 row", "100 rows", "10k rows"], _predict_rows(results))
+        if cv := _cv_rows(results):
+            lines += ["### 5-fold cross-validation (s)", ""]
+            lines += _table(["library", "total", "fold 1 fit", "folds 2-5 fit"], cv)
+        if grid := _grid_rows(results):
+            lines += ["### GridSearchCV, 3 folds (s)", ""]
+            lines += _table(["library", "candidates", "n_jobs=1", "n_jobs=2", "speed-up"], grid)
+        if memory := _memory_rows(results):
+            lines += ["### RSS over clone-and-fit rounds (MiB; 5 epochs each)", ""]
+            lines += _table(["library", "rounds", "after 1st", "after last", "growth",
+                             "KiB / fit"], memory)
+    return "\n".join(lines)

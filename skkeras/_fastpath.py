@@ -1,0 +1,415 @@
+"""Fast training and prediction on the TensorFlow backend.
+
+For small tabular networks almost all of a Keras ``fit`` is overhead: tracing a new
+``tf.function`` for every model, the per-epoch data pipeline, per-step dispatch. This module
+removes it while computing the same thing as ``Model.fit`` / ``Model.predict_on_batch``:
+
+* **Training.** One private *template* copy (model + optimizer) is kept per architecture. A whole
+  epoch runs in one compiled graph call (a ``tf.while_loop`` over the batches, each step being
+  exactly Keras's own train step: forward pass with ``training=True``, ``compute_loss``,
+  ``GradientTape``, ``optimizer.apply_gradients``). Before each epoch the estimator's model and
+  optimizer state is copied into the template, afterwards it is copied back, so callbacks
+  (early stopping, learning-rate schedules, the epoch recorder) see and change the real model as
+  usual. Fits of the same architecture (CV folds, search trials, clones) reuse the traced graph:
+  no per-fit tracing and no per-model graphs that accumulate in memory.
+* **Prediction.** Plain layer stacks (every ready-made MLP) are computed in NumPy
+  (:mod:`skkeras._numpy_forward`); other single-input models get a cached ``tf.function`` per
+  architecture running the template's stateless forward pass on the model's own variables, for
+  any number of rows (no retracing per batch size).
+
+Anything the fast path does not cover (other backends, metrics, batch-level callbacks,
+multi-input models, distribution strategies, extra ``fit`` arguments...) goes through Keras's
+``fit``. ``SKKERAS_FASTPATH=0`` turns both fast paths off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import weakref
+from collections import OrderedDict
+
+import numpy as np
+
+from ._keras import backend_name, import_keras
+from ._numpy_forward import numpy_forward
+
+_MAX_TEMPLATES = 16
+_templates: OrderedDict = OrderedDict()
+_templates_lock = threading.Lock()
+_forwards: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_BATCH_HOOKS = (
+    "on_train_batch_begin",
+    "on_train_batch_end",
+    "on_batch_begin",
+    "on_batch_end",
+    "on_test_batch_begin",
+    "on_test_batch_end",
+)
+
+
+def enabled() -> bool:
+    """Whether the fast paths may be used (TensorFlow backend, not switched off)."""
+    return not _switched_off() and backend_name() == "tensorflow"
+
+
+def _switched_off() -> bool:
+    return os.environ.get("SKKERAS_FASTPATH", "1").lower() in {"0", "false", "no", "off"}
+
+
+# ---------------------------------------------------------------------------------- eligibility
+def can_train(model, callbacks, fit_kwargs: dict, verbose: int) -> bool:
+    """Whether ``model`` can be trained by the compiled epoch loop with these settings."""
+    if fit_kwargs or verbose or not enabled() or not _single_io(model):
+        return False
+    import tensorflow as tf
+
+    if tf.distribute.has_strategy():
+        return False
+    if getattr(model, "run_eagerly", False) or getattr(model, "jit_compile", False):
+        return False
+    if not _loss_only(model) or not all(_epoch_level(callback) for callback in callbacks):
+        return False
+    return _architecture_key(model, training=True) is not None
+
+
+def _single_io(model) -> bool:
+    try:
+        return len(model.inputs) == 1 and len(model.outputs) == 1
+    except (AttributeError, ValueError):
+        return False
+
+
+def _loss_only(model) -> bool:
+    """The model is compiled with a loss and an optimizer but no metrics or loss weights."""
+    if not model.compiled or model.optimizer is None or model.loss is None:
+        return False
+    config = model.get_compile_config() or {}
+    return not any(config.get(key) for key in ("metrics", "weighted_metrics", "loss_weights"))
+
+
+def _epoch_level(callback) -> bool:
+    keras = import_keras()
+    base = keras.callbacks.Callback
+    return all(getattr(type(callback), hook) is getattr(base, hook) for hook in _BATCH_HOOKS)
+
+
+def _architecture_key(model, *, training: bool) -> str | None:
+    """A string identifying everything a traced graph depends on, or None if unknowable."""
+    keras = import_keras()
+    try:
+        parts = {"model": _anonymous(model.get_config(), model), "class": type(model).__name__}
+        if training:
+            parts["optimizer"] = _optimizer_config(model.optimizer)
+            parts["loss"] = keras.saving.serialize_keras_object(model.loss)
+        return json.dumps(parts, sort_keys=True, default=repr)
+    except Exception:  # any model we cannot describe takes Keras's own path
+        return None
+
+
+def _anonymous(config, model):
+    """``config`` with layer and model names replaced by their positions (names vary per fit)."""
+    names = {layer.name: f"<layer {index}>" for index, layer in enumerate(model.layers)}
+    names[model.name] = "<model>"
+
+    def rename(value):
+        if isinstance(value, dict):
+            return {key: rename(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [rename(item) for item in value]
+        if isinstance(value, str):
+            return names.get(value, value)
+        return value
+
+    return rename(config)
+
+
+def _optimizer_config(optimizer) -> dict:
+    config = dict(optimizer.get_config())
+    if isinstance(config.get("learning_rate"), float):
+        config.pop("learning_rate")  # a variable, copied in at each epoch
+    config.pop("name", None)
+    return config
+
+
+# ---------------------------------------------------------------------------------- templates
+class _Template:
+    """A private model + optimizer of one architecture, with its compiled graphs."""
+
+    def __init__(self, model, *, training: bool):
+        import tensorflow as tf
+
+        keras = import_keras()
+        self.model = keras.models.clone_model(model)
+        self.lock = threading.Lock()
+        self.epoch_fn = self.eval_fn = None
+        if training:
+            optimizer = type(model.optimizer).from_config(model.optimizer.get_config())
+            self.model.compile(optimizer=optimizer, loss=model.loss, jit_compile=False)
+            optimizer.build(self.model.trainable_variables)
+        self.assign_fn = tf.function(_assign_all, reduce_retracing=True)
+
+    def state_of(self, model, with_optimizer: bool) -> list:
+        state = [*model.trainable_variables, *model.non_trainable_variables]
+        if with_optimizer:
+            state += list(model.optimizer.variables)
+        return [variable.value for variable in state]
+
+    def matches(self, model, with_optimizer: bool) -> bool:
+        ours, theirs = (self.state_of(m, with_optimizer) for m in (self.model, model))
+        return len(ours) == len(theirs) and all(
+            a.shape == b.shape and a.dtype == b.dtype for a, b in zip(ours, theirs, strict=True)
+        )
+
+
+def _assign_all(sources, targets):
+    for source, target in zip(sources, targets, strict=True):
+        target.assign(source)
+    return 0
+
+
+def _template_for(model, *, training: bool) -> _Template | None:
+    key = _architecture_key(model, training=training)
+    if key is None:
+        return None
+    key = ("train" if training else "predict", key)
+    with _templates_lock:
+        template = _templates.get(key)
+        if template is not None:
+            _templates.move_to_end(key)
+            return template
+    template = _Template(model, training=training)
+    with _templates_lock:
+        template = _templates.setdefault(key, template)
+        while len(_templates) > _MAX_TEMPLATES:
+            _templates.popitem(last=False)
+    return template
+
+
+def clear_templates() -> None:
+    """Forget every cached template and compiled graph (frees their memory)."""
+    with _templates_lock:
+        _templates.clear()
+
+
+# ---------------------------------------------------------------------------------- training
+def train(
+    model,
+    X,
+    y,
+    *,
+    sample_weight,
+    validation_data,
+    epochs: int,
+    initial_epoch: int,
+    batch_size: int | None,
+    callbacks: list,
+    shuffle: bool,
+):
+    """Train ``model`` like ``Model.fit`` would; return None if no template could be used."""
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    template = _template_for(model, training=True)
+    if template is None or not template.matches(model, with_optimizer=True):
+        return None
+    if not template.lock.acquire(blocking=False):
+        return None  # another thread trains this architecture right now: use Keras's fit
+    try:
+        _ensure_graphs(template)
+        _run_epochs(
+            template,
+            model,
+            _tensors(X, y, sample_weight),
+            validation_data,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            batch_size=batch_size or 32,
+            callbacks=callbacks,
+            shuffle=shuffle,
+        )
+    finally:
+        template.lock.release()
+    return True
+
+
+def _tensors(X, y, sample_weight):
+    import tensorflow as tf
+
+    X = tf.convert_to_tensor(np.asarray(X, dtype=np.float32))
+    y = np.asarray(y)
+    y = tf.convert_to_tensor(y.astype(np.float32) if y.dtype.kind == "f" else y)
+    if sample_weight is None:
+        weights = tf.ones([X.shape[0]], dtype=tf.float32)
+        return X, y, weights, False
+    return X, y, tf.convert_to_tensor(np.asarray(sample_weight, dtype=np.float32)), True
+
+
+def _ensure_graphs(template: _Template) -> None:
+    if template.epoch_fn is None:
+        template.epoch_fn = _make_epoch_fn(template.model)
+        template.eval_fn = _make_eval_fn(template.model)
+
+
+def _make_epoch_fn(model):
+    """One compiled call = one epoch of Keras's train step over ``order``'s batches."""
+    import tensorflow as tf
+
+    def step(x, y, weights, use_weights):
+        with tf.GradientTape() as tape:
+            y_pred = model(x, training=True)
+            loss = model.compute_loss(
+                x=x, y=y, y_pred=y_pred, sample_weight=weights if use_weights else None,
+                training=True,
+            )
+            scaled = model.optimizer.scale_loss(loss)
+        variables = model.trainable_variables
+        gradients = tape.gradient(scaled, variables)
+        model.optimizer.apply_gradients(zip(gradients, variables, strict=True))
+        return loss
+
+    def epoch(X, y, weights, order, batch_size, use_weights):
+        n_samples = tf.shape(order)[0]
+        n_steps = (n_samples + batch_size - 1) // batch_size
+        total = tf.constant(0.0, dtype=tf.float32)
+        for index in tf.range(n_steps):
+            batch = order[index * batch_size : (index + 1) * batch_size]
+            loss = step(
+                tf.gather(X, batch), tf.gather(y, batch), tf.gather(weights, batch), use_weights
+            )
+            total += tf.cast(loss, tf.float32) * tf.cast(tf.shape(batch)[0], tf.float32)
+        return total / tf.cast(n_samples, tf.float32)
+
+    return tf.function(epoch, reduce_retracing=True)
+
+
+def _make_eval_fn(model):
+    """Mean validation loss (batch losses weighted by batch size, as ``Model.evaluate``)."""
+    import tensorflow as tf
+
+    def evaluate(X, y, weights, batch_size, use_weights):
+        n_samples = tf.shape(X)[0]
+        n_steps = (n_samples + batch_size - 1) // batch_size
+        total = tf.constant(0.0, dtype=tf.float32)
+        for index in tf.range(n_steps):
+            start, stop = index * batch_size, tf.minimum((index + 1) * batch_size, n_samples)
+            x = X[start:stop]
+            loss = model.compute_loss(
+                x=x, y=y[start:stop], y_pred=model(x, training=False),
+                sample_weight=weights[start:stop] if use_weights else None, training=False,
+            )
+            total += tf.cast(loss, tf.float32) * tf.cast(stop - start, tf.float32)
+        return total / tf.cast(n_samples, tf.float32)
+
+    return tf.function(evaluate, reduce_retracing=True)
+
+
+def _run_epochs(template, model, data, validation_data, *, epochs, initial_epoch, batch_size,
+                callbacks, shuffle):
+    import tensorflow as tf
+
+    keras = import_keras()
+    X, y, weights, use_weights = data
+    validation = None
+    if validation_data is not None:
+        validation = _tensors(*_unpack_validation(validation_data))
+    callback_list = keras.callbacks.CallbackList(
+        callbacks, model=model, epochs=initial_epoch + epochs, steps=None, verbose=0
+    )
+    model.stop_training = False
+    batch = tf.constant(batch_size, dtype=tf.int32)
+    real_state = template.state_of(model, with_optimizer=True)
+    template_state = template.state_of(template.model, with_optimizer=True)
+    callback_list.on_train_begin()
+    for epoch in range(initial_epoch, initial_epoch + epochs):
+        callback_list.on_epoch_begin(epoch)
+        order = np.random.permutation(len(X)) if shuffle else np.arange(len(X))
+        template.assign_fn(real_state, template_state)
+        loss = template.epoch_fn(X, y, weights, tf.constant(order, dtype=tf.int32), batch,
+                                 use_weights)
+        logs = {"loss": float(loss)}
+        if validation is not None:
+            val_x, val_y, val_w, val_use = validation
+            logs["val_loss"] = float(template.eval_fn(val_x, val_y, val_w, batch, val_use))
+        template.assign_fn(template_state, real_state)
+        callback_list.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    callback_list.on_train_end()
+
+
+def _unpack_validation(validation_data):
+    if len(validation_data) == 3:
+        return validation_data
+    return (*validation_data, None)
+
+
+# ---------------------------------------------------------------------------------- prediction
+def forward_function(model):
+    """A cached compiled forward pass ``f(X) -> outputs`` for ``model``, or None."""
+    cached = _forwards.get(model)
+    if cached is not None:
+        return cached
+    if _switched_off() or not _single_io(model) or _distributed(model):
+        return None
+    forward = numpy_forward(model)  # any backend
+    if forward is not None:
+        _forwards[model] = forward
+        return forward
+    if not enabled():
+        return None
+    template = _template_for(model, training=False)
+    if template is None or not template.matches(model, with_optimizer=False):
+        return None
+    if getattr(template, "forward_fn", None) is None:
+        template.forward_fn = _make_forward_fn(template.model)
+    forward = _bind(template.forward_fn, model)
+    _forwards[model] = forward
+    return forward
+
+
+def predict_function(model):
+    """The fastest correct way to compute ``model``'s outputs for an array of rows."""
+    forward = forward_function(model)
+    if forward is not None:
+        return forward
+    if _distributed(model):
+        # predict_on_batch would run the whole batch on every replica and concatenate the
+        # copies; predict splits the rows between replicas
+        return lambda X: model.predict(X, batch_size=256, verbose=0)
+    return model.predict_on_batch
+
+
+def _distributed(model) -> bool:
+    """Whether ``model`` was built under a tf.distribute strategy (its variables are mirrored)."""
+    if backend_name() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    strategy = getattr(model, "distribute_strategy", None)
+    return strategy is not None and strategy is not tf.distribute.get_strategy()
+
+
+def _make_forward_fn(template_model):
+    import tensorflow as tf
+
+    def forward(trainable, non_trainable, x):
+        outputs, _ = template_model.stateless_call(trainable, non_trainable, x, training=False)
+        return outputs
+
+    return tf.function(forward, reduce_retracing=True)
+
+
+def _bind(forward_fn, model):
+    import tensorflow as tf
+
+    trainable = [variable.value for variable in model.trainable_variables]
+    non_trainable = [variable.value for variable in model.non_trainable_variables]
+    reference = weakref.ref(model)
+
+    def forward(X):
+        if reference() is None:  # pragma: no cover - the model is alive while predicting
+            raise RuntimeError("The model of this forward function was deleted.")
+        return forward_fn(trainable, non_trainable, tf.convert_to_tensor(X))
+
+    return forward

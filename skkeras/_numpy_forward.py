@@ -1,0 +1,173 @@
+"""Prediction of plain layer stacks in NumPy: the same arithmetic as Keras, without TensorFlow.
+
+A network made only of Dense, Activation, BatchNormalization, PReLU, LeakyReLU, Dropout and
+ActivityRegularization layers chained one after another (every ready-made MLP) is evaluated
+with NumPy float32 matrix products, reading the current weights from the model at every call.
+Predicting one row this way takes tens of microseconds instead of a graph execution; the
+results equal the model's own outputs to float32 rounding. Anything else returns ``None`` from
+:func:`numpy_forward` and is predicted by Keras.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import erf
+
+_F32 = np.float32
+
+
+def reader(variable):
+    """A function returning ``variable``'s current value as a NumPy array, as cheaply as possible.
+
+    On TensorFlow one ``ReadVariableOp`` is several times cheaper than ``Variable.numpy()``.
+    """
+    value = variable.value
+    handle = getattr(value, "handle", None)
+    if handle is not None and type(value).__module__.startswith("tensorflow"):
+        import tensorflow as tf
+
+        dtype = value.dtype
+        return lambda: tf.raw_ops.ReadVariableOp(resource=handle, dtype=dtype).numpy()
+    return lambda: np.asarray(variable.numpy())
+
+
+def _softmax(x):
+    exps = np.exp(x - x.max(axis=-1, keepdims=True))
+    return exps / exps.sum(axis=-1, keepdims=True)
+
+
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _elu(x):
+    return np.where(x > 0, x, np.expm1(np.minimum(x, 0)))
+
+
+def _selu(x):
+    return _F32(1.0507009873554805) * np.where(
+        x > 0, x, _F32(1.6732632423543772) * np.expm1(np.minimum(x, 0))
+    )
+
+
+ACTIVATIONS = {
+    "linear": lambda x: x,
+    "relu": lambda x: np.maximum(x, 0),
+    "relu6": lambda x: np.clip(x, 0, 6),
+    "tanh": np.tanh,
+    "sigmoid": _sigmoid,
+    "softmax": _softmax,
+    "elu": _elu,
+    "selu": _selu,
+    "softplus": lambda x: np.logaddexp(_F32(0), x),
+    "silu": lambda x: x * _sigmoid(x),
+    "swish": lambda x: x * _sigmoid(x),
+    "exponential": np.exp,
+    "gelu": lambda x: _F32(0.5) * x * (1 + erf(x / np.sqrt(_F32(2)))),
+}
+
+
+def _activation(function):
+    import keras
+
+    name = keras.activations.serialize(function)
+    if isinstance(name, dict):
+        name = name.get("config", name.get("class_name"))
+    return ACTIVATIONS.get(name) if isinstance(name, str) else None
+
+
+def _dense(layer):
+    activation = _activation(layer.activation)
+    if activation is None:
+        return None
+    kernel = reader(layer.kernel)
+    bias = reader(layer.bias) if layer.use_bias else None
+
+    def apply(x):
+        x = x @ kernel()
+        if bias is not None:
+            x = x + bias()
+        return activation(x)
+
+    return apply
+
+
+def _batch_normalization(layer):
+    if layer.axis not in (-1, len(layer.input.shape) - 1):
+        return None
+
+    mean, variance = reader(layer.moving_mean), reader(layer.moving_variance)
+    gamma = reader(layer.gamma) if layer.scale else None
+    beta = reader(layer.beta) if layer.center else None
+    epsilon = _F32(layer.epsilon)
+
+    def apply(x):
+        inverse = 1 / np.sqrt(variance() + epsilon)
+        if gamma is not None:
+            inverse = inverse * gamma()
+        offset = -mean() * inverse
+        if beta is not None:
+            offset = offset + beta()
+        return x * inverse + offset
+
+    return apply
+
+
+def _prelu(layer):
+    alpha = reader(layer.alpha)
+
+    def apply(x):
+        return np.maximum(x, 0) - alpha() * np.maximum(-x, 0)
+
+    return apply
+
+
+def _leaky_relu(layer):
+    slope = _F32(layer.negative_slope)
+    return lambda x: np.where(x >= 0, x, x * slope)
+
+
+def _layer_function(layer):
+    kind = type(layer).__name__
+    if kind in {"InputLayer", "Dropout", "ActivityRegularization"}:
+        return lambda x: x
+    if kind == "Activation":
+        return _activation(layer.activation)
+    builders = {
+        "Dense": _dense,
+        "BatchNormalization": _batch_normalization,
+        "PReLU": _prelu,
+        "LeakyReLU": _leaky_relu,
+    }
+    return builders[kind](layer) if kind in builders else None
+
+
+def numpy_forward(model):
+    """A function ``X -> outputs`` computing ``model`` in NumPy, or None if it cannot."""
+    try:
+        current = model.inputs[0]
+        if len(model.inputs) != 1 or len(model.outputs) != 1:
+            return None
+        steps = []
+        for layer in model.layers:
+            if type(layer).__name__ == "InputLayer":
+                continue
+            if layer.input is not current or getattr(layer, "dtype", "float32") != "float32":
+                return None
+            function = _layer_function(layer)
+            if function is None:
+                return None
+            steps.append(function)
+            current = layer.output
+        if current is not model.outputs[0]:
+            return None
+    except (AttributeError, ValueError, IndexError, TypeError):
+        return None
+
+    def forward(X):
+        X = np.asarray(X, dtype=_F32)
+        for step in steps:
+            X = step(X)
+        return X.astype(_F32, copy=False)
+
+    return forward

@@ -1,0 +1,287 @@
+"""The fast training and prediction paths compute what Keras's own ``fit``/``predict`` compute."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
+from sklearn.preprocessing import StandardScaler
+
+from skkeras import KerasClassifier, KerasMLPClassifier, KerasMLPRegressor, _fastpath
+
+
+@pytest.fixture(scope="module")
+def iris():
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X).astype(np.float32), y
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    X, y = load_breast_cancer(return_X_y=True)
+    return StandardScaler().fit_transform(X)[:200], y[:200]
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    X, y = load_diabetes(return_X_y=True)
+    return X[:150], y[:150] / 100
+
+
+def _fit_both(monkeypatch, estimator, X, y, **fit_kwargs):
+    """Fit a clone with the fast path and one with Keras's ``fit``; return both."""
+    from sklearn.base import clone
+
+    calls = []
+    real_train = _fastpath.train
+
+    def spy(*args, **kwargs):
+        result = real_train(*args, **kwargs)
+        calls.append(result)
+        return result
+
+    monkeypatch.setattr(_fastpath, "train", spy)
+    fast = clone(estimator).fit(X, y, **fit_kwargs)
+    assert calls == [True], "the fast path was not used"
+    monkeypatch.setenv("SKKERAS_FASTPATH", "0")
+    plain = clone(estimator).fit(X, y, **fit_kwargs)
+    assert calls == [True], "the plain path used the fast path"
+    monkeypatch.delenv("SKKERAS_FASTPATH")
+    return fast, plain
+
+
+def _assert_same_training(fast, plain, X):
+    assert fast.n_iter_ == plain.n_iter_
+    assert fast.best_epoch_ == plain.best_epoch_
+    assert sorted(fast.history_) == sorted(plain.history_)
+    for key in plain.history_:
+        np.testing.assert_allclose(fast.history_[key], plain.history_[key], rtol=1e-4, atol=1e-6)
+    for a, b in zip(fast.model_.get_weights(), plain.model_.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        fast.model_.predict_on_batch(X), plain.model_.predict_on_batch(X), rtol=1e-4, atol=1e-5
+    )
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"dropout": 0.2, "l2": 1e-3},
+        {"batch_normalization": True, "optimizer": "sgd"},
+    ],
+)
+def test_fast_training_matches_keras_fit(monkeypatch, iris, params):
+    X, y = iris
+    estimator = KerasMLPClassifier(
+        (8,), epochs=4, batch_size=16, shuffle=False, random_state=0, **params
+    )
+    fast, plain = _fit_both(monkeypatch, estimator, X, y)
+    _assert_same_training(fast, plain, X)
+
+
+def test_fast_training_with_weights_and_early_stopping(monkeypatch, cancer):
+    X, y = cancer
+    weights = np.linspace(0.5, 2.0, len(y))
+    estimator = KerasMLPClassifier(
+        (6,), epochs=6, batch_size=32, shuffle=False, early_stopping=True, patience=2,
+        random_state=1,
+    )
+    fast, plain = _fit_both(monkeypatch, estimator, X, y, sample_weight=weights)
+    assert "val_loss" in fast.history_
+    _assert_same_training(fast, plain, X)
+
+
+def test_fast_training_regressor_ragged_last_batch(monkeypatch, diabetes):
+    X, y = diabetes  # 150 rows, batch 64: the last batch has 22 rows
+    estimator = KerasMLPRegressor((5,), epochs=3, batch_size=64, shuffle=False, random_state=2)
+    fast, plain = _fit_both(monkeypatch, estimator, X, y)
+    _assert_same_training(fast, plain, X)
+
+
+def test_shuffled_fast_training_is_reproducible(iris):
+    X, y = iris
+    first = KerasMLPClassifier((8,), epochs=3, random_state=3).fit(X, y)
+    second = KerasMLPClassifier((8,), epochs=3, random_state=3).fit(X, y)
+    other = KerasMLPClassifier((8,), epochs=3, random_state=4).fit(X, y)
+    np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
+    assert not np.allclose(first.predict_proba(X), other.predict_proba(X))
+
+
+def test_fast_prediction_matches_model(iris):
+    X, y = iris
+    clf = KerasMLPClassifier((8,), epochs=2, random_state=0).fit(X, y)
+    forward = _fastpath.forward_function(clf.model_)
+    assert forward is not None
+    expected = clf.model_.predict_on_batch(X)
+    np.testing.assert_allclose(clf.predict_proba(X), expected, rtol=1e-6, atol=1e-7)
+    for n_rows in (1, 7, 150):  # one compiled graph serves every batch size
+        np.testing.assert_allclose(
+            np.asarray(forward(X[:n_rows])), expected[:n_rows], rtol=1e-6, atol=1e-7
+        )
+
+
+def test_models_in_use_are_not_disturbed(iris):
+    """Fits sharing a template leave earlier models (and their predictions) intact."""
+    X, y = iris
+    first = KerasMLPClassifier((8,), epochs=2, random_state=0).fit(X, y)
+    before = first.predict_proba(X)
+    KerasMLPClassifier((8,), epochs=5, learning_rate=0.05, random_state=1).fit(X, y)
+    np.testing.assert_array_equal(first.predict_proba(X), before)
+    again = KerasMLPClassifier((8,), epochs=2, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(again.predict_proba(X), before)
+
+
+def test_fit_reuses_the_template_of_an_architecture(iris):
+    X, y = iris
+    KerasMLPClassifier((9,), epochs=1, random_state=0).fit(X, y)
+    n_templates = len(_fastpath._templates)
+    for seed in range(3):
+        KerasMLPClassifier((9,), epochs=1, learning_rate=0.01, random_state=seed).fit(X, y)
+    assert len(_fastpath._templates) == n_templates
+
+
+def test_metrics_and_batch_callbacks_take_keras_fit(iris):
+    import keras
+
+    X, y = iris
+
+    def build(meta):
+        model = keras.Sequential(
+            [keras.Input((meta["n_features_in_"],)), keras.layers.Dense(meta["n_classes_"])]
+        )
+        return model
+
+    class BatchCounter(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            self.model.n_batches = getattr(self.model, "n_batches", 0) + 1
+
+    with_metrics = KerasClassifier(build, loss="sparse_categorical_crossentropy",
+                                   metrics=["accuracy"], epochs=2, random_state=0).fit(X, y)
+    assert "accuracy" in with_metrics.history_
+    counted = KerasClassifier(build, loss="sparse_categorical_crossentropy",
+                              callbacks=[BatchCounter()], epochs=2, batch_size=50,
+                              random_state=0).fit(X, y)
+    assert counted.model_.n_batches >= 2
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"activation": "tanh"},
+        {"activation": "elu", "batch_normalization": True},
+        {"activation": "prelu", "dropout": 0.3},
+        {"activation": "leaky_relu"},
+        {"activation": "gelu"},
+        {"activation": "selu"},
+        {"activation": "softplus"},
+        {"activation": "swish"},
+    ],
+)
+def test_numpy_forward_matches_the_model(iris, params):
+    from skkeras._numpy_forward import numpy_forward
+
+    X, y = iris
+    clf = KerasMLPClassifier((6, 5), epochs=3, random_state=0, **params).fit(X, y)
+    forward = numpy_forward(clf.model_)
+    assert forward is not None
+    expected = np.asarray(clf.model_.predict_on_batch(X))
+    np.testing.assert_allclose(forward(X), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(clf.predict_proba(X), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_numpy_forward_regressor_and_binary(cancer, diabetes):
+    X, y = diabetes
+    reg = KerasMLPRegressor((4,), epochs=2, random_state=0).fit(X, y)
+    np.testing.assert_allclose(
+        reg.predict(X), np.asarray(reg.model_.predict_on_batch(X)).ravel(), rtol=1e-5, atol=1e-5
+    )
+    X, y = cancer
+    clf = KerasMLPClassifier((4,), epochs=2, random_state=0).fit(X, y)
+    expected = np.asarray(clf.model_.predict_on_batch(X)).ravel()
+    np.testing.assert_allclose(clf.predict_proba(X)[:, 1], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_numpy_forward_sees_new_weights(iris):
+    """Weights are read at every call: changing them changes the predictions."""
+    X, y = iris
+    clf = KerasMLPClassifier((6,), epochs=2, random_state=0).fit(X, y)
+    clf.predict_proba(X)  # caches the forward function
+    weights = [np.zeros_like(w) for w in clf.model_.get_weights()]
+    clf.model_.set_weights(weights)
+    np.testing.assert_allclose(clf.predict_proba(X), 1 / 3, rtol=1e-6)
+
+
+def test_non_chain_model_uses_the_compiled_forward(iris):
+    import keras
+
+    from skkeras._numpy_forward import numpy_forward
+
+    X, y = iris
+
+    def build(meta):
+        inputs = keras.Input((meta["n_features_in_"],))
+        hidden = keras.layers.Dense(5, activation="relu")(inputs)
+        merged = keras.layers.Concatenate()([inputs, hidden])  # a skip connection
+        return keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(merged))
+
+    clf = KerasClassifier(build, loss="sparse_categorical_crossentropy", epochs=2,
+                          random_state=0).fit(X, y)
+    assert numpy_forward(clf.model_) is None
+    assert _fastpath.forward_function(clf.model_) is not None
+    np.testing.assert_allclose(
+        clf.predict_proba(X), clf.model_.predict_on_batch(X), rtol=1e-6, atol=1e-7
+    )
+
+
+def _threads_in_fresh_process(**env):
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import skkeras._keras as k; k.import_keras(); import tensorflow as tf; "
+        "print(tf.config.threading.get_intra_op_parallelism_threads(), "
+        "tf.config.threading.get_inter_op_parallelism_threads())"
+    )
+    environment = {
+        key: value for key, value in os.environ.items()
+        if key not in {"OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
+                       "KERAS_BACKEND"}
+    }
+    completed = subprocess.run(
+        [sys.executable, "-c", code], env={**environment, **env}, capture_output=True,
+        text=True, check=True,
+    )
+    return completed.stdout.split()
+
+
+@pytest.mark.slow
+def test_tensorflow_threads_follow_the_joblib_budget():
+    assert _threads_in_fresh_process(OMP_NUM_THREADS="1") == ["1", "1"]
+    assert _threads_in_fresh_process(OMP_NUM_THREADS="1", TF_NUM_INTRAOP_THREADS="2") == [
+        "2", "1"
+    ]
+    assert _threads_in_fresh_process() == ["0", "0"]  # no budget: TensorFlow's defaults
+
+
+def test_import_skkeras_defers_heavy_imports():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, skkeras; heavy = {'sklearn', 'keras', 'tensorflow', 'scipy'}; "
+        "print(sorted(heavy & set(sys.modules))); "
+        "print(skkeras.KerasMLPClassifier.__name__, 'sklearn' in sys.modules)"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                               check=True)
+    assert completed.stdout.split("\n")[:2] == ["[]", "KerasMLPClassifier True"]
+
+
+def test_lazy_public_names():
+    import skkeras
+
+    assert set(skkeras.__all__) <= set(dir(skkeras))
+    with pytest.raises(AttributeError, match="no attribute 'NotThere'"):
+        skkeras.NotThere  # noqa: B018
