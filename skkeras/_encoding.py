@@ -51,6 +51,17 @@ SKOPS_EXTRA_TRUSTED = (
     "sklearn.model_selection._split.LeaveOneOut",
 )
 
+#: scikit-learn classes skkeras stores itself (parameters + array state), without skops.
+NATIVE_SKLEARN_CLASSES = frozenset(
+    {
+        "sklearn.pipeline:Pipeline",
+        "sklearn.preprocessing:LabelEncoder",
+        "sklearn.preprocessing:StandardScaler",
+        "sklearn.preprocessing:MinMaxScaler",
+        "sklearn.preprocessing:MaxAbsScaler",
+    }
+)
+
 #: Public Keras modules whose classes and functions are trusted as parameter values by default
 #: (they build network pieces and never touch files or the network).
 _TRUSTED_KERAS_MODULES = (
@@ -158,10 +169,10 @@ def is_skkeras_class(cls) -> bool:
 def is_stored_as_estimator(obj) -> bool:
     """Estimators whose parameters and state skkeras encodes itself (recursively)."""
     from sklearn.base import BaseEstimator
-    from sklearn.pipeline import Pipeline
 
+    cls = type(obj)
     return isinstance(obj, BaseEstimator) and (
-        is_skkeras_class(type(obj)) or type(obj) is Pipeline
+        is_skkeras_class(cls) or public_path(cls) in NATIVE_SKLEARN_CLASSES
     )
 
 
@@ -205,6 +216,7 @@ class Encoder:
             (_is_skkeras_dataclass, self._dataclass),
             (lambda v: inspect.isclass(v) or inspect.isfunction(v) or inspect.isbuiltin(v),
              self._reference),
+            (lambda v: isinstance(v, keras.callbacks.Callback), self._callback),
         )
 
     def _float(self, value: float, where: str):
@@ -309,9 +321,32 @@ class Encoder:
             )
         return {TYPE_KEY: "reference", "path": path}
 
+    def _callback(self, value, where: str):
+        """A trusted callback class plus its constructor arguments, read back from attributes."""
+        path = public_path(type(value))
+        if path is None or not is_trusted_reference(path, frozenset()):
+            raise TypeError(
+                f"{where}: the callback {type(value).__name__} cannot be stored as an instance "
+                "(only skkeras callbacks and Keras's EarlyStopping, ReduceLROnPlateau and "
+                "TerminateOnNaN can). Pass its class with routed arguments instead "
+                "(callbacks=[Class], callbacks__name=value)."
+            )
+        kwargs = {}
+        for name, parameter in inspect.signature(type(value)).parameters.items():
+            if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+                continue
+            if not hasattr(value, name):
+                raise TypeError(
+                    f"{where}: the callback {type(value).__name__} does not keep its argument "
+                    f"{name!r} as an attribute, so it cannot be stored; pass its class with "
+                    "routed arguments instead."
+                )
+            kwargs[name] = self.encode(getattr(value, name), f"{where}.{name}")
+        return {TYPE_KEY: "callback", "class": path, "kwargs": kwargs}
+
     def _encode_other(self, value, where: str):
         if _is_skops_type(value):
-            import skops.io as sio
+            sio = import_skops()
 
             try:
                 data = sio.dumps(value)
@@ -326,6 +361,19 @@ class Encoder:
             "Keras callback instances: pass the class with routed arguments "
             "(callbacks=[Class], callbacks__name=value)."
         )
+
+
+def import_skops():
+    """``skops.io``, needed for scikit-learn steps other than the few stored natively."""
+    try:
+        import skops.io as sio
+    except ImportError as error:  # pragma: no cover - skops is installed in the test setup
+        raise ImportError(
+            "Saving or loading this scikit-learn step needs skops: pip install skops "
+            f"(or pip install skkeras[persistence]). Stored natively: "
+            f"{sorted(NATIVE_SKLEARN_CLASSES)}."
+        ) from error
+    return sio
 
 
 def _plain_item(item, where: str):
@@ -453,18 +501,18 @@ class Decoder:
 
     def _allowed_class(self, path: str, where: str):
         from sklearn.base import BaseEstimator
-        from sklearn.pipeline import Pipeline
 
         module_name = path.partition(":")[0]
-        allowed = module_name.split(".")[0] == "skkeras" or path == "sklearn.pipeline:Pipeline"
+        native = path in NATIVE_SKLEARN_CLASSES
+        allowed = module_name.split(".")[0] == "skkeras" or native
         cls = resolve_path(path, allow_private=True) if allowed else None
         if cls is None or not (
             inspect.isclass(cls) and issubclass(cls, BaseEstimator)
-            and (is_skkeras_class(cls) or cls is Pipeline)
+            and (is_skkeras_class(cls) or native)
         ):
             raise ValueError(
                 f"{where}: the estimator class {path!r} is not one skkeras loads (skkeras "
-                "estimators and sklearn.pipeline.Pipeline)."
+                f"estimators and {sorted(NATIVE_SKLEARN_CLASSES)})."
             )
         return cls
 
@@ -492,8 +540,18 @@ class Decoder:
             raise ValueError(f"{where}: {dotted(path)!r} is not a class or a function.")
         return obj
 
+    def _decode_callback(self, node, where):
+        cls = self._decode_reference({"path": node["class"]}, where)
+        keras = import_keras()
+        if cls is None:
+            return None
+        if not (inspect.isclass(cls) and issubclass(cls, keras.callbacks.Callback)):
+            raise ValueError(f"{where}: {node['class']!r} is not a Keras callback class.")
+        kwargs = {key: self.decode(item, f"{where}.{key}") for key, item in node["kwargs"].items()}
+        return cls(**kwargs)
+
     def _decode_skops(self, node, where):
-        import skops.io as sio
+        sio = import_skops()
 
         data = self._read(node["file"])
         trusted = [*SKOPS_EXTRA_TRUSTED, *self.trusted]

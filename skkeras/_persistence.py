@@ -224,9 +224,11 @@ def _fsync_folder(folder: Path) -> None:
 def _write_archive(file, members: dict[str, bytes]) -> None:
     with zipfile.ZipFile(file, "w") as archive:
         for name, data in members.items():
-            # .keras and .npy members are stored; JSON and skops blobs are compressed.
-            compress = zipfile.ZIP_DEFLATED if name.endswith((".json", ".skops")) else None
-            archive.writestr(name, data, compress_type=compress or zipfile.ZIP_STORED)
+            # Everything but .npy arrays is deflated: .keras and .skops members are zip archives
+            # themselves, and stored raw their directories would make a truncated file look
+            # like a (foreign) zip archive.
+            compress = zipfile.ZIP_STORED if name.endswith(".npy") else zipfile.ZIP_DEFLATED
+            archive.writestr(name, data, compress_type=compress)
 
 
 # ---------------------------------------------------------------------------- reading
@@ -259,7 +261,10 @@ def _read_manifest(archive: zipfile.ZipFile, path: Path) -> dict:
         hint = ""
         if "config.json" in archive.namelist():
             hint = " It looks like a Keras model file: load it with keras.saving.load_model."
-        raise ValueError(f"{path} is a zip archive but not an skkeras file (no {MANIFEST}).{hint}")
+        raise ValueError(
+            f"{path} is a zip archive but not an skkeras file (no {MANIFEST}), or it is "
+            f"truncated.{hint}"
+        )
     try:
         manifest = json.loads(_read_member(archive, MANIFEST, path).decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
