@@ -201,6 +201,8 @@ def _export_onnx(serving_model, path: Path) -> None:
             "installed; install them with `pip install tf2onnx onnx`, or export "
             "format='tf_saved_model'."
         )
+    # Keras's ONNX exporter wants a model that has been called once.
+    serving_model(np.zeros((1, *serving_model.input_shape[1:]), dtype="float32"))
     with tempfile.TemporaryDirectory(prefix="skkeras-onnx-") as workdir:
         target = os.path.join(workdir, "model.onnx")
         serving_model.export(target, format="onnx", verbose=False)
