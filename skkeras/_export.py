@@ -42,6 +42,7 @@ def export(estimator: Any, path: str | os.PathLike, format: str = "tf_saved_mode
         ``"passthrough"``.
     path : str or path-like
         A folder for ``"tf_saved_model"`` (replaced if it exists), a file for ``"onnx"``.
+        Missing parent folders are created (TensorFlow Serving wants ``<base>/<version>``).
     format : {"tf_saved_model", "onnx"}, default="tf_saved_model"
         ``"onnx"`` needs the ``tf2onnx`` and ``onnx`` packages (TensorFlow backend).
 
@@ -69,6 +70,7 @@ def export(estimator: Any, path: str | os.PathLike, format: str = "tf_saved_mode
         )
     serving_model = serving_model_for(estimator)
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     if format == "onnx":
         _export_onnx(serving_model, path)
     else:
