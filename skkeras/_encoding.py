@@ -346,6 +346,13 @@ class Encoder:
 
     def _encode_other(self, value, where: str):
         if _is_skops_type(value):
+            if _holds_networks(value):
+                raise TypeError(
+                    f"{where}: {type(value).__name__} holds skkeras estimators or Keras models; "
+                    "skkeras stores those directly, in lists and dicts, or inside a Pipeline, "
+                    "but not inside other scikit-learn objects. Save the fitted estimator or "
+                    "pipeline itself (for a search, its best_estimator_)."
+                )
             sio = import_skops()
 
             try:
@@ -385,6 +392,27 @@ def _plain_item(item, where: str):
         f"{where}: object arrays may hold only strings, numbers, booleans and None; found "
         f"{type(item).__name__}."
     )
+
+
+def _holds_networks(value, depth: int = 0) -> bool:
+    """Whether a scikit-learn object contains skkeras estimators or Keras models."""
+    from sklearn.base import BaseEstimator
+
+    if depth > 8:
+        return False
+    if isinstance(value, BaseEstimator) and is_skkeras_class(type(value)):
+        return True
+    if isinstance(value, import_keras().Model):
+        return True
+    if isinstance(value, dict):
+        children = list(value.values())
+    elif isinstance(value, list | tuple):
+        children = list(value)
+    elif isinstance(value, BaseEstimator):
+        children = list(vars(value).values())
+    else:
+        return False
+    return any(_holds_networks(child, depth + 1) for child in children)
 
 
 def _is_keras_config_object(value) -> bool:
@@ -463,10 +491,17 @@ class Decoder:
     def _decode_ndarray(self, node, where):
         if "file" in node:
             return np.load(io.BytesIO(self._read(node["file"])), allow_pickle=False)
-        items = [self.decode(item, where) for item in node["items"]]
+        items = [self._decode_plain(item, where) for item in node["items"]]
         array = np.empty(len(items), dtype=object)
         array[:] = items
         return array.reshape(node["shape"])
+
+    def _decode_plain(self, item, where):
+        if item is None or isinstance(item, bool | int | float | str):
+            return item
+        if isinstance(item, dict) and item.get(TYPE_KEY) == "float":
+            return self._decode_float(item, where)
+        raise ValueError(f"{where}: object arrays may hold only strings, numbers and None.")
 
     def _decode_scalar(self, node, where):
         return np.dtype(node["dtype"]).type(self.decode(node["value"], where))

@@ -309,7 +309,7 @@ def _check_versions(manifest: dict, path: Path) -> None:
     current = library_versions()
     mismatches = [
         f"{name} {saved[name]} (installed: {current[name]})"
-        for name in ("skkeras", "keras", "scikit-learn")
+        for name in ("skkeras", "keras", "keras_backend", "scikit-learn")
         if name in saved and saved[name] != current[name]
     ]
     if mismatches:

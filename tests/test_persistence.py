@@ -18,7 +18,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_diabetes, load_iris
 from sklearn.exceptions import NotFittedError
 from sklearn.impute import SimpleImputer
-from sklearn.model_selection import KFold
+from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
@@ -60,6 +60,17 @@ def build_with_lambda(meta):
             keras.Input((meta["n_features_in_"],)),
             keras.layers.Lambda(lambda x: x * 0.5),
             keras.layers.Dense(meta["n_outputs_"]),
+        ]
+    )
+
+
+def build_sequence_regressor(meta):
+    return keras.Sequential(
+        [
+            keras.Input(meta["X_shape_"][1:]),
+            keras.layers.Conv1D(2, 2, activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(1),
         ]
     )
 
@@ -132,6 +143,18 @@ def fitted(iris, diabetes):
             ).fit(Xr, yr / 100),
             Xr,
         ),
+        "mlp_classifier_multilabel": (
+            KerasMLPClassifier((4,), epochs=2, random_state=0).fit(
+                X, np.column_stack([binary == "yes", X[:, 0] > 0]).astype(int)
+            ),
+            X,
+        ),
+        "wrapper_regressor_3d_input": (
+            KerasRegressor(build_sequence_regressor, epochs=2, random_state=0).fit(
+                Xr[:, :8].reshape(-1, 4, 2), yr / 100
+            ),
+            Xr[:, :8].reshape(-1, 4, 2),
+        ),
         "pipeline_scaler": (
             make_pipeline(StandardScaler(), KerasMLPRegressor((3,), epochs=2, random_state=0))
             .fit(Xr, yr / 100),
@@ -146,9 +169,11 @@ ALL = [
     "mlp_regressor_two_outputs",
     "wrapper_classifier",
     "wrapper_regressor",
+    "mlp_classifier_multilabel",
+    "wrapper_regressor_3d_input",
     "pipeline_scaler",
 ]
-TRUSTED = [build_classifier, build_regressor]
+TRUSTED = [build_classifier, build_regressor, build_sequence_regressor]
 
 
 def _outputs(estimator, X):
@@ -332,6 +357,13 @@ def test_unsupported_values_refused_before_writing(diabetes, tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def test_networks_inside_other_sklearn_objects_refused(tmp_path):
+    search = GridSearchCV(KerasMLPClassifier(), {"dropout": [0.0, 0.1]})
+    with pytest.raises(TypeError, match=r"GridSearchCV holds skkeras estimators.*best_estimator_"):
+        skkeras.save(search, tmp_path / "search.skkeras")
+    assert os.listdir(tmp_path) == []
+
+
 def test_lambda_layer_refused_unless_safe_mode_off(diabetes, tmp_path):
     X, y = diabetes
     estimator = KerasRegressor(build_with_lambda, epochs=1, random_state=0).fit(X, y / 100)
@@ -437,6 +469,19 @@ def test_arbitrary_classes_never_imported(saved, tmp_path, path):
     hacked = _rewrite_manifest(source, tmp_path / "hacked.skkeras",
                                lambda m: m["estimator"].update({"class": path}))
     with pytest.raises(ValueError, match=r"hacked\.skkeras"):
+        skkeras.load(hacked)
+
+
+def test_object_arrays_hold_only_plain_values(saved, tmp_path):
+    source, _, _ = saved
+
+    def sneak(manifest):
+        manifest["estimator"]["state"]["classes_"] = {
+            "__type__": "ndarray", "dtype": "object", "shape": [1],
+            "items": [{"__type__": "reference", "path": "keras.layers:Dense"}]}
+
+    hacked = _rewrite_manifest(source, tmp_path / "obj.skkeras", sneak)
+    with pytest.raises(ValueError, match=r"obj\.skkeras.*classes_.*only strings, numbers"):
         skkeras.load(hacked)
 
 
