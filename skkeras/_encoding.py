@@ -11,7 +11,9 @@ The mechanism is generic: an estimator is stored as its class (by public import 
 - skkeras estimators and scikit-learn ``Pipeline`` objects (recursively, so lists of fitted
   estimators such as an ensemble's ``estimators_`` work), and dataclasses from skkeras modules
   (the target encoders);
-- classes and functions by import path (restored only when trusted: see ``is_trusted_reference``);
+- classes and functions by import path (restored only when trusted: by default skkeras classes
+  and Keras classes of a few modules, and Keras activation/loss/metric functions; anything else
+  only when the user lists it in ``trusted``);
 - other scikit-learn estimators (transformers), CV splitters and NumPy random states through
   ``skops``, whose loader refuses types that are not trusted.
 
@@ -74,6 +76,9 @@ _TRUSTED_KERAS_MODULES = (
     "keras.activations",
     "keras.layers",
 )
+#: Modules whose *functions* (not only classes) are trusted by default: pure math.
+_TRUSTED_FUNCTION_MODULES = ("keras.activations", "keras.losses", "keras.metrics")
+_UNTRUSTED_FUNCTION_NAMES = frozenset({"get", "serialize", "deserialize"})
 _TRUSTED_KERAS_NAMES = (
     "keras.callbacks.EarlyStopping",
     "keras.callbacks.ReduceLROnPlateau",
@@ -160,6 +165,13 @@ def is_state_name(cls, name: str) -> bool:
     if name in getattr(cls, "_persisted_private_attributes", ()):
         return True
     return bool(_IDENTIFIER.match(name)) and name.endswith("_")
+
+
+def _is_trusted_function(path: str, trusted: frozenset[str]) -> bool:
+    module_name, _, qualname = path.partition(":")
+    if dotted(path) in trusted:
+        return True
+    return module_name in _TRUSTED_FUNCTION_MODULES and qualname not in _UNTRUSTED_FUNCTION_NAMES
 
 
 def is_skkeras_class(cls) -> bool:
@@ -268,7 +280,10 @@ class Encoder:
 
     def _keras_model(self, model, where: str):
         path = os.path.join(self._workdir, f"model{len(self.members)}.keras")
-        model.save(path)
+        try:
+            model.save(path)
+        except Exception as error:
+            raise TypeError(f"{where}: Keras could not save this model: {error}") from error
         with open(path, "rb") as file:
             data = file.read()
         os.remove(path)
@@ -573,6 +588,11 @@ class Decoder:
             raise ValueError(f"{where}: could not import {dotted(path)!r}: {error}") from error
         if not (inspect.isclass(obj) or inspect.isfunction(obj) or inspect.isbuiltin(obj)):
             raise ValueError(f"{where}: {dotted(path)!r} is not a class or a function.")
+        if not inspect.isclass(obj) and not _is_trusted_function(path, self.trusted):
+            # Default trust covers classes; a function (skkeras.load, say) could be called
+            # with parameters chosen by the file's author when the estimator is refitted.
+            self.dropped.append((where, dotted(path)))
+            return None
         return obj
 
     def _decode_callback(self, node, where):

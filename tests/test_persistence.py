@@ -54,6 +54,11 @@ def build_regressor(meta):
     )
 
 
+def absolute_error(y_true, y_pred):
+    """A custom loss that is not registered with Keras."""
+    return keras.ops.mean(keras.ops.abs(y_true - y_pred), axis=-1)
+
+
 def build_with_lambda(meta):
     return keras.Sequential(
         [
@@ -345,6 +350,23 @@ def test_keras_classes_are_trusted(fitted, tmp_path):
         np.testing.assert_array_equal(got, want)
 
 
+def test_functions_need_trust_even_from_skkeras(saved, tmp_path):
+    source, estimator, X = saved
+
+    def sneak(manifest):
+        params = manifest["estimator"]["params"]
+        params["optimizer"] = {"__type__": "reference", "path": "skkeras:load"}
+        params["activation"] = {"__type__": "reference", "path": "keras.activations:relu"}
+
+    hacked = _rewrite_manifest(source, tmp_path / "fn.skkeras", sneak)
+    with pytest.warns(UserWarning, match=r"set to None: estimator\.optimizer \(skkeras\.load\)"):
+        loaded = skkeras.load(hacked)
+    assert loaded.optimizer is None
+    assert loaded.activation is keras.activations.relu
+    np.testing.assert_array_equal(loaded.predict_proba(X), estimator.predict_proba(X))
+    assert skkeras.load(hacked, trusted=["skkeras.load"]).optimizer is skkeras.load
+
+
 def test_unsupported_values_refused_before_writing(diabetes, tmp_path):
     target = tmp_path / "x.skkeras"
     with pytest.raises(TypeError, match=r"KerasRegressor\.model.*lambda"):
@@ -355,6 +377,19 @@ def test_unsupported_values_refused_before_writing(diabetes, tmp_path):
         skkeras.save(KerasRegressor(build_regressor, thing=object()), target)
     assert not target.exists()
     assert os.listdir(tmp_path) == []
+
+
+def test_unregistered_custom_loss_loads_for_prediction(diabetes, tmp_path):
+    X, y = diabetes
+    estimator = KerasRegressor(build_regressor, loss=absolute_error, epochs=1, random_state=0)
+    estimator.fit(X, y / 100)
+    path = skkeras.save(estimator, tmp_path / "loss.skkeras")
+    with pytest.warns(UserWarning, match=r"loss\.skkeras.*without its training configuration"):
+        loaded = skkeras.load(path, trusted=[build_regressor, absolute_error])
+    assert loaded.loss is absolute_error
+    np.testing.assert_array_equal(loaded.predict(X), estimator.predict(X))
+    loaded.fit(X, y / 100)  # a fresh fit compiles a new network with the restored loss
+    assert loaded.n_iter_ == 1 and loaded.model_.compiled
 
 
 def test_networks_inside_other_sklearn_objects_refused(tmp_path):
