@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.datasets import load_diabetes, load_iris
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
@@ -16,6 +17,7 @@ from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, OneHotEncoder, Sta
 
 import skkeras
 from skkeras import KerasClassifier, KerasMLPClassifier, KerasMLPRegressor, KerasRegressor
+from skkeras._export import serving_outputs
 
 
 def build_softmax_categorical(meta):
@@ -114,6 +116,45 @@ def test_saved_model_matches_estimator(data, tmp_path, name):
     if method == "predict_proba" and name != "mlp_multilabel":
         np.testing.assert_allclose(got.sum(axis=1), 1.0, atol=1e-5)
     assert os.listdir(tmp_path) == ["served"]
+
+
+class PlainAveragingRegressor(RegressorMixin, BaseEstimator):
+    """A minimal ensemble of networks, without a serving hook."""
+
+    def __init__(self, seeds=(0, 1)):
+        self.seeds = seeds
+
+    def fit(self, X, y):
+        self.estimators_ = [
+            KerasMLPRegressor((3,), epochs=1, random_state=seed).fit(X, y) for seed in self.seeds
+        ]
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict(self, X):
+        return np.mean([member.predict(X) for member in self.estimators_], axis=0)
+
+
+class AveragingRegressor(PlainAveragingRegressor):
+    """The same ensemble, exported through the ``_serving_outputs`` hook."""
+
+    def _serving_outputs(self, x):
+        members = [serving_outputs(member, x)["predict"] for member in self.estimators_]
+        return {"predict": keras.ops.mean(keras.ops.stack(members), axis=0)}
+
+
+def test_serving_outputs_hook_for_ensembles(data, tmp_path):
+    _, _, Xr, yr = data
+    ensemble = AveragingRegressor().fit(Xr, yr)
+    _, signature = _serve(skkeras.export(ensemble, tmp_path / "ensemble"))
+    got = signature(X=tf.constant(Xr, tf.float32))["predict"].numpy()
+    np.testing.assert_allclose(got, ensemble.predict(Xr), atol=1e-5, rtol=0)
+    assert np.abs(got - ensemble.estimators_[0].predict(Xr)).max() > 1e-4
+    plain = PlainAveragingRegressor()
+    vars(plain).update(vars(ensemble))
+    with pytest.raises(TypeError, match=r"PlainAveragingRegressor has none.*_serving_outputs"):
+        skkeras.export(plain, tmp_path / "again")
+    assert os.listdir(tmp_path) == ["ensemble"]
 
 
 def test_export_replaces_an_existing_folder(data, tmp_path):
