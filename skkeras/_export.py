@@ -223,11 +223,13 @@ def _replace_folder(source: Path, path: Path) -> None:
 
 
 def _export_onnx(serving_model, path: Path) -> None:
-    missing = [name for name in ("tf2onnx", "onnx") if importlib.util.find_spec(name) is None]
+    keras = import_keras()
+    needed = ("tf2onnx", "onnx") if keras.backend.backend() == "tensorflow" else ("onnx",)
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
     if missing:
         raise ImportError(
             f"export(format='onnx') needs the {' and '.join(missing)} package(s), which are not "
-            "installed; install them with `pip install tf2onnx onnx`, or export "
+            f"installed; install them with `pip install {' '.join(needed)}`, or export "
             "format='tf_saved_model'."
         )
     # Keras's ONNX exporter wants a model that has been called once.

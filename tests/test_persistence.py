@@ -392,6 +392,22 @@ def test_unregistered_custom_loss_loads_for_prediction(diabetes, tmp_path):
     assert loaded.n_iter_ == 1 and loaded.model_.compiled
 
 
+def test_model_instance_parameter_round_trip(diabetes, tmp_path):
+    X, y = diabetes
+    template = build_regressor({"n_features_in_": X.shape[1], "n_outputs_": 1})
+    estimator = KerasRegressor(model=template, epochs=1, random_state=0).fit(X, y / 100)
+    path = skkeras.save(estimator, tmp_path / "instance.skkeras")
+    with zipfile.ZipFile(path) as archive:
+        assert sum(name.endswith(".keras") for name in archive.namelist()) == 2
+    loaded = skkeras.load(path)
+    assert isinstance(loaded.model, keras.Model) and loaded.model is not loaded.model_
+    for got, want in zip(loaded.model.get_weights(), template.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(loaded.predict(X), estimator.predict(X))
+    loaded.fit(X, y / 100)  # the template builds a fresh network again
+    assert loaded.n_iter_ == 1
+
+
 def test_networks_inside_other_sklearn_objects_refused(tmp_path):
     search = GridSearchCV(KerasMLPClassifier(), {"dropout": [0.0, 0.1]})
     with pytest.raises(TypeError, match=r"GridSearchCV holds skkeras estimators.*best_estimator_"):
