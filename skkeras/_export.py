@@ -135,8 +135,8 @@ def _affine_step(keras, name: str, step, x):
         return x
     ops = keras.ops
     if type(step) is StandardScaler:
-        mean = step.mean_ if step.mean_ is not None else 0.0
-        scale = step.scale_ if step.scale_ is not None else 1.0
+        mean = step.mean_ if step.with_mean else 0.0
+        scale = step.scale_ if step.with_std else 1.0
         return ops.divide(ops.subtract(x, _const(mean)), _const(scale))
     if type(step) is MaxAbsScaler:
         return ops.divide(x, _const(step.scale_))

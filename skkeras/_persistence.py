@@ -42,8 +42,8 @@ def save(estimator: Any, path: str | os.PathLike) -> Path:
     Parameters
     ----------
     estimator : estimator
-        A skkeras estimator (fitted or not), or a ``sklearn.pipeline.Pipeline`` of skkeras
-        estimators and scikit-learn transformers.
+        A skkeras estimator (fitted or not), a ``sklearn.pipeline.Pipeline`` of skkeras
+        estimators and scikit-learn transformers, or a list or dict of these.
     path : str or path-like
         Destination file; ``.skkeras`` is the conventional suffix.
 

@@ -90,10 +90,11 @@ CASES = {
         Xr, "predict", 2),
     "pipeline_scalers_regressor": lambda X, y, Xr, yr: (
         make_pipeline(
-            StandardScaler(), MinMaxScaler(clip=True), MaxAbsScaler(), "passthrough",
+            StandardScaler(with_mean=False), StandardScaler(), MinMaxScaler(clip=True),
+            MaxAbsScaler(), "passthrough",
             KerasRegressor(build_linear, epochs=2, random_state=0),
-        ).fit(Xr, yr),
-        Xr, "predict", None),
+        ).fit(Xr * 10 + 3, yr),  # not centred: the with_mean=False scaler must not centre
+        Xr * 10 + 3, "predict", None),
 }
 
 
