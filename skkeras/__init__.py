@@ -17,7 +17,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from ._version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from ._export import export
     from ._mlp import KerasMLPClassifier, KerasMLPRegressor
+    from ._persistence import load, save
     from ._wrappers import KerasClassifier, KerasRegressor
 
 #: Public name -> private module defining it, imported on first access.
@@ -26,6 +28,9 @@ _LAZY = {
     "KerasRegressor": "._wrappers",
     "KerasMLPClassifier": "._mlp",
     "KerasMLPRegressor": "._mlp",
+    "save": "._persistence",
+    "load": "._persistence",
+    "export": "._export",
 }
 
 __all__ = [
@@ -34,6 +39,9 @@ __all__ = [
     "KerasMLPRegressor",
     "KerasRegressor",
     "__version__",
+    "export",
+    "load",
+    "save",
 ]
 
 
