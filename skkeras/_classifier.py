@@ -21,8 +21,31 @@ class KerasClassifierBase(ClassifierMixin, BaseKerasEstimator):
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
+    def partial_fit(
+        self, X, y, classes=None, sample_weight=None, **fit_params
+    ) -> KerasClassifierBase:
+        """Train for one epoch, building the network first if it is not fitted yet.
+
+        Parameters
+        ----------
+        X, y, sample_weight, **fit_params
+            As in :meth:`fit`.
+        classes : array-like of shape (n_classes,), default=None
+            All classes that will ever appear, needed on the first call when a batch may not
+            contain every class (as in scikit-learn's ``partial_fit``).
+        """
+        self._partial_fit_classes = classes
+        try:
+            return super().partial_fit(X, y, sample_weight=sample_weight, **fit_params)
+        finally:
+            del self._partial_fit_classes
+
     def _fit_target(self, y) -> ClassifierTarget:
-        target = ClassifierTarget.fit(y, estimator_name=type(self).__name__)
+        target = ClassifierTarget.fit(
+            y,
+            estimator_name=type(self).__name__,
+            classes=getattr(self, "_partial_fit_classes", None),
+        )
         self.classes_ = target.classes
         self.n_classes_ = target.n_classes
         self.n_outputs_ = target.n_outputs

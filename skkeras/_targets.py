@@ -49,7 +49,7 @@ class ClassifierTarget:
         return self.n_classes if self.target_type == "multilabel-indicator" else 1
 
     @classmethod
-    def fit(cls, y: np.ndarray, *, estimator_name: str) -> ClassifierTarget:
+    def fit(cls, y: np.ndarray, *, estimator_name: str, classes=None) -> ClassifierTarget:
         check_classification_targets(y)
         target_type = type_of_target(y, input_name="y")
         if target_type not in SUPPORTED_CLASSIFICATION_TARGETS:
@@ -60,7 +60,13 @@ class ClassifierTarget:
         if target_type == "multilabel-indicator":
             classes = np.arange(y.shape[1])
             return cls(target_type, classes, y.dtype, encoding=MULTILABEL)
-        encoder = LabelEncoder().fit(y)
+        encoder = LabelEncoder().fit(y if classes is None else np.asarray(classes))
+        unknown = np.setdiff1d(np.unique(y), encoder.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y contains labels {unknown.tolist()} that are not in classes="
+                f"{encoder.classes_.tolist()}."
+            )
         if len(encoder.classes_) < 2:
             raise ValueError(
                 f"{estimator_name} needs samples of at least 2 classes in y; got only one class "
@@ -142,5 +148,5 @@ class RegressorTarget:
         return np.asarray(y, dtype="float32").reshape(len(y), -1)
 
     def decode(self, outputs: np.ndarray) -> np.ndarray:
-        outputs = np.asarray(outputs).reshape(len(outputs), -1)
+        outputs = np.asarray(outputs, dtype=np.float64).reshape(len(outputs), -1)
         return outputs.ravel() if self.one_dimensional else outputs

@@ -38,6 +38,23 @@ EXPECTED_FAILURES = {
 }
 
 
+_WRAPPER_EXPECTED_FAILURES = {
+    **EXPECTED_FAILURES,
+    "check_no_attributes_set_in_init": (
+        "The scikeras interface takes builder arguments (hidden=16) and routed parameters "
+        "(optimizer__learning_rate=0.02) as **kwargs; __init__ stores them as attributes and "
+        "get_params reports them, so clone and GridSearchCV see them (tested in "
+        "test_workflows.py), but this check only knows the signature's names."
+    ),
+}
+
+
+def _expected_failures(estimator) -> dict:
+    if isinstance(estimator, KerasClassifier | KerasRegressor):
+        return _WRAPPER_EXPECTED_FAILURES
+    return EXPECTED_FAILURES
+
+
 def _check_id(obj) -> str:
     """Stable test ids (the default ones embed the builder function's memory address)."""
     if isinstance(obj, BaseEstimator):
@@ -52,7 +69,10 @@ def _check_id(obj) -> str:
 def _all_checks():
     for estimator in ESTIMATORS:
         yield from estimator_checks_generator(
-            estimator, expected_failed_checks=EXPECTED_FAILURES, mark="xfail", xfail_strict=True
+            estimator,
+            expected_failed_checks=_expected_failures(estimator),
+            mark="xfail",
+            xfail_strict=True,
         )
 
 

@@ -181,3 +181,14 @@ def test_unseeded_fits_vary_and_global_state_is_left_alone(breast_cancer):
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dropout(0.5), keras.layers.Dense(1)])
     model.compile("adam", "mse")
     model.fit(np.ones((8, 3)), np.ones(8), epochs=1, verbose=0)
+
+
+def test_partial_fit_with_classes_accepts_batches_missing_a_class(iris):
+    X, y = iris
+    clf = KerasMLPClassifier(**FAST)
+    clf.partial_fit(X[y < 2], y[y < 2], classes=[0, 1, 2])
+    clf.partial_fit(X, y)
+    assert list(clf.classes_) == [0, 1, 2]
+    assert clf.predict_proba(X).shape == (len(X), 3)
+    with pytest.raises(ValueError, match="not in classes"):
+        KerasMLPClassifier(**FAST).partial_fit(X, y, classes=[0, 1])
