@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from skkeras import KerasClassifier, KerasMLPClassifier, KerasMLPRegressor
+from skkeras._training import split_validation
 from skkeras.callbacks import StepDecay
 
 from ._builders import classifier_model
@@ -32,24 +33,26 @@ def test_early_stopping_records_validation_history(breast_cancer):
     assert clf.n_iter_ - clf.best_epoch_ <= 3
 
 
-def test_validation_split_is_stratified_and_from_fit_data_only(breast_cancer, monkeypatch):
+def test_validation_split_is_stratified_and_shuffled():
+    labels = np.repeat([0, 1, 2], [60, 30, 10])
+    train, val = split_validation(len(labels), 0.2, seed=0, stratify=labels)
+    assert len(val) == 20 and len(train) == 80 and not set(train) & set(val)
+    np.testing.assert_array_equal(np.bincount(labels[val]), [12, 6, 2])
+    assert val.tolist() != sorted(val.tolist())  # shuffled, not Keras's "last 20%"
+    again, _ = split_validation(len(labels), 0.2, seed=0, stratify=labels)
+    np.testing.assert_array_equal(train, again)
+
+
+def test_early_stopping_validates_on_a_part_of_the_fit_data(breast_cancer):
     X, y = breast_cancer
-    seen = {}
-    original_fit = keras.Model.fit
-
-    def spy_fit(self, x, y_enc, **kwargs):
-        seen["train_n"] = len(x)
-        seen["val_x"], seen["val_y"] = kwargs["validation_data"][:2]
-        return original_fit(self, x, y_enc, **kwargs)
-
-    monkeypatch.setattr(keras.Model, "fit", spy_fit)
-    KerasMLPClassifier(early_stopping=True, validation_fraction=0.2, epochs=2, **FAST).fit(X, y)
-    n_val = len(seen["val_x"])
-    assert n_val == int(np.ceil(0.2 * len(X)))
-    assert seen["train_n"] + n_val == len(X)
-    val_rows = {row.tobytes() for row in seen["val_x"]}
-    assert val_rows <= {row.tobytes() for row in X}
-    assert abs(np.mean(seen["val_y"]) - np.mean(y)) < 0.02  # stratified
+    clf = KerasMLPClassifier(
+        early_stopping=True, validation_fraction=0.2, epochs=2, patience=None, **FAST
+    ).fit(X, y)
+    _, val = split_validation(len(X), 0.2, seed=0, stratify=y)
+    held_out = clf.model_.evaluate(
+        X[val], y[val].reshape(-1, 1).astype("float32"), verbose=0, batch_size=len(val)
+    )
+    assert held_out == pytest.approx(clf.history_["val_loss"][-1], rel=1e-4)
 
 
 def test_explicit_validation_data_is_used(breast_cancer):
