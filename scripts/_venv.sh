@@ -3,7 +3,7 @@
 set -euo pipefail
 
 find_python() {
-  for candidate in ${PYTHON:-} python3.13 python3.12 python3.11 python3; do
+  for candidate in ${PYTHON:-} python3.11 python3.12 python3.13 python3; do
     if command -v "$candidate" >/dev/null 2>&1 &&
       "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
       echo "$candidate"
