@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gc
+import queue
 import time
+from dataclasses import dataclass, field
 
 import numpy as np
 import optuna
@@ -18,6 +20,30 @@ SPLIT_SCORES, FIT_TIMES, SCORE_TIMES, EPOCHS, ERROR = (
     "epochs",
     "error",
 )
+
+
+@dataclass
+class FoldRun:
+    """One fold of a trial: its estimator, data and what it produced."""
+
+    estimator: object
+    fit: object  # callable() -> None, trains ``estimator`` on the fold's training part
+    score: object  # callable() -> float, scores ``estimator`` on the fold's held-out part
+    fit_time: float = 0.0
+    score_time: float = 0.0
+    epochs: int = 0
+    final_score: float | None = None
+    last_score: float | None = None
+    started: bool = False
+    channel: _Channel = field(default_factory=lambda: _Channel())
+
+
+class _Channel:
+    """The two queues between a fold's training thread and the coordinator."""
+
+    def __init__(self):
+        self.to_fold: queue.SimpleQueue = queue.SimpleQueue()
+        self.from_fold: queue.SimpleQueue = queue.SimpleQueue()
 
 
 def keras_estimator(estimator):
@@ -71,8 +97,6 @@ class Objective:
         return float(np.mean([fold.final_score for fold in folds]))
 
     def _fold(self, params, train, test):
-        from ._pruning import FoldRun
-
         estimator = clone(self.estimator).set_params(**params)
         X_train, y_train = _safe_indexing(self.X, train), _safe_indexing(self.y, train)
         X_test, y_test = _safe_indexing(self.X, test), _safe_indexing(self.y, test)

@@ -14,39 +14,16 @@ already stopped contributes its final score. If the trial is pruned, every fold 
 from __future__ import annotations
 
 import math
-import queue
 import threading
 import time
-from dataclasses import dataclass, field
 
 import keras
 import optuna
 
+from ._objective import FoldRun, _Channel
+
 _CONTINUE, _STOP = "continue", "stop"
 
-
-@dataclass
-class FoldRun:
-    """One fold of a trial: its estimator, data and what it produced."""
-
-    estimator: object
-    fit: object  # callable() -> None, trains ``estimator`` on the fold's training part
-    score: object  # callable() -> float, scores ``estimator`` on the fold's held-out part
-    fit_time: float = 0.0
-    score_time: float = 0.0
-    epochs: int = 0
-    final_score: float | None = None
-    last_score: float | None = None
-    started: bool = False
-    channel: _Channel = field(default_factory=lambda: _Channel())
-
-
-class _Channel:
-    """The two queues between a fold's training thread and the coordinator."""
-
-    def __init__(self):
-        self.to_fold: queue.SimpleQueue = queue.SimpleQueue()
-        self.from_fold: queue.SimpleQueue = queue.SimpleQueue()
 
 
 class EpochReporter(keras.callbacks.Callback):

@@ -64,17 +64,18 @@ def make_rdb_storage(
     True
     """
     with warnings.catch_warnings():
+        # Heartbeats have been "experimental" since Optuna 2.x; they are what makes workers safe.
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         callback = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
-    return _retrying(
-        lambda: optuna.storages.RDBStorage(
-            url,
-            engine_kwargs=engine_kwargs,
-            heartbeat_interval=heartbeat_interval,
-            grace_period=grace_period,
-            heartbeat_stale_trial_callback=callback,
+        return _retrying(
+            lambda: optuna.storages.RDBStorage(
+                url,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=heartbeat_interval,
+                grace_period=grace_period,
+                heartbeat_stale_trial_callback=callback,
+            )
         )
-    )
 
 
 def resolve_storage(storage):
