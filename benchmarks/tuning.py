@@ -43,7 +43,7 @@ def _space(prefixes):
     }
 
 
-def _skkeras_search(n_trials, epochs, pruning, callbacks):
+def _skkeras_search(n_trials, epochs, cv, pruning, callbacks):
     from skkeras import KerasMLPClassifier
     from skkeras.model_selection import OptunaSearchCV
 
@@ -52,7 +52,7 @@ def _skkeras_search(n_trials, epochs, pruning, callbacks):
         KerasMLPClassifier(epochs=epochs, batch_size=32, patience=None, random_state=0),
         space,
         n_trials=n_trials,
-        cv=3,
+        cv=cv,
         pruner="median" if pruning else None,
         refit=False,
         random_state=0,
@@ -70,7 +70,7 @@ def _scikeras_model(units=64, dropout=0.0, meta=None):
     return keras.Model(inputs, outputs)
 
 
-def _integration_search(n_trials, epochs, callbacks):
+def _integration_search(n_trials, epochs, cv, callbacks):
     import optuna
     from optuna_integration import OptunaSearchCV
     from scikeras.wrappers import KerasClassifier
@@ -90,7 +90,7 @@ def _integration_search(n_trials, epochs, callbacks):
         estimator,
         space,
         n_trials=n_trials,
-        cv=3,
+        cv=cv,
         refit=False,
         random_state=0,
         study=study,
@@ -98,7 +98,7 @@ def _integration_search(n_trials, epochs, callbacks):
     )
 
 
-def run_variant(variant: str, n_trials: int, epochs: int) -> dict:
+def run_variant(variant: str, n_trials: int, epochs: int, cv: int) -> dict:
     import optuna
     import psutil
 
@@ -112,9 +112,9 @@ def run_variant(variant: str, n_trials: int, epochs: int) -> dict:
         rss.append(process.memory_info().rss / 2**20)
 
     if variant == "optuna_integration_scikeras":
-        search = _integration_search(n_trials, epochs, [record])
+        search = _integration_search(n_trials, epochs, cv, [record])
     else:
-        search = _skkeras_search(n_trials, epochs, variant == "skkeras_pruning", [record])
+        search = _skkeras_search(n_trials, epochs, cv, variant == "skkeras_pruning", [record])
     start = time.perf_counter()
     search.fit(X, y)
     wall = time.perf_counter() - start
@@ -131,9 +131,9 @@ def run_variant(variant: str, n_trials: int, epochs: int) -> dict:
     }
 
 
-def _in_subprocess(variant: str, n_trials: int, epochs: int) -> dict:
+def _in_subprocess(variant: str, n_trials: int, epochs: int, cv: int) -> dict:
     command = [sys.executable, "-m", "benchmarks.tuning", "--variant", variant,
-               "--trials", str(n_trials), "--epochs", str(epochs)]
+               "--trials", str(n_trials), "--epochs", str(epochs), "--cv", str(cv)]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     output = subprocess.run(command, check=True, capture_output=True, text=True, cwd=root)
     return json.loads(output.stdout.strip().splitlines()[-1])
@@ -156,7 +156,8 @@ def _markdown(report: dict) -> str:
         f"Machine: {report['machine']}; Python {report['python']}; "
         + ", ".join(f"{k} {v}" for k, v in report["versions"].items()) + ".",
         "",
-        f"Digits (1,797 x 64), 3-fold CV, MLP with one hidden layer, {report['epochs']} epochs, "
+        f"Digits (1,797 x 64), {report['cv']}-fold CV, MLP with one hidden layer, "
+        f"{report['epochs']} epochs, "
         "batch size 32, TPE seeded with 0, space: learning rate log-uniform in [1e-5, 1e-1], "
         "dropout in [0, 0.5], 32/64/128 units. skkeras with pruning uses `pruner=\"median\"` "
         "(MedianPruner, 3 start-up trials, 2 warm-up epochs) on the fold-averaged held-out "
@@ -180,6 +181,9 @@ def _markdown(report: dict) -> str:
         "",
         f"## RSS after each trial ({report['rss_trials']} trials)",
         "",
+        f"Same space and seeds, {report['rss_epochs']} epoch(s) per fit and "
+        f"{report['rss_cv']}-fold CV to keep the run short: the point is growth across trials.",
+        "",
         "| variant | after trial 1 (MiB) | median (MiB) | after last trial (MiB) | "
         "growth last-first (MiB) | growth, 2nd half (MiB) |",
         "|---|---|---|---|---|---|",
@@ -201,10 +205,12 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--rss-trials", type=int, default=50)
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--rss-epochs", type=int, default=2)
+    parser.add_argument("--rss-epochs", type=int, default=1)
+    parser.add_argument("--cv", type=int, default=3)
+    parser.add_argument("--rss-cv", type=int, default=2)
     args = parser.parse_args()
     if args.variant:
-        print(json.dumps(run_variant(args.variant, args.trials, args.epochs)))
+        print(json.dumps(run_variant(args.variant, args.trials, args.epochs, args.cv)))
         return
     report = {
         "command": "python -m benchmarks.tuning " + " ".join(sys.argv[1:]),
@@ -215,14 +221,18 @@ def main() -> None:
         "epochs": args.epochs,
         "rss_trials": args.rss_trials,
         "rss_epochs": args.rss_epochs,
+        "cv": args.cv,
+        "rss_cv": args.rss_cv,
         "timing": {},
         "memory": {},
     }
     for variant in VARIANTS:
-        report["timing"][variant] = _in_subprocess(variant, args.trials, args.epochs)
+        report["timing"][variant] = _in_subprocess(variant, args.trials, args.epochs, args.cv)
         print(variant, report["timing"][variant]["wall_s"], flush=True)
     for variant in VARIANTS:
-        report["memory"][variant] = _in_subprocess(variant, args.rss_trials, args.rss_epochs)
+        report["memory"][variant] = _in_subprocess(
+            variant, args.rss_trials, args.rss_epochs, args.rss_cv
+        )
         print(variant, "rss done", flush=True)
     os.makedirs(RESULTS, exist_ok=True)
     with open(os.path.join(RESULTS, "tuning.json"), "w") as file:
