@@ -270,14 +270,14 @@ def test_pruning_search_over_a_model_builder_with_its_own_callbacks():
         random_state=0,
     )
     search = OptunaSearchCV(
-        estimator, {"hidden": [4, 8], "optimizer__learning_rate": [1e-2, 3e-2]}, n_trials=2,
+        estimator, {"model__hidden": [4, 8], "optimizer__learning_rate": [1e-2, 3e-2]}, n_trials=2,
         cv=2, pruner="median", random_state=0,
     ).fit(X.astype("float32"), y)
     assert list(search.cv_results_["state"]) == ["COMPLETE", "COMPLETE"]
     for trial in search.study_.trials:
         assert sorted(trial.intermediate_values) == [1, 2, 3]
     assert search.best_estimator_.callbacks == {"nan": keras.callbacks.TerminateOnNaN}
-    assert set(search.best_params_) == {"hidden", "optimizer__learning_rate"}
+    assert set(search.best_params_) == {"model__hidden", "optimizer__learning_rate"}
 
 
 def test_pruning_needs_a_keras_estimator():
