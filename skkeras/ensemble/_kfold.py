@@ -120,6 +120,10 @@ class _BaseKFoldEnsemble(MetaEstimatorMixin, BaseEstimator):
         """Hook: refuse ``combine`` values the estimator cannot support."""
 
     def _check_target(self, y) -> np.ndarray:
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
         return check_array(y, ensure_2d=False, dtype=None, input_name="y")
 
     def _member_seeds(self, n: int) -> list[int | None]:
@@ -283,7 +287,9 @@ class KFoldEnsembleClassifier(ClassifierMixin, _BaseKFoldEnsemble):
     """
 
     def _check_target(self, y) -> np.ndarray:
-        y = column_or_1d(super()._check_target(y), warn=True)
+        y = super()._check_target(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         target_type = type_of_target(y, input_name="y")
         if target_type not in ("binary", "multiclass"):
@@ -292,6 +298,11 @@ class KFoldEnsembleClassifier(ClassifierMixin, _BaseKFoldEnsemble):
                 f"{target_type!r}."
             )
         self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in y; got only one "
+                f"class ({self.classes_[0]!r})."
+            )
         return y
 
     def _check_combine(self) -> None:

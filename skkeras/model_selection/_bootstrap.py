@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import sys
 import time
-from itertools import islice
 from dataclasses import dataclass, field
+from itertools import islice
 from numbers import Integral, Real
 from typing import Any
 
@@ -191,7 +191,8 @@ class _Progress:
 
     def __init__(self, total: int, *, verbose: int, width: int = 30):
         self.stream = sys.stderr
-        self.enabled = verbose > 0 and self.stream.isatty()
+        isatty = getattr(self.stream, "isatty", None)
+        self.enabled = verbose > 0 and isatty is not None and isatty()
         self.total, self.width, self.started = total, width, False
 
     def update(self, done: int, mean: float, std: float) -> None:
