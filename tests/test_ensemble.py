@@ -11,7 +11,7 @@ from sklearn.model_selection import (
     StratifiedKFold,
     cross_val_score,
 )
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
@@ -180,6 +180,18 @@ def test_non_keras_estimators_have_no_epochs(cancer):
     assert ensemble.fold_epochs_ is None and ensemble.refit_epochs_ is None
     assert ensemble.refit_estimator_.get_depth() == 3
     assert ensemble.score(X, y) > 0.9
+
+
+def test_pipeline_with_memory_keeps_its_fitted_steps(cancer, tmp_path):
+    X, y = cancer
+    pipe = Pipeline(
+        [("scale", StandardScaler()), ("tree", DecisionTreeClassifier(random_state=0))],
+        memory=str(tmp_path),
+    )
+    ensemble = KFoldEnsembleClassifier(pipe, cv=2).fit(X, y)
+    for member in ensemble.estimators_:
+        assert hasattr(member.named_steps["scale"], "mean_")
+    assert ensemble.predict_proba(X).shape == (len(X), 2)
 
 
 # ---------------------------------------------------------------------- scikit-learn tools
