@@ -22,7 +22,7 @@ from sklearn.base import (
 )
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import check_cv
-from sklearn.utils import _safe_indexing, check_random_state, get_tags
+from sklearn.utils import _safe_indexing, check_random_state, get_tags, indexable
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
@@ -30,7 +30,6 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_array,
-    check_consistent_length,
     check_is_fitted,
     column_or_1d,
 )
@@ -93,7 +92,7 @@ class _BaseKFoldEnsemble(MetaEstimatorMixin, BaseEstimator):
         self._validate_params()
         self._check_combine()
         y = self._check_target(y)
-        check_consistent_length(X, y)
+        X, y = indexable(X, y)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
         cv = check_cv(self.cv, y, classifier=is_classifier(self))
@@ -168,6 +167,8 @@ class _BaseKFoldEnsemble(MetaEstimatorMixin, BaseEstimator):
         for name in ("n_features_in_", "feature_names_in_"):
             if hasattr(first, name):
                 setattr(self, name, getattr(first, name))
+            else:
+                vars(self).pop(name, None)
 
     # ------------------------------------------------------------------ prediction
     def _predictors(self) -> list:

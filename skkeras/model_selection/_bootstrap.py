@@ -19,7 +19,7 @@ from joblib import effective_n_jobs
 from sklearn.base import clone, is_classifier
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit, check_cv
-from sklearn.utils import _safe_indexing
+from sklearn.utils import _safe_indexing, indexable
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -334,6 +334,7 @@ def bootstrap_evaluate(
     >>> result.scores.shape, result.epochs.shape
     ((3,), (3,))
     """
+    X, y, groups = indexable(X, y, groups)
     params = dict(params or {})
     _check_no_validation_data(params)
     splitter = _make_splitter(estimator, y, cv, n_splits, test_size, train_size, random_state)
