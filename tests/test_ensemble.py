@@ -14,7 +14,7 @@ from sklearn.model_selection import (
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
-from sklearn.tree import DecisionTreeClassifier
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -45,6 +45,18 @@ EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {}
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(type(est).__name__, {}),
 )
 def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@parametrize_with_checks(
+    [
+        KFoldEnsembleClassifier(DecisionTreeClassifier(random_state=0), cv=2),
+        KFoldEnsembleClassifier(DecisionTreeClassifier(random_state=0), cv=2, combine="refit"),
+        KFoldEnsembleRegressor(DecisionTreeRegressor(random_state=0), cv=2, combine="best"),
+    ]
+)
+def test_sklearn_compatible_with_fast_members(estimator, check):
+    """The meta-estimator contract itself, checked quickly with non-Keras members."""
     check(estimator)
 
 
