@@ -367,8 +367,9 @@ class KFoldEnsembleRegressor(RegressorMixin, _BaseKFoldEnsemble):
     """
 
     def predict(self, X) -> np.ndarray:
-        """Predicted values, the mean of the fold models' for ``combine="mean"``."""
-        return np.mean([member.predict(X) for member in self._predictors()], axis=0)
+        """Predicted values (float64), the mean of the fold models' for ``combine="mean"``."""
+        predictions = [member.predict(X) for member in self._predictors()]
+        return np.mean(predictions, axis=0, dtype=np.float64)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
