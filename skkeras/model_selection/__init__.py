@@ -1,17 +1,20 @@
-"""Model selection for skkeras estimators: Optuna search with pruning, search spaces, storage.
+"""Model selection for skkeras estimators: bootstrapped benchmarking and Optuna search.
 
-Importing this module imports Optuna (Keras only when a search runs).
+Importing this module imports Optuna (Keras only when a search or a fit runs).
 """
 
+from ._bootstrap import BootstrapResult, bootstrap_evaluate
 from ._optuna_search import OptunaSearchCV
 from ._plots import save_optimization_history, save_param_importances
 from ._search_spaces import LayerPyramid, SearchSpace, default_search_space, mlp_search_space
 from ._storage import make_rdb_storage
 
 __all__ = [
+    "BootstrapResult",
     "LayerPyramid",
     "OptunaSearchCV",
     "SearchSpace",
+    "bootstrap_evaluate",
     "default_search_space",
     "make_rdb_storage",
     "mlp_search_space",
