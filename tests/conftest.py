@@ -12,6 +12,8 @@ import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from sklearn.preprocessing import StandardScaler
 
+from skkeras import KerasMLPClassifier
+
 
 @pytest.fixture(autouse=True)
 def _seed_numpy():
