@@ -10,12 +10,18 @@ import os
 # Quiet TensorFlow's C++ start-up logs unless the user asked for them.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from ._cnn import KerasCNNClassifier, KerasCNNRegressor  # noqa: E402
+from ._lstm import KerasLSTMClassifier, KerasLSTMRegressor  # noqa: E402
 from ._mlp import KerasMLPClassifier, KerasMLPRegressor  # noqa: E402
 from ._version import __version__  # noqa: E402
 from ._wrappers import KerasClassifier, KerasRegressor  # noqa: E402
 
 __all__ = [
+    "KerasCNNClassifier",
+    "KerasCNNRegressor",
     "KerasClassifier",
+    "KerasLSTMClassifier",
+    "KerasLSTMRegressor",
     "KerasMLPClassifier",
     "KerasMLPRegressor",
     "KerasRegressor",
