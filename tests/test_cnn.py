@@ -41,6 +41,7 @@ def _layers_of(model, layer_type):
     return [layer for layer in model.layers if isinstance(layer, layer_type)]
 
 
+@pytest.mark.slow
 def test_digits_cross_validation_beats_ninety_percent():
     X, y = load_digits(return_X_y=True)
     clf = make_pipeline(
@@ -255,6 +256,7 @@ def test_clone_and_pickle(Estimator, small_images):
     assert restored.model_.get_layer("augment_translation").width_factor == 0.2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("Estimator", [KerasCNNClassifier, KerasCNNRegressor])
 def test_grid_search_over_residual_and_augmentation(Estimator, digits):
     X, labels = digits

@@ -153,6 +153,7 @@ def test_clone_and_pickle(Estimator, trends):
     assert restored.n_parameters_ == est.n_parameters_
 
 
+@pytest.mark.slow
 def test_grid_search_over_units(trends):
     X, y = trends
     search = GridSearchCV(
