@@ -17,7 +17,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from ._version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from ._cnn import KerasCNNClassifier, KerasCNNRegressor
     from ._export import export
+    from ._lstm import KerasLSTMClassifier, KerasLSTMRegressor
     from ._mlp import KerasMLPClassifier, KerasMLPRegressor
     from ._persistence import load, save
     from ._wrappers import KerasClassifier, KerasRegressor
@@ -28,13 +30,21 @@ _LAZY = {
     "KerasRegressor": "._wrappers",
     "KerasMLPClassifier": "._mlp",
     "KerasMLPRegressor": "._mlp",
+    "KerasLSTMClassifier": "._lstm",
+    "KerasLSTMRegressor": "._lstm",
+    "KerasCNNClassifier": "._cnn",
+    "KerasCNNRegressor": "._cnn",
     "save": "._persistence",
     "load": "._persistence",
     "export": "._export",
 }
 
 __all__ = [
+    "KerasCNNClassifier",
+    "KerasCNNRegressor",
     "KerasClassifier",
+    "KerasLSTMClassifier",
+    "KerasLSTMRegressor",
     "KerasMLPClassifier",
     "KerasMLPRegressor",
     "KerasRegressor",

@@ -8,7 +8,8 @@ from typing import Any
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ._classifier import KerasClassifierBase
-from ._layers import ACTIVATIONS, MOMENTUM_OPTIMIZERS, OPTIMIZERS, build_mlp
+from ._layers import ACTIVATIONS, OPTIMIZERS, build_mlp
+from ._ready_made import ClassifierOutputMixin, OptimizerParamsMixin, RegressorOutputMixin
 from ._regressor import KerasRegressorBase
 
 _MLP_CONSTRAINTS = {
@@ -26,7 +27,7 @@ _MLP_CONSTRAINTS = {
 }
 
 
-class _MLPMixin:
+class _MLPMixin(OptimizerParamsMixin):
     """Builds the MLP from flat parameters; stops on a training-loss plateau like sklearn."""
 
     _allow_nd = False
@@ -45,12 +46,6 @@ class _MLPMixin:
                 "instead."
             )
         return tuple(int(size) for size in sizes)
-
-    def _optimizer_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"learning_rate": self.learning_rate}
-        if isinstance(self.optimizer, str) and self.optimizer in MOMENTUM_OPTIMIZERS:
-            kwargs["momentum"] = self.momentum
-        return kwargs
 
     def _build_keras_model(self, meta: dict[str, Any]):
         n_units, output_activation = self._output_spec()
@@ -138,7 +133,7 @@ _MLP_ATTRIBUTES_DOC = """
         Number of targets."""
 
 
-class KerasMLPClassifier(_MLPMixin, KerasClassifierBase):
+class KerasMLPClassifier(_MLPMixin, ClassifierOutputMixin, KerasClassifierBase):
     __doc__ = f"""Multilayer perceptron classifier built with Keras.
 
     Binary targets get one sigmoid output unit, multiclass targets a softmax layer and
@@ -228,15 +223,8 @@ class KerasMLPClassifier(_MLPMixin, KerasClassifierBase):
         self.shuffle = shuffle
         self.distribution = distribution
 
-    def _output_spec(self) -> tuple[int, str]:
-        if self.target_type_ == "multilabel-indicator":
-            return self.n_classes_, "sigmoid"
-        if self.n_classes_ == 2:
-            return 1, "sigmoid"
-        return self.n_classes_, "softmax"
 
-
-class KerasMLPRegressor(_MLPMixin, KerasRegressorBase):
+class KerasMLPRegressor(_MLPMixin, RegressorOutputMixin, KerasRegressorBase):
     __doc__ = f"""Multilayer perceptron regressor built with Keras (mean squared error loss).
 
     Parameters
@@ -311,6 +299,3 @@ class KerasMLPRegressor(_MLPMixin, KerasRegressorBase):
         self.warm_start = warm_start
         self.shuffle = shuffle
         self.distribution = distribution
-
-    def _output_spec(self) -> tuple[int, str]:
-        return self.n_outputs_, "linear"

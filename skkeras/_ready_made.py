@@ -1,0 +1,116 @@
+"""Pieces shared by the ready-made estimators (MLP, LSTM, CNN): optimizer arguments, output
+layers, the weights count and the documentation of the training parameters."""
+
+from __future__ import annotations
+
+from numbers import Real
+from typing import Any
+
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+
+from ._layers import MOMENTUM_OPTIMIZERS, OPTIMIZERS
+
+#: Constraints of the optimizer parameters every ready-made estimator takes.
+OPTIMIZER_CONSTRAINTS = {
+    "optimizer": [StrOptions(set(OPTIMIZERS)), HasMethods(["apply_gradients"])],
+    "learning_rate": [Interval(Real, 0.0, None, closed="neither")],
+    "momentum": [Interval(Real, 0.0, 1.0, closed="both")],
+}
+
+
+class OptimizerParamsMixin:
+    """The optimizer is built from the flat ``learning_rate`` (and ``momentum``) parameters."""
+
+    def _optimizer_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"learning_rate": self.learning_rate}
+        if isinstance(self.optimizer, str) and self.optimizer in MOMENTUM_OPTIMIZERS:
+            kwargs["momentum"] = self.momentum
+        return kwargs
+
+
+class ClassifierOutputMixin:
+    """Output layer of a ready-made classifier: sigmoid for binary and multilabel, else softmax."""
+
+    def _output_spec(self) -> tuple[int, str]:
+        if self.target_type_ == "multilabel-indicator":
+            return self.n_classes_, "sigmoid"
+        if self.n_classes_ == 2:
+            return 1, "sigmoid"
+        return self.n_classes_, "softmax"
+
+
+class RegressorOutputMixin:
+    """Output layer of a ready-made regressor: one linear unit per target."""
+
+    def _output_spec(self) -> tuple[int, str]:
+        return self.n_outputs_, "linear"
+
+
+class ParameterCountMixin:
+    """Records ``n_parameters_``, the number of weights of the built network."""
+
+    def _make_model(self, X, n_train_steps: int):
+        model = super()._make_model(X, n_train_steps)
+        self.n_parameters_ = int(model.count_params())
+        return model
+
+
+TRAINING_PARAMS_DOC = """
+    optimizer : str or keras optimizer, default="adam"
+        adam, sgd, rmsprop, adagrad, adadelta, adamw, nadam, adamax, ftrl or lion.
+    learning_rate : float > 0, default=0.001
+        The optimizer's learning rate.
+    momentum : float in [0, 1], default=0.9
+        Momentum for sgd and rmsprop (ignored by the others).
+    batch_size : int, default=32
+        Mini-batch size.
+    epochs : int, default=100
+        Maximum number of epochs.
+    early_stopping : bool, default=False
+        If True, hold out ``validation_fraction`` of the training data (shuffled with
+        ``random_state``; stratified for classifiers) and stop once ``val_loss`` has not improved
+        by ``min_delta`` for ``patience`` epochs. If False, stop once the training loss has not
+        improved by ``min_delta`` for ``patience`` epochs, as scikit-learn's MLP does.
+    validation_fraction : float in (0, 1), default=0.1
+        Fraction held out for early stopping.
+    patience : int or None, default=10
+        Epochs without improvement before stopping; ``None`` always trains ``epochs`` epochs.
+    min_delta : float, default=1e-4
+        Minimum decrease of the monitored loss that counts as an improvement.
+    restore_best_weights : bool, default=True
+        With early stopping, keep the weights of the epoch with the best ``val_loss``.
+    callbacks : list, dict or None, default=None
+        Extra Keras callbacks (e.g. :class:`skkeras.callbacks.StepDecay`), copied for each fit.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, dropout, augmentation, shuffling and the validation split.
+    verbose : int, default=0
+        Keras's ``fit`` verbosity.
+    warm_start : bool, default=False
+        Continue training the fitted network on the next ``fit``.
+    shuffle : bool, default=True
+        Shuffle the training data every epoch."""
+
+CLASS_WEIGHT_DOC = """
+    class_weight : dict, "balanced" or None, default=None
+        Weights per class label, applied as sample weights."""
+
+ATTRIBUTES_DOC = """
+    model_ : keras.Model
+        The trained network.
+    n_parameters_ : int
+        Number of weights of the network (trainable and not, e.g. batch-normalization
+        statistics).
+    history_ : dict of str to list of float
+        Per-epoch ``loss``, ``val_loss`` (with early stopping) and ``learning_rate``.
+    n_iter_ : int
+        Number of epochs run.
+    best_epoch_ : int
+        Epoch (1-based) with the lowest ``val_loss`` (``n_iter_`` without validation).
+    n_features_in_ : int
+        Number of features seen in ``fit`` (the size of ``X``'s second axis).
+    n_outputs_ : int
+        Number of targets."""
+
+CLASSES_DOC = """
+    classes_ : ndarray of shape (n_classes,)
+        Class labels."""
