@@ -285,3 +285,19 @@ def test_lazy_public_names():
     assert set(skkeras.__all__) <= set(dir(skkeras))
     with pytest.raises(AttributeError, match="no attribute 'NotThere'"):
         skkeras.NotThere  # noqa: B018
+
+
+@pytest.mark.slow
+def test_no_tensorflow_banner_on_stderr():
+    import subprocess
+    import sys
+
+    code = (
+        "import skkeras._keras as k; keras = k.import_keras(); "
+        "print(float(keras.ops.sum(keras.ops.ones((2, 2)))))"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                               check=True)
+    assert completed.stdout.strip() == "4.0"
+    assert "oneDNN custom operations" not in completed.stderr
+    assert "absl::InitializeLog" not in completed.stderr
