@@ -36,6 +36,9 @@ from ._keras import backend_name, import_keras
 from ._numpy_forward import numpy_forward
 
 _MAX_TEMPLATES = 16
+#: Batches up to this many rows are predicted in NumPy; larger ones by TensorFlow's kernels,
+#: which are faster there and do not contend with BLAS thread pools.
+_NUMPY_MAX_ROWS = 512
 _templates: OrderedDict = OrderedDict()
 _templates_lock = threading.Lock()
 _forwards: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -138,8 +141,6 @@ class _Template:
     """A private model + optimizer of one architecture, with its compiled graphs."""
 
     def __init__(self, model, *, training: bool):
-        import tensorflow as tf
-
         keras = import_keras()
         self.model = keras.models.clone_model(model)
         self.lock = threading.Lock()
@@ -148,9 +149,9 @@ class _Template:
             optimizer = type(model.optimizer).from_config(model.optimizer.get_config())
             self.model.compile(optimizer=optimizer, loss=model.loss, jit_compile=False)
             optimizer.build(self.model.trainable_variables)
-        self.assign_fn = tf.function(_assign_all, reduce_retracing=True)
 
-    def state_of(self, model, with_optimizer: bool) -> list:
+    @staticmethod
+    def state_of(model, with_optimizer: bool) -> list:
         state = [*model.trainable_variables, *model.non_trainable_variables]
         if with_optimizer:
             state += list(model.optimizer.variables)
@@ -268,7 +269,11 @@ def _make_epoch_fn(model):
         model.optimizer.apply_gradients(zip(gradients, variables, strict=True))
         return loss
 
-    def epoch(X, y, weights, order, batch_size, use_weights):
+    template_state = _Template.state_of(model, with_optimizer=True)
+
+    def epoch(state, X, y, weights, order, batch_size, use_weights):
+        # copy the estimator's model and optimizer state in, train, copy it back: one call
+        _assign_all(state, template_state)
         n_samples = tf.shape(order)[0]
         n_steps = (n_samples + batch_size - 1) // batch_size
         total = tf.constant(0.0, dtype=tf.float32)
@@ -278,9 +283,17 @@ def _make_epoch_fn(model):
                 tf.gather(X, batch), tf.gather(y, batch), tf.gather(weights, batch), use_weights
             )
             total += tf.cast(loss, tf.float32) * tf.cast(tf.shape(batch)[0], tf.float32)
+        _assign_all(template_state, state)
         return total / tf.cast(n_samples, tf.float32)
 
     return tf.function(epoch, reduce_retracing=True)
+
+
+def _spec(tensor):
+    """The tensor's type with any number of rows, so new data sizes reuse the traced graph."""
+    import tensorflow as tf
+
+    return tf.TensorSpec([None, *tensor.shape[1:]], tensor.dtype)
 
 
 def _make_eval_fn(model):
@@ -318,20 +331,34 @@ def _run_epochs(template, model, data, validation_data, *, epochs, initial_epoch
     )
     model.stop_training = False
     batch = tf.constant(batch_size, dtype=tf.int32)
-    real_state = template.state_of(model, with_optimizer=True)
-    template_state = template.state_of(template.model, with_optimizer=True)
+    state = template.state_of(model, with_optimizer=True)
+    # trace (once per architecture) for any number of rows; calls with concrete row counts
+    # then dispatch to that graph instead of tracing again for every new data size
+    template.epoch_fn.get_concrete_function(
+        state, _spec(X), _spec(y), _spec(weights), tf.TensorSpec([None], tf.int32), batch,
+        use_weights,
+    )
+
+    def run_epoch(*args):
+        return template.epoch_fn(*args, use_weights)
+
+    evaluate = None
+    if validation is not None:
+        val_x, val_y, val_w, val_use = validation
+        template.eval_fn.get_concrete_function(
+            _spec(val_x), _spec(val_y), _spec(val_w), batch, val_use
+        )
+
+        def evaluate(*args):
+            return template.eval_fn(*args, val_use)
     callback_list.on_train_begin()
     for epoch in range(initial_epoch, initial_epoch + epochs):
         callback_list.on_epoch_begin(epoch)
         order = np.random.permutation(len(X)) if shuffle else np.arange(len(X))
-        template.assign_fn(real_state, template_state)
-        loss = template.epoch_fn(X, y, weights, tf.constant(order, dtype=tf.int32), batch,
-                                 use_weights)
+        loss = run_epoch(state, X, y, weights, tf.constant(order, dtype=tf.int32), batch)
         logs = {"loss": float(loss)}
-        if validation is not None:
-            val_x, val_y, val_w, val_use = validation
-            logs["val_loss"] = float(template.eval_fn(val_x, val_y, val_w, batch, val_use))
-        template.assign_fn(template_state, real_state)
+        if evaluate is not None:
+            logs["val_loss"] = float(evaluate(val_x, val_y, val_w, batch))
         callback_list.on_epoch_end(epoch, logs)
         if model.stop_training:
             break
@@ -352,20 +379,38 @@ def forward_function(model):
         return cached
     if _switched_off() or not _single_io(model) or _distributed(model):
         return None
-    forward = numpy_forward(model)  # any backend
+    in_numpy = numpy_forward(model)  # any backend
+    if in_numpy is not None and enabled():
+        forward = _by_size(in_numpy, weakref.ref(model))
+    else:
+        forward = in_numpy or (_compiled_forward(model) if enabled() else None)
     if forward is not None:
         _forwards[model] = forward
-        return forward
-    if not enabled():
-        return None
+    return forward
+
+
+def _by_size(small, model_reference):
+    """NumPy for small batches (no graph call), the compiled graph (made on first use) for large
+    ones. The model is held by a weak reference: the cache must not keep it alive."""
+    large = []
+
+    def forward(X):
+        if len(X) <= _NUMPY_MAX_ROWS:
+            return small(X)
+        if not large:
+            large.append(_compiled_forward(model_reference()) or small)
+        return large[0](X)
+
+    return forward
+
+
+def _compiled_forward(model):
     template = _template_for(model, training=False)
     if template is None or not template.matches(model, with_optimizer=False):
         return None
     if getattr(template, "forward_fn", None) is None:
         template.forward_fn = _make_forward_fn(template.model)
-    forward = _bind(template.forward_fn, model)
-    _forwards[model] = forward
-    return forward
+    return _bind(template.forward_fn, model)
 
 
 def predict_function(model):
@@ -405,11 +450,10 @@ def _bind(forward_fn, model):
 
     trainable = [variable.value for variable in model.trainable_variables]
     non_trainable = [variable.value for variable in model.non_trainable_variables]
-    reference = weakref.ref(model)
+    spec = tf.TensorSpec([None, *model.inputs[0].shape[1:]], tf.float32)
+    forward_fn.get_concrete_function(trainable, non_trainable, spec)  # any number of rows
 
     def forward(X):
-        if reference() is None:  # pragma: no cover - the model is alive while predicting
-            raise RuntimeError("The model of this forward function was deleted.")
-        return forward_fn(trainable, non_trainable, tf.convert_to_tensor(X))
+        return forward_fn(trainable, non_trainable, tf.convert_to_tensor(X, dtype=tf.float32))
 
     return forward

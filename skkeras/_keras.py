@@ -9,6 +9,7 @@ import logging
 import os
 import random
 import sys
+import tempfile
 from contextlib import contextmanager
 from numbers import Integral
 
@@ -50,13 +51,47 @@ def import_keras():
     if "keras" in sys.modules:
         return sys.modules["keras"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    cap_tensorflow_threads()
+    with _without_startup_banners():
+        cap_tensorflow_threads()
+        import keras
     # TensorFlow's Python logger warns about retracing for every new model; skkeras builds
     # models on purpose, so only errors are shown.
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    import keras
-
     return keras
+
+
+#: Informational lines TensorFlow's C++ runtime prints on import whatever TF_CPP_MIN_LOG_LEVEL says.
+_BANNERS = ("All log messages before absl::InitializeLog()", "oneDNN custom operations are on")
+
+
+@contextmanager
+def _without_startup_banners():
+    """Drop TensorFlow's start-up banners from stderr; every other line is written through.
+
+    Active only while ``TF_CPP_MIN_LOG_LEVEL`` asks for no info messages (skkeras's default).
+    """
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") in {"", "0"}:
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr file descriptor (some notebooks)
+        yield
+        return
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            text = captured.read().decode(errors="replace")
+            kept = [line for line in text.splitlines(keepends=True)
+                    if not any(banner in line for banner in _BANNERS)]
+            if kept:
+                sys.stderr.write("".join(kept))
 
 
 def backend_name() -> str:

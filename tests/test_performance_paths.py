@@ -285,3 +285,41 @@ def test_lazy_public_names():
     assert set(skkeras.__all__) <= set(dir(skkeras))
     with pytest.raises(AttributeError, match="no attribute 'NotThere'"):
         skkeras.NotThere  # noqa: B018
+
+
+@pytest.mark.slow
+def test_no_tensorflow_banner_on_stderr():
+    import subprocess
+    import sys
+
+    code = (
+        "import skkeras._keras as k; keras = k.import_keras(); "
+        "print(float(keras.ops.sum(keras.ops.ones((2, 2)))))"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                               check=True)
+    assert completed.stdout.strip() == "4.0"
+    assert "oneDNN custom operations" not in completed.stderr
+    assert "absl::InitializeLog" not in completed.stderr
+
+
+def test_large_batches_use_the_compiled_forward(iris, monkeypatch):
+    X, y = iris
+    monkeypatch.setattr(_fastpath, "_NUMPY_MAX_ROWS", 10)
+    clf = KerasMLPClassifier((8,), epochs=1, random_state=0).fit(X, y)
+    expected = np.asarray(clf.model_.predict_on_batch(X))
+    np.testing.assert_allclose(clf.predict_proba(X[:5]), expected[:5], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(clf.predict_proba(X), expected, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(clf.predict_proba(X[:77]), expected[:77], rtol=1e-6, atol=1e-7)
+
+
+def test_new_data_sizes_do_not_retrace(iris):
+    """Fits on different numbers of rows (CV folds) reuse one traced epoch graph."""
+    X, y = iris
+    KerasMLPClassifier((7,), epochs=1, random_state=0).fit(X, y)
+    key = next(key for key in reversed(_fastpath._templates) if key[0] == "train")
+    epoch_fn = _fastpath._templates[key].epoch_fn
+    traced = epoch_fn.experimental_get_tracing_count()
+    for n_rows in (100, 120, 149):
+        KerasMLPClassifier((7,), epochs=1, random_state=0).fit(X[:n_rows], y[:n_rows])
+    assert epoch_fn.experimental_get_tracing_count() == traced
