@@ -468,6 +468,7 @@ class KerasCNNClassifier(_CNNMixin, ClassifierOutputMixin, KerasClassifierBase):
         verbose: int = 0,
         warm_start: bool = False,
         shuffle: bool = True,
+        distribution: Any = None,
     ):
         self.filters = filters
         self.kernel_size = kernel_size
@@ -498,6 +499,7 @@ class KerasCNNClassifier(_CNNMixin, ClassifierOutputMixin, KerasClassifierBase):
         self.verbose = verbose
         self.warm_start = warm_start
         self.shuffle = shuffle
+        self.distribution = distribution
 
 
 class KerasCNNRegressor(_CNNMixin, RegressorOutputMixin, KerasRegressorBase):
@@ -562,6 +564,7 @@ class KerasCNNRegressor(_CNNMixin, RegressorOutputMixin, KerasRegressorBase):
         verbose: int = 0,
         warm_start: bool = False,
         shuffle: bool = True,
+        distribution: Any = None,
     ):
         self.filters = filters
         self.kernel_size = kernel_size
@@ -591,3 +594,4 @@ class KerasCNNRegressor(_CNNMixin, RegressorOutputMixin, KerasRegressorBase):
         self.verbose = verbose
         self.warm_start = warm_start
         self.shuffle = shuffle
+        self.distribution = distribution

@@ -200,6 +200,7 @@ class KerasLSTMRegressor(_LSTMMixin, RegressorOutputMixin, KerasRegressorBase):
         verbose: int = 0,
         warm_start: bool = False,
         shuffle: bool = True,
+        distribution: Any = None,
     ):
         self.units = units
         self.bidirectional = bidirectional
@@ -221,6 +222,7 @@ class KerasLSTMRegressor(_LSTMMixin, RegressorOutputMixin, KerasRegressorBase):
         self.verbose = verbose
         self.warm_start = warm_start
         self.shuffle = shuffle
+        self.distribution = distribution
 
 
 class KerasLSTMClassifier(_LSTMMixin, ClassifierOutputMixin, KerasClassifierBase):
@@ -282,6 +284,7 @@ class KerasLSTMClassifier(_LSTMMixin, ClassifierOutputMixin, KerasClassifierBase
         verbose: int = 0,
         warm_start: bool = False,
         shuffle: bool = True,
+        distribution: Any = None,
     ):
         self.units = units
         self.bidirectional = bidirectional
@@ -304,3 +307,4 @@ class KerasLSTMClassifier(_LSTMMixin, ClassifierOutputMixin, KerasClassifierBase
         self.verbose = verbose
         self.warm_start = warm_start
         self.shuffle = shuffle
+        self.distribution = distribution

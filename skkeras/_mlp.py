@@ -166,7 +166,10 @@ class KerasMLPClassifier(_MLPMixin, ClassifierOutputMixin, KerasClassifierBase):
     1.0
     """
 
-    _parameter_constraints: dict = {**KerasClassifierBase._parameter_constraints, **_MLP_CONSTRAINTS}
+    _parameter_constraints: dict = {
+        **KerasClassifierBase._parameter_constraints,
+        **_MLP_CONSTRAINTS,
+    }
 
     def __init__(
         self,

@@ -88,7 +88,10 @@ TRAINING_PARAMS_DOC = """
     warm_start : bool, default=False
         Continue training the fitted network on the next ``fit``.
     shuffle : bool, default=True
-        Shuffle the training data every epoch."""
+        Shuffle the training data every epoch.
+    distribution : tf.distribute.Strategy, keras.distribution.Distribution or None, default=None
+        Build, compile and train the network inside ``distribution.scope()`` (data-parallel
+        training on several devices)."""
 
 CLASS_WEIGHT_DOC = """
     class_weight : dict, "balanced" or None, default=None

@@ -40,7 +40,7 @@ class _WrapperMixin:
         return model(**accepted_kwargs(model, self._builder_arguments(meta)))
 
     def _builder_arguments(self, meta: dict[str, Any]) -> dict[str, Any]:
-        """Everything a builder may ask for: its parameters, ``meta``, ``compile_kwargs``, ``params``."""
+        """What a builder may ask for: parameters, ``meta``, ``compile_kwargs``, ``params``."""
         params = self.get_params(deep=False)
         extras = {
             key: value
