@@ -1,0 +1,161 @@
+"""The objective of one trial: sample parameters, cross-validate, record the results."""
+
+from __future__ import annotations
+
+import gc
+import queue
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import optuna
+from sklearn.base import clone
+from sklearn.utils import _safe_indexing
+
+#: Trial user attributes written by the objective (read back to build ``cv_results_``).
+SPLIT_SCORES, FIT_TIMES, SCORE_TIMES, EPOCHS, ERROR = (
+    "split_test_scores",
+    "fit_times",
+    "score_times",
+    "epochs",
+    "error",
+)
+
+
+@dataclass
+class FoldRun:
+    """One fold of a trial: its estimator, data and what it produced."""
+
+    estimator: object
+    fit: object  # callable() -> None, trains ``estimator`` on the fold's training part
+    score: object  # callable() -> float, scores ``estimator`` on the fold's held-out part
+    fit_time: float = 0.0
+    score_time: float = 0.0
+    epochs: int = 0
+    final_score: float | None = None
+    last_score: float | None = None
+    started: bool = False
+    channel: _Channel = field(default_factory=lambda: _Channel())
+
+
+class _Channel:
+    """The two queues between a fold's training thread and the coordinator."""
+
+    def __init__(self):
+        self.to_fold: queue.SimpleQueue = queue.SimpleQueue()
+        self.from_fold: queue.SimpleQueue = queue.SimpleQueue()
+
+
+def keras_estimator(estimator):
+    """The skkeras estimator that trains a network: ``estimator`` or a pipeline's last step."""
+    from .._base import BaseKerasEstimator
+
+    while hasattr(estimator, "steps"):
+        estimator = estimator.steps[-1][1]
+    return estimator if isinstance(estimator, BaseKerasEstimator) else None
+
+
+class Objective:
+    """Cross-validated score of the estimator with a trial's parameters (greater is better)."""
+
+    def __init__(self, *, estimator, space, X, y, splits, scorer, fit_params, prune):
+        self.estimator = estimator
+        self.space = space
+        self.X, self.y = X, y
+        self.splits = splits
+        self.scorer = scorer
+        self.fit_params = fit_params
+        self.prune = prune
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        try:
+            return self._evaluate(trial)
+        except optuna.TrialPruned:
+            raise
+        except Exception as error:
+            trial.set_user_attr(ERROR, f"{type(error).__name__}: {error}")
+            raise
+        finally:
+            # Keras models hold reference cycles: free the trial's networks now, so that
+            # memory stays flat across trials (no clear_session: it would reset the Keras
+            # state of models still in use elsewhere).
+            gc.collect()
+
+    def _evaluate(self, trial) -> float:
+        params = self.space.suggest(trial)
+        folds = [self._fold(params, train, test) for train, test in self.splits]
+        try:
+            if self.prune:
+                from ._pruning import run_in_lockstep
+
+                run_in_lockstep(folds, trial)
+            else:
+                for fold in folds:
+                    _run_plain(fold)
+        finally:
+            _record(trial, folds)
+        return float(np.mean([fold.final_score for fold in folds]))
+
+    def _fold(self, params, train, test):
+        estimator = clone(self.estimator).set_params(**params)
+        X_train, y_train = _safe_indexing(self.X, train), _safe_indexing(self.y, train)
+        X_test, y_test = _safe_indexing(self.X, test), _safe_indexing(self.y, test)
+        fit_params = _index_fit_params(self.fit_params, train, _num_samples(self.X))
+
+        def fit():
+            estimator.fit(X_train, y_train, **fit_params)
+
+        def score():
+            return self.scorer(estimator, X_test, y_test)
+
+        fold = FoldRun(estimator=estimator, fit=fit, score=score)
+        if self.prune:
+            _add_reporter(estimator, fold)
+        return fold
+
+
+def _run_plain(fold) -> None:
+    begin = time.perf_counter()
+    fold.fit()
+    fold.fit_time = time.perf_counter() - begin
+    begin = time.perf_counter()
+    fold.final_score = float(fold.score())
+    fold.score_time = time.perf_counter() - begin
+    fold.epochs = int(getattr(keras_estimator(fold.estimator), "n_iter_", 0) or 0)
+
+
+def _add_reporter(estimator, fold) -> None:
+    from ._pruning import EpochReporter
+
+    inner = keras_estimator(estimator)
+    reporter = EpochReporter(fold.channel, fold.score)
+    callbacks = inner.callbacks
+    if isinstance(callbacks, dict):
+        callbacks = {**callbacks, "skkeras_pruning": reporter}
+    else:
+        callbacks = [*(callbacks or []), reporter]
+    inner.set_params(callbacks=callbacks)
+
+
+def _record(trial, folds) -> None:
+    done = all(fold.final_score is not None for fold in folds)
+    if done:
+        trial.set_user_attr(SPLIT_SCORES, [fold.final_score for fold in folds])
+        trial.set_user_attr(SCORE_TIMES, [fold.score_time for fold in folds])
+    trial.set_user_attr(FIT_TIMES, [fold.fit_time for fold in folds])
+    trial.set_user_attr(EPOCHS, [fold.epochs for fold in folds])
+
+
+def _num_samples(X) -> int:
+    return X.shape[0] if hasattr(X, "shape") else len(X)
+
+
+def _index_fit_params(fit_params: dict, indices, n_samples: int) -> dict:
+    """Index per-sample fit parameters (such as ``sample_weight``) like ``X``."""
+    result = {}
+    for key, value in fit_params.items():
+        per_sample = hasattr(value, "__len__") and not isinstance(value, str | dict | tuple)
+        if per_sample and _num_samples(value) == n_samples:
+            value = _safe_indexing(value, indices)
+        result[key] = value
+    return result

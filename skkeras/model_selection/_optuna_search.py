@@ -1,0 +1,513 @@
+"""OptunaSearchCV: hyperparameter search with Optuna, per-epoch pruning and resumable studies."""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from contextlib import contextmanager
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.trial import TrialState
+from scipy.stats import rankdata
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
+from sklearn.exceptions import FitFailedWarning
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import check_cv
+from sklearn.utils import indexable
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._tags import get_tags
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
+
+from ._objective import (
+    EPOCHS,
+    ERROR,
+    FIT_TIMES,
+    SCORE_TIMES,
+    SPLIT_SCORES,
+    Objective,
+    keras_estimator,
+)
+from ._samplers import PRUNERS, SAMPLERS, make_pruner, make_sampler
+from ._search_spaces import SearchSpace, default_search_space
+from ._storage import open_study, resolve_storage
+
+_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+
+def _best_estimator_has(attr: str):
+    def check(self) -> bool:
+        if not self.refit:
+            raise AttributeError(
+                f"{attr} needs refit=True; with refit=False, fit an estimator with best_params_."
+            )
+        getattr(self.best_estimator_ if hasattr(self, "best_estimator_") else self.estimator, attr)
+        return True
+
+    return check
+
+
+class OptunaSearchCV(MetaEstimatorMixin, BaseEstimator):
+    """Hyperparameter search with Optuna: Bayesian samplers, per-epoch pruning, stored studies.
+
+    Every trial samples parameters, cross-validates a clone of ``estimator`` with them and
+    records the mean held-out score. With a ``pruner`` and a skkeras estimator (alone or last in
+    a pipeline), the folds of a trial are trained in lockstep and the fold-averaged held-out
+    score is reported after every epoch, so that hopeless trials stop early (state PRUNED).
+    A trial that raises, or whose training diverges, is recorded as FAIL with its message.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        The estimator (or pipeline) to tune; cloned for every fit.
+    param_distributions : dict, callable or None, default=None
+        ``{parameter: dimension}`` where a dimension is an Optuna distribution, a list of choices
+        or a :class:`LayerPyramid`; or a callable ``f(trial) -> dict`` (define-by-run). ``None``
+        uses the estimator's built-in space (see :func:`default_search_space`). Pipeline
+        parameters use ``step__param`` names.
+    n_trials : int or None, default=10
+        Trials run by this call of ``fit`` (added to those already in a stored study).
+    timeout : float or None, default=None
+        Stop starting new trials after this many seconds.
+    cv : int, cross-validation generator or iterable, default=None
+        5-fold by default, stratified for classifiers.
+    scoring : str, callable or None, default=None
+        Scorer (greater is better); ``None`` uses the estimator's ``score``.
+    sampler : {"tpe", "gp", "random", "cmaes", "grid"}, optuna sampler or None, default=None
+        ``None`` is TPE. Named samplers are seeded with ``random_state``. ``"gp"`` is Optuna's
+        Gaussian-process Bayesian optimization (needs ``torch``), ``"cmaes"`` needs ``cmaes``,
+        ``"grid"`` needs an enumerable space.
+    pruner : {"median", "successive_halving", "hyperband", "none"}, optuna pruner or None, \
+default=None
+        Stops unpromising trials during training; ``None`` never prunes.
+    storage : str, optuna storage or None, default=None
+        ``None`` keeps the study in memory. A URL (``sqlite:///study.db``,
+        ``postgresql+psycopg2://...``) stores it with heartbeats on (see
+        :func:`make_rdb_storage`), so that a rerun with the same ``study_name`` continues it and
+        many workers can share it.
+    study_name : str or None, default=None
+        Name of the study to create or continue.
+    refit : bool, default=True
+        Refit the best parameters on the whole data as ``best_estimator_``.
+    n_jobs : int or None, default=None
+        Trials run in parallel threads by this process.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the sampler.
+    error_score : "raise" or float, default=np.nan
+        Split score recorded for a failed trial; ``"raise"`` stops the search on the first error.
+    callbacks : list of callable or None, default=None
+        Optuna study callbacks ``f(study, frozen_trial)``, e.g. ``optuna.study.MaxTrialsCallback``.
+    verbose : int, default=0
+        0 is quiet; 1 shows a progress bar with the best score so far; 2 also logs every trial.
+
+    Attributes
+    ----------
+    best_params_ : dict
+        Estimator parameters of the best trial.
+    best_score_ : float
+        Its mean cross-validated score.
+    best_estimator_ : estimator
+        Refit on the whole data (``refit=True``).
+    best_trial_ : optuna.trial.FrozenTrial
+        The best trial (its ``params`` are Optuna's, e.g. the pyramid's two scalars).
+    best_index_ : int
+        Row of the best trial in ``cv_results_``.
+    study_ : optuna.Study
+        The study, with every trial.
+    cv_results_ : dict of str to ndarray
+        One row per finished trial of the study (including earlier runs of a stored study), in
+        scikit-learn's layout (``params``, ``param_*``, ``split*_test_score``,
+        ``mean_test_score``, ``std_test_score``, ``rank_test_score``, fit and score times) plus
+        ``number``, ``state`` (COMPLETE, PRUNED or FAIL), ``n_epochs`` (epochs trained, summed
+        over folds) and ``error``. Pruned and failed trials score ``error_score``/NaN and rank
+        last.
+    n_trials_ : int
+        Number of rows of ``cv_results_``.
+    n_splits_ : int
+        Number of cross-validation splits.
+    scorer_ : callable
+        The scorer.
+    refit_time_ : float
+        Seconds spent refitting the best estimator.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skkeras import KerasMLPClassifier
+    >>> from skkeras.model_selection import OptunaSearchCV
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> X = StandardScaler().fit_transform(X)
+    >>> search = OptunaSearchCV(
+    ...     KerasMLPClassifier(epochs=5, random_state=0), n_trials=2, cv=2, random_state=0
+    ... ).fit(X, y)
+    >>> search.n_trials_
+    2
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit"])],
+        "param_distributions": [dict, callable, None],
+        "n_trials": [Interval(Integral, 1, None, closed="left"), None],
+        "timeout": [Interval(Real, 0, None, closed="neither"), None],
+        "cv": ["cv_object"],
+        "scoring": [str, callable, None],
+        "sampler": [StrOptions(set(SAMPLERS)), optuna.samplers.BaseSampler, None],
+        "pruner": [StrOptions(set(PRUNERS)), optuna.pruners.BasePruner, None],
+        "storage": [str, optuna.storages.BaseStorage, None],
+        "study_name": [str, None],
+        "refit": ["boolean"],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "error_score": [StrOptions({"raise"}), Real],
+        "callbacks": [list, None],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        param_distributions: dict | Any = None,
+        *,
+        n_trials: int | None = 10,
+        timeout: float | None = None,
+        cv: Any = None,
+        scoring: Any = None,
+        sampler: Any = None,
+        pruner: Any = None,
+        storage: Any = None,
+        study_name: str | None = None,
+        refit: bool = True,
+        n_jobs: int | None = None,
+        random_state: Any = None,
+        error_score: Any = np.nan,
+        callbacks: list | None = None,
+        verbose: int = 0,
+    ):
+        self.estimator = estimator
+        self.param_distributions = param_distributions
+        self.n_trials = n_trials
+        self.timeout = timeout
+        self.cv = cv
+        self.scoring = scoring
+        self.sampler = sampler
+        self.pruner = pruner
+        self.storage = storage
+        self.study_name = study_name
+        self.refit = refit
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.error_score = error_score
+        self.callbacks = callbacks
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X, y=None, *, groups=None, **fit_params) -> OptunaSearchCV:
+        """Run the search, then refit the best parameters on all of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            Targets.
+        groups : array-like of shape (n_samples,), default=None
+            Group labels for a group-aware ``cv``.
+        **fit_params : dict
+            Passed to the estimator's ``fit``; per-sample arrays (``sample_weight``) are split
+            with the folds.
+
+        Returns
+        -------
+        self : object
+            The fitted search.
+        """
+        self._validate_params()
+        if self.n_trials is None and self.timeout is None:
+            raise ValueError(
+                "OptunaSearchCV needs a stopping rule: set n_trials, timeout, or both "
+                "(both are None)."
+            )
+        X, y, groups = indexable(X, y, groups)
+        space = self._search_space()
+        cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
+        splits = list(cv.split(X, y, groups))
+        self.n_splits_ = len(splits)
+        self.scorer_ = check_scoring(self.estimator, self.scoring)
+        with _optuna_logging(self.verbose):
+            self.study_ = self._open_study(space)
+        objective = Objective(
+            estimator=self.estimator,
+            space=space,
+            X=X,
+            y=y,
+            splits=splits,
+            scorer=self.scorer_,
+            fit_params=fit_params,
+            prune=self._prunes(),
+        )
+        self._optimize(objective)
+        self._collect_results(space)
+        if self.refit:
+            self._refit(X, y, fit_params)
+        return self
+
+    def _search_space(self) -> SearchSpace:
+        if self.param_distributions is None:
+            return SearchSpace(default_search_space(self.estimator))
+        return SearchSpace(self.param_distributions)
+
+    def _seed(self, study: optuna.Study) -> int | None:
+        """The sampler's seed; for a stored study, also the trial count and the process.
+
+        Workers sharing a study, or a rerun continuing one, must not replay the same random
+        start-up points, so only in-memory searches are exactly reproducible.
+        """
+        if self.random_state is None:
+            return None
+        if isinstance(self.random_state, Integral):
+            seed = int(self.random_state)
+        else:
+            seed = int(self.random_state.randint(0, 2**31 - 1))
+        if self.storage is None:
+            return seed
+        entropy = [seed, len(study.get_trials(deepcopy=False)), os.getpid()]
+        return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+
+    def _open_study(self, space: SearchSpace) -> optuna.Study:
+        study = open_study(
+            storage=resolve_storage(self.storage),
+            study_name=self.study_name,
+            sampler=optuna.samplers.RandomSampler(),  # replaced below, once seeded
+            pruner=make_pruner(self.pruner),
+        )
+        if study.direction != optuna.study.StudyDirection.MAXIMIZE:
+            raise ValueError(
+                f"Study {study.study_name!r} minimizes; OptunaSearchCV maximizes scikit-learn "
+                "scores. Use another study_name."
+            )
+        study.sampler = make_sampler(self.sampler, self._seed(study), space)
+        return study
+
+    def _prunes(self) -> bool:
+        if isinstance(make_pruner(self.pruner), optuna.pruners.NopPruner):
+            return False
+        if keras_estimator(self.estimator) is None:
+            warnings.warn(
+                f"pruner={self.pruner!r} has no effect: per-epoch pruning needs a skkeras "
+                f"estimator (alone or last in a pipeline), not {type(self.estimator).__name__}.",
+                UserWarning,
+                stacklevel=3,
+            )
+            return False
+        return True
+
+    def _optimize(self, objective: Objective) -> None:
+        progress = None
+        if self.verbose:
+            from ._progress import ProgressBar
+
+            progress = ProgressBar(self.n_trials)
+        callbacks = [*(self.callbacks or []), *([progress] if progress else [])]
+        catch = () if self.error_score == "raise" else (Exception,)
+        try:
+            with _optuna_logging(self.verbose):
+                self.study_.optimize(
+                    objective,
+                    n_trials=self.n_trials,
+                    timeout=self.timeout,
+                    n_jobs=self.n_jobs or 1,
+                    catch=catch,
+                    callbacks=callbacks,
+                )
+        finally:
+            if progress is not None:
+                progress.close()
+
+    # ------------------------------------------------------------------ results
+    def _collect_results(self, space: SearchSpace) -> None:
+        trials = self.study_.get_trials(deepcopy=False, states=_FINISHED)
+        complete = [trial for trial in trials if trial.state == TrialState.COMPLETE]
+        if not complete:
+            raise ValueError(_no_complete_message(trials))
+        failed = [trial for trial in trials if trial.state == TrialState.FAIL]
+        if failed:
+            warnings.warn(
+                f"{len(failed)} of {len(trials)} trials failed; their scores are "
+                f"error_score={self.error_score!r}. First error: {_error(failed[0])}",
+                FitFailedWarning,
+                stacklevel=3,
+            )
+        self.cv_results_ = _cv_results(trials, space, self.n_splits_, self.error_score)
+        self.n_trials_ = len(trials)
+        self.best_trial_ = self.study_.best_trial
+        self.best_index_ = [trial.number for trial in trials].index(self.best_trial_.number)
+        self.best_params_ = self.cv_results_["params"][self.best_index_]
+        self.best_score_ = float(self.best_trial_.value)
+
+    def _refit(self, X, y, fit_params: dict) -> None:
+        begin = time.perf_counter()
+        self.best_estimator_ = clone(self.estimator).set_params(**self.best_params_)
+        self.best_estimator_.fit(X, y, **fit_params)
+        self.refit_time_ = time.perf_counter() - begin
+
+    # ------------------------------------------------------------------ delegation
+    @property
+    def classes_(self) -> np.ndarray:
+        """Class labels of the best estimator."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.classes_
+
+    @property
+    def n_features_in_(self) -> int:
+        """Number of features seen by the best estimator."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.n_features_in_
+
+    @available_if(_best_estimator_has("predict"))
+    def predict(self, X):
+        """Predict with the best estimator."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.predict(X)
+
+    @available_if(_best_estimator_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities from the best estimator."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.predict_proba(X)
+
+    @available_if(_best_estimator_has("predict_log_proba"))
+    def predict_log_proba(self, X):
+        """Log class probabilities from the best estimator."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.predict_log_proba(X)
+
+    @available_if(_best_estimator_has("decision_function"))
+    def decision_function(self, X):
+        """Decision function of the best estimator."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.decision_function(X)
+
+    @available_if(_best_estimator_has("transform"))
+    def transform(self, X):
+        """Transform with the best estimator."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.transform(X)
+
+    @available_if(_best_estimator_has("score"))
+    def score(self, X, y=None) -> float:
+        """Score of the best estimator on ``X``, ``y`` with the search's scorer."""
+        check_is_fitted(self, "best_estimator_")
+        return float(self.scorer_(self.best_estimator_, X, y))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self.estimator)
+        tags.estimator_type = inner.estimator_type
+        tags.classifier_tags = inner.classifier_tags
+        tags.regressor_tags = inner.regressor_tags
+        tags.input_tags.sparse = inner.input_tags.sparse
+        tags.input_tags.three_d_array = inner.input_tags.three_d_array
+        tags.target_tags.multi_output = inner.target_tags.multi_output
+        return tags
+
+
+# ---------------------------------------------------------------------- helpers
+@contextmanager
+def _optuna_logging(verbose: int):
+    """Optuna logs every trial at INFO; show that only with ``verbose >= 2``."""
+    previous = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.INFO if verbose >= 2 else optuna.logging.ERROR)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(previous)
+
+
+def _error(trial) -> str:
+    return str(trial.user_attrs.get(ERROR) or trial.system_attrs.get("fail_reason", "unknown"))
+
+
+def _no_complete_message(trials) -> str:
+    if not trials:
+        return "No trial finished; raise n_trials or timeout."
+    counts = {state: sum(trial.state == state for trial in trials) for state in _FINISHED}
+    errors = sorted({_error(trial) for trial in trials if trial.state == TrialState.FAIL})
+    message = (
+        f"No trial completed: {counts[TrialState.FAIL]} of {len(trials)} failed and "
+        f"{counts[TrialState.PRUNED]} were pruned."
+    )
+    if errors:
+        message += " Errors: " + " | ".join(errors[:3])
+    return message
+
+
+def _trial_params(trial, space: SearchSpace) -> dict:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return space.suggest(trial)
+    except Exception:  # the trial failed while sampling, or was run with another space
+        return dict(trial.params)
+
+
+def _cv_results(trials, space: SearchSpace, n_splits: int, error_score) -> dict[str, Any]:
+    params = [_trial_params(trial, space) for trial in trials]
+    splits = np.array([_split_scores(trial, n_splits, error_score) for trial in trials])
+    results: dict[str, Any] = {
+        "number": np.array([trial.number for trial in trials]),
+        "state": np.array([trial.state.name for trial in trials]),
+        "params": params,
+    }
+    results.update(_param_columns(params))
+    for index in range(n_splits):
+        results[f"split{index}_test_score"] = splits[:, index]
+    results["mean_test_score"] = splits.mean(axis=1)
+    results["std_test_score"] = splits.std(axis=1)
+    results["rank_test_score"] = _rank(results["mean_test_score"])
+    for key, attr in (("fit_time", FIT_TIMES), ("score_time", SCORE_TIMES)):
+        times = np.array([_times(trial, attr, n_splits) for trial in trials])
+        results[f"mean_{key}"], results[f"std_{key}"] = times.mean(axis=1), times.std(axis=1)
+    results["n_epochs"] = np.array([sum(trial.user_attrs.get(EPOCHS, [])) for trial in trials])
+    results["error"] = np.array(
+        [_error(trial) if trial.state == TrialState.FAIL else "" for trial in trials]
+    )
+    return results
+
+
+def _split_scores(trial, n_splits: int, error_score) -> list[float]:
+    if trial.state == TrialState.COMPLETE:
+        scores = list(trial.user_attrs.get(SPLIT_SCORES, [trial.value] * n_splits))
+    elif trial.state == TrialState.FAIL and error_score != "raise":
+        scores = [float(error_score)] * n_splits
+    else:
+        scores = []
+    return (scores + [np.nan] * n_splits)[:n_splits]
+
+
+def _times(trial, attr: str, n_splits: int) -> list[float]:
+    values = list(trial.user_attrs.get(attr, []))
+    return (values + [0.0] * n_splits)[:n_splits]
+
+
+def _param_columns(params: list[dict]) -> dict[str, np.ma.MaskedArray]:
+    columns = {}
+    for name in sorted({key for row in params for key in row}):
+        column = np.ma.MaskedArray(np.empty(len(params), dtype=object), mask=True)
+        for index, row in enumerate(params):
+            if name in row:
+                column[index] = row[name]
+        columns[f"param_{name}"] = column
+    return columns
+
+
+def _rank(scores: np.ndarray) -> np.ndarray:
+    """scikit-learn's ranking: 1 is best, ties share the lowest rank, NaN ranks last."""
+    if np.isnan(scores).all():
+        return np.ones(len(scores), dtype=np.int32)
+    filled = np.where(np.isnan(scores), np.nanmin(scores) - 1, scores)
+    return rankdata(-filled, method="min").astype(np.int32)

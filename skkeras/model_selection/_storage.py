@@ -1,0 +1,130 @@
+"""Study storage: in memory, SQLite or PostgreSQL (Optuna's RDB storage with heartbeats).
+
+Several workers opening the same empty database at once race on creating the schema and the
+study (PostgreSQL: ``duplicate key ... pg_type_typname_nsp_index``; SQLite: ``UNIQUE constraint
+failed: alembic_version``). :func:`open_study` loads the study when it exists, creates it once
+otherwise, and retries with a randomized back-off when it loses that race.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import warnings
+
+import optuna
+
+#: Seconds between heartbeats of a running trial, and before a silent trial is declared dead.
+HEARTBEAT_INTERVAL = 30
+GRACE_PERIOD = 120
+_ATTEMPTS = 10
+_JITTER = random.SystemRandom()
+
+
+def make_rdb_storage(
+    url: str,
+    *,
+    heartbeat_interval: int = HEARTBEAT_INTERVAL,
+    grace_period: int | None = GRACE_PERIOD,
+    max_retry: int | None = 3,
+    engine_kwargs: dict | None = None,
+) -> optuna.storages.RDBStorage:
+    """Optuna's RDB storage with heartbeats, so that trials of killed workers are retried.
+
+    A trial whose worker stops sending heartbeats for ``grace_period`` seconds is marked FAIL
+    by the next worker that starts a trial, and a copy with the same parameters is queued
+    (at most ``max_retry`` times per original trial).
+
+    Parameters
+    ----------
+    url : str
+        SQLAlchemy URL, e.g. ``sqlite:///study.db`` or
+        ``postgresql+psycopg2://user:password@host:5432/db``.
+    heartbeat_interval : int, default=30
+        Seconds between heartbeats of a running trial.
+    grace_period : int or None, default=120
+        Seconds without a heartbeat after which a running trial is declared failed
+        (``None``: twice ``heartbeat_interval``).
+    max_retry : int or None, default=3
+        How many times a failed trial is queued again (``None``: no limit).
+    engine_kwargs : dict or None, default=None
+        Passed to SQLAlchemy's ``create_engine``.
+
+    Returns
+    -------
+    storage : optuna.storages.RDBStorage
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from skkeras.model_selection import make_rdb_storage
+    >>> path = os.path.join(tempfile.mkdtemp(), "study.db")
+    >>> storage = make_rdb_storage(f"sqlite:///{path}", heartbeat_interval=10)
+    >>> storage.is_heartbeat_enabled()
+    True
+    """
+    with warnings.catch_warnings():
+        # Heartbeats have been "experimental" since Optuna 2.x; they are what makes workers safe.
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        callback = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
+        return _retrying(
+            lambda: optuna.storages.RDBStorage(
+                url,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=heartbeat_interval,
+                grace_period=grace_period,
+                heartbeat_stale_trial_callback=callback,
+            )
+        )
+
+
+def resolve_storage(storage):
+    """``None`` (in memory), a URL (RDB storage with heartbeats) or an Optuna storage."""
+    if storage is None or isinstance(storage, optuna.storages.BaseStorage):
+        return storage
+    if isinstance(storage, str):
+        return make_rdb_storage(storage)
+    raise TypeError(
+        "The 'storage' parameter must be None, a database URL such as 'sqlite:///study.db', "
+        f"or an optuna storage; got {type(storage).__name__}."
+    )
+
+
+def open_study(*, storage, study_name, sampler, pruner, direction="maximize") -> optuna.Study:
+    """Load ``study_name`` from ``storage`` or create it once, surviving concurrent creators."""
+
+    def attempt():
+        if storage is not None and study_name is not None:
+            try:
+                return optuna.load_study(
+                    study_name=study_name, storage=storage, sampler=sampler, pruner=pruner
+                )
+            except KeyError:
+                pass
+        return optuna.create_study(
+            storage=storage,
+            study_name=study_name,
+            sampler=sampler,
+            pruner=pruner,
+            direction=direction,
+            load_if_exists=True,
+        )
+
+    return _retrying(attempt)
+
+
+def _retrying(action):
+    """Run ``action``, retrying with a randomized back-off when it loses a schema race."""
+    import sqlalchemy.exc
+
+    races = (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError,
+             sqlalchemy.exc.ProgrammingError, optuna.exceptions.DuplicatedStudyError)
+    for attempt in range(_ATTEMPTS):
+        try:
+            return action()
+        except races:
+            if attempt == _ATTEMPTS - 1:
+                raise
+            # System entropy: workers seeded alike must not back off in step.
+            time.sleep(_JITTER.uniform(0.05, 0.2) * 2 ** min(attempt, 4))
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,424 @@
+"""OptunaSearchCV: scores, search spaces, per-epoch pruning, faults, storage, samplers, plots."""
+
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+import optuna
+import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.trial import TrialState
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_iris
+from sklearn.exceptions import FitFailedWarning
+from sklearn.linear_model import Ridge, RidgeClassifier
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skkeras import KerasClassifier, KerasMLPClassifier, KerasMLPRegressor
+from skkeras._training import TrainingDivergedError
+from skkeras.model_selection import (
+    LayerPyramid,
+    OptunaSearchCV,
+    SearchSpace,
+    default_search_space,
+    save_optimization_history,
+    save_param_importances,
+)
+from skkeras.model_selection._samplers import make_sampler
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    X, y = load_breast_cancer(return_X_y=True)
+    return StandardScaler().fit_transform(X).astype("float32"), y
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X.astype("float32"), y
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    X, y = load_diabetes(return_X_y=True)
+    return StandardScaler().fit_transform(X).astype("float32"), (y - y.mean()) / y.std()
+
+
+@pytest.fixture(scope="module")
+def cancer_search(cancer):
+    X, y = cancer
+    space = {
+        "learning_rate": FloatDistribution(3e-3, 3e-2, log=True),
+        "hidden_layer_sizes": [(16,), (16, 8)],
+    }
+    estimator = KerasMLPClassifier(epochs=10, patience=None, random_state=0)
+    return OptunaSearchCV(estimator, space, n_trials=3, cv=3, random_state=0).fit(X, y)
+
+
+def _ridge_search(space=None, **params):
+    X, y = load_iris(return_X_y=True)
+    if space is None:
+        space = {"alpha": FloatDistribution(1e-3, 1e3, log=True), "fit_intercept": [True, False]}
+    defaults = {"n_trials": 4, "cv": 2, "random_state": 0}
+    return OptunaSearchCV(RidgeClassifier(), space, **{**defaults, **params}).fit(X, y)
+
+
+# ---------------------------------------------------------------------- scores and results
+def test_breast_cancer_search_scores_and_results(cancer, cancer_search):
+    X, y = cancer
+    search = cancer_search
+    assert search.best_score_ > 0.93
+    assert search.n_trials_ == 3 and search.n_splits_ == 3
+    results = search.cv_results_
+    assert list(results["state"]) == ["COMPLETE"] * 3
+    splits = np.column_stack([results[f"split{k}_test_score"] for k in range(3)])
+    np.testing.assert_allclose(results["mean_test_score"], splits.mean(axis=1))
+    np.testing.assert_allclose(results["std_test_score"], splits.std(axis=1))
+    assert results["rank_test_score"][search.best_index_] == 1
+    assert sorted(results["rank_test_score"]) == sorted(
+        np.argsort(np.argsort(-results["mean_test_score"])) + 1
+    )
+    assert search.best_score_ == pytest.approx(results["mean_test_score"].max())
+    assert (results["mean_fit_time"] > 0).all() and (results["mean_score_time"] > 0).all()
+    assert list(results["n_epochs"]) == [30, 30, 30]  # patience=None: 10 epochs x 3 folds
+    assert set(search.best_params_) == {"learning_rate", "hidden_layer_sizes"}
+    assert search.best_params_["hidden_layer_sizes"] in [(16,), (16, 8)]
+    assert list(results["param_learning_rate"]) == [p["learning_rate"] for p in results["params"]]
+    # The Optuna parameters and the estimator parameters agree.
+    assert search.best_trial_.params["learning_rate"] == search.best_params_["learning_rate"]
+    assert search.best_trial_.params["hidden_layer_sizes"] == repr(
+        search.best_params_["hidden_layer_sizes"]
+    )
+    # Delegation to the refitted best estimator.
+    assert search.best_estimator_.get_params()["learning_rate"] == (
+        search.best_params_["learning_rate"]
+    )
+    assert search.predict(X).shape == (len(X),)
+    assert search.predict_proba(X).shape == (len(X), 2)
+    np.testing.assert_array_equal(search.classes_, [0, 1])
+    assert search.score(X, y) == pytest.approx(accuracy_score(y, search.predict(X)))
+    assert search.score(X, y) > 0.95
+
+
+def test_digits_pipeline_with_step_names(digits):
+    X, y = digits
+    pipeline = make_pipeline(
+        StandardScaler(), KerasMLPClassifier((32,), epochs=8, patience=None, random_state=0)
+    )
+    space = {"kerasmlpclassifier__learning_rate": FloatDistribution(3e-3, 2e-2, log=True)}
+    search = OptunaSearchCV(pipeline, space, n_trials=2, cv=2, random_state=0).fit(X, y)
+    assert search.best_score_ > 0.9
+    assert set(search.best_params_) == {"kerasmlpclassifier__learning_rate"}
+    assert search.predict_proba(X[:5]).shape == (5, 10)
+    assert search.n_features_in_ == 64
+
+
+def test_default_search_space_is_used(cancer):
+    X, y = cancer
+    estimator = KerasMLPClassifier(epochs=4, patience=None, random_state=0)
+    search = OptunaSearchCV(estimator, None, n_trials=2, cv=2, random_state=1).fit(X, y)
+    expected = {"learning_rate", "dropout", "hidden_layer_sizes", "l2", "batch_size", "activation"}
+    assert set(search.best_params_) == expected
+    optuna_params = search.best_trial_.params
+    pyramid = LayerPyramid()
+    assert search.best_params_["hidden_layer_sizes"] == pyramid.layers(
+        optuna_params["hidden_layer_sizes:first_units"], optuna_params["hidden_layer_sizes:shrink"]
+    )
+    assert 0 <= search.best_params_["dropout"] < 0.5
+    assert search.best_score_ > 0.85
+    assert search.best_estimator_.hidden_layer_sizes == search.best_params_["hidden_layer_sizes"]
+
+
+# ---------------------------------------------------------------------- search spaces
+@pytest.mark.parametrize(
+    ("first", "shrink", "expected"),
+    [(64, 0.5, (64, 32, 16, 8)), (16, 0.5, (16, 8)), (20, 1.0, (20, 20, 20, 20)), (9, 0.5, (9,))],
+)
+def test_layer_pyramid_stops_at_min_units_or_max_layers(first, shrink, expected):
+    assert LayerPyramid(min_units=8, max_layers=4).layers(first, shrink) == expected
+
+
+def test_layer_pyramid_rejects_bad_ranges():
+    with pytest.raises(ValueError, match="min_units <= first_units"):
+        LayerPyramid(first_units=(4, 64), min_units=8)
+    with pytest.raises(ValueError, match="0 < shrink"):
+        LayerPyramid(shrink=(0.5, 1.5))
+
+
+def test_default_space_for_pipelines_can_be_extended():
+    space = default_search_space(make_pipeline(StandardScaler(), KerasMLPRegressor()))
+    assert "kerasmlpregressor__learning_rate" in space
+    assert space["kerasmlpregressor__learning_rate"].log
+    assert space["kerasmlpregressor__dropout"].high < 0.5
+    space["kerasmlpregressor__l1"] = FloatDistribution(1e-6, 1e-2, log=True)
+    distributions = SearchSpace(space).distributions
+    assert "kerasmlpregressor__hidden_layer_sizes:first_units" in distributions
+    assert "kerasmlpregressor__l1" in distributions
+    # Each call returns a fresh copy.
+    assert "kerasmlpregressor__l1" not in default_search_space(
+        make_pipeline(StandardScaler(), KerasMLPRegressor())
+    )
+
+
+def test_no_default_space_for_a_model_builder():
+    with pytest.raises(ValueError, match="KerasClassifier has no built-in search space"):
+        default_search_space(KerasClassifier(model=lambda: None))
+
+
+def test_search_space_maps_frozen_trials_back():
+    space = SearchSpace({"hidden_layer_sizes": [(8,), (8, 4)], "alpha": IntDistribution(1, 3)})
+    study = optuna.create_study()
+    study.optimize(lambda trial: len(space.suggest(trial)["hidden_layer_sizes"]), n_trials=3)
+    for trial in study.trials:
+        assert space.suggest(trial)["hidden_layer_sizes"] == {"(8,)": (8,), "(8, 4)": (8, 4)}[
+            trial.params["hidden_layer_sizes"]
+        ]
+
+
+def test_invalid_param_distributions():
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(TypeError, match=r"param_distributions\['alpha'\] must be"):
+        OptunaSearchCV(RidgeClassifier(), {"alpha": 3.0}, n_trials=1).fit(X, y)
+
+
+# ---------------------------------------------------------------------- pruning
+def _hopeless_after_two(trial):
+    """Trials 0 and 1 learn; later trials have a learning rate too small to learn anything."""
+    return {"learning_rate": 1e-2 if trial.number < 2 else 1e-9}
+
+
+@pytest.fixture(scope="module")
+def unpruned_digits(digits):
+    X, y = digits
+    estimator = KerasMLPClassifier((16,), epochs=6, patience=None, random_state=0)
+    return OptunaSearchCV(
+        estimator, _hopeless_after_two, n_trials=4, cv=2, refit=False, random_state=0
+    ).fit(X, y)
+
+
+def _keras_models() -> int:
+    import keras
+
+    gc.collect()
+    return sum(isinstance(obj, keras.Model) for obj in gc.get_objects())
+
+
+@pytest.mark.parametrize(
+    "pruner",
+    [
+        optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1),
+        pytest.param(
+            optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=2),
+            marks=pytest.mark.slow,
+        ),
+    ],
+    ids=["median", "successive_halving"],
+)
+def test_pruner_stops_hopeless_trials_early(digits, unpruned_digits, pruner):
+    X, y = digits
+    models_before = _keras_models()
+    estimator = KerasMLPClassifier((16,), epochs=6, patience=None, random_state=0)
+    search = OptunaSearchCV(
+        estimator, _hopeless_after_two, n_trials=4, cv=2, pruner=pruner, refit=False,
+        random_state=0,
+    ).fit(X, y)
+    results, baseline = search.cv_results_, unpruned_digits.cv_results_
+    assert list(results["state"]) == ["COMPLETE", "COMPLETE", "PRUNED", "PRUNED"]
+    assert list(baseline["state"]) == ["COMPLETE"] * 4
+    assert list(baseline["n_epochs"]) == [12] * 4
+    assert list(results["n_epochs"][:2]) == [12, 12]
+    assert all(0 < epochs < 12 for epochs in results["n_epochs"][2:])
+    assert results["n_epochs"].sum() < baseline["n_epochs"].sum()
+    # Pruned trials score NaN and rank last; the search still has a best trial.
+    assert np.isnan(results["mean_test_score"][2:]).all()
+    assert list(results["rank_test_score"][2:]) == [3, 3]
+    assert search.best_score_ > 0.85
+    # One report per epoch: the fold-averaged held-out score, which at the last epoch is the
+    # trial's value (no early stopping, so the final network is the last epoch's).
+    for trial in search.study_.trials[:2]:
+        assert sorted(trial.intermediate_values) == list(range(1, 7))
+        assert trial.intermediate_values[6] == pytest.approx(trial.value)
+    # Memory: no network of a finished trial survives the search.
+    assert _keras_models() == models_before
+
+
+def test_pruning_needs_a_keras_estimator():
+    with pytest.warns(UserWarning, match="pruner='median' has no effect"):
+        search = _ridge_search(pruner="median", n_trials=2)
+    assert set(search.cv_results_["state"]) == {"COMPLETE"}
+
+
+# ---------------------------------------------------------------------- faults
+def _diverge_first(trial):
+    """Trial 0 uses an absurd learning rate (NaN loss); the others a sane one."""
+    return {"learning_rate": 1e12 if trial.number == 0 else 1e-2}
+
+
+@pytest.mark.parametrize("pruner", [None, "median"])
+def test_diverging_trial_is_failed_and_search_goes_on(diabetes, pruner):
+    X, y = diabetes
+    estimator = KerasMLPRegressor((8,), optimizer="sgd", epochs=3, patience=None, random_state=0)
+    search = OptunaSearchCV(estimator, _diverge_first, n_trials=2, cv=2, pruner=pruner)
+    with pytest.warns(FitFailedWarning, match="1 of 2 trials failed.*diverged"):
+        search.fit(X, y)
+    results = search.cv_results_
+    assert list(results["state"]) == ["FAIL", "COMPLETE"]
+    assert "TrainingDivergedError: Training diverged" in results["error"][0]
+    assert results["error"][1] == ""
+    assert np.isnan(results["mean_test_score"][0]) and results["rank_test_score"][0] == 2
+    assert search.study_.trials[0].state == TrialState.FAIL
+    assert search.best_params_ == {"learning_rate": 1e-2}
+    assert np.isfinite(search.predict(X[:3])).all()
+
+
+def test_error_score_is_recorded_for_failed_trials(diabetes):
+    X, y = diabetes
+    estimator = KerasMLPRegressor((8,), optimizer="sgd", epochs=2, patience=None, random_state=0)
+    search = OptunaSearchCV(
+        estimator, _diverge_first, n_trials=2, cv=2, error_score=-1.0, refit=False
+    )
+    with pytest.warns(FitFailedWarning):
+        search.fit(X, y)
+    assert search.cv_results_["split0_test_score"][0] == -1.0
+    assert search.cv_results_["mean_test_score"][0] == -1.0
+
+
+def test_all_trials_failing_raises_a_clear_error(diabetes):
+    X, y = diabetes
+    estimator = KerasMLPRegressor((8,), optimizer="sgd", epochs=2, patience=None, random_state=0)
+    search = OptunaSearchCV(estimator, {"learning_rate": [1e12]}, n_trials=2, cv=2)
+    with pytest.raises(ValueError, match=r"No trial completed: 2 of 2 failed.*diverged"):
+        search.fit(X, y)
+
+
+def test_error_score_raise_stops_the_search(diabetes):
+    X, y = diabetes
+    estimator = KerasMLPRegressor((8,), optimizer="sgd", epochs=2, patience=None, random_state=0)
+    search = OptunaSearchCV(
+        estimator, {"learning_rate": [1e12]}, n_trials=3, cv=2, error_score="raise"
+    )
+    with pytest.raises(TrainingDivergedError):
+        search.fit(X, y)
+
+
+# ---------------------------------------------------------------------- storage
+def test_sqlite_study_resumes_with_the_same_name(tmp_path):
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    first = _ridge_search(storage=url, study_name="resume", n_trials=3)
+    assert first.n_trials_ == 3
+    second = _ridge_search(storage=url, study_name="resume", n_trials=2)
+    assert second.n_trials_ == 5
+    assert list(second.cv_results_["number"]) == [0, 1, 2, 3, 4]
+    assert second.cv_results_["params"][:3] == first.cv_results_["params"]
+    assert second.best_score_ >= first.best_score_
+    # The continued study does not replay the first run's start-up points.
+    alphas = [params["alpha"] for params in second.cv_results_["params"]]
+    assert len(set(alphas)) == 5
+
+
+def test_minimizing_study_is_refused(tmp_path):
+    url = f"sqlite:///{tmp_path / 'min.db'}"
+    optuna.create_study(storage=url, study_name="min", direction="minimize")
+    with pytest.raises(ValueError, match="'min' minimizes"):
+        _ridge_search(storage=url, study_name="min")
+
+
+# ---------------------------------------------------------------------- samplers
+@pytest.mark.parametrize(
+    ("name", "cls"),
+    [
+        (None, optuna.samplers.TPESampler),
+        ("tpe", optuna.samplers.TPESampler),
+        ("random", optuna.samplers.RandomSampler),
+        ("cmaes", optuna.samplers.CmaEsSampler),
+        ("gp", optuna.samplers.GPSampler),
+        ("grid", optuna.samplers.GridSampler),
+    ],
+)
+def test_samplers_by_name(name, cls):
+    space = SearchSpace({"alpha": [0.1, 1.0], "fit_intercept": [True, False]})
+    assert type(make_sampler(name, 0, space)) is cls
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "random", "cmaes", "gp"])
+def test_seeded_samplers_are_reproducible(sampler):
+    X, y = load_diabetes(return_X_y=True)
+    space = {"alpha": FloatDistribution(1e-3, 1e3, log=True), "tol": FloatDistribution(1e-4, 1e-2)}
+
+    def run():
+        search = OptunaSearchCV(Ridge(), space, n_trials=12, cv=2, sampler=sampler, random_state=3)
+        return search.fit(X, y).cv_results_["params"]
+
+    assert run() == run()
+
+
+def test_grid_sampler_covers_the_grid():
+    space = {"alpha": [0.1, 10.0], "fit_intercept": [True, False]}
+    search = _ridge_search(space, sampler="grid", n_trials=4)
+    combos = {(p["alpha"], p["fit_intercept"]) for p in search.cv_results_["params"]}
+    assert combos == {(0.1, True), (0.1, False), (10.0, True), (10.0, False)}
+
+
+def test_sampler_instance_and_bad_name():
+    X, y = load_iris(return_X_y=True)
+    sampler = optuna.samplers.RandomSampler(seed=0)
+    search = _ridge_search(sampler=sampler, n_trials=2)
+    assert search.study_.sampler is sampler
+    with pytest.raises(ValueError, match="'sampler' parameter of OptunaSearchCV must be"):
+        OptunaSearchCV(RidgeClassifier(), {"alpha": [1.0]}, sampler="bayes").fit(X, y)
+    with pytest.raises(ValueError, match="needs a stopping rule"):
+        OptunaSearchCV(RidgeClassifier(), {"alpha": [1.0]}, n_trials=None).fit(X, y)
+
+
+# ---------------------------------------------------------------------- progress and plots
+def test_progress_bar_only_when_verbose(capsys):
+    _ridge_search(n_trials=2, verbose=0)
+    assert capsys.readouterr().err == ""
+    _ridge_search(n_trials=2, verbose=1)
+    err = capsys.readouterr().err
+    assert "2/2" in err and "best=" in err
+
+
+def test_plots_are_saved_as_png(tmp_path):
+    search = _ridge_search(n_trials=6)
+    for save, name in ((save_optimization_history, "h.png"), (save_param_importances, "i.png")):
+        path = save(search, tmp_path / name)
+        with open(path, "rb") as file:
+            assert file.read(8) == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="call fit first"):
+        save_optimization_history(OptunaSearchCV(Ridge()), tmp_path / "x.png")
+
+
+# ---------------------------------------------------------------------- scikit-learn searches
+def test_grid_and_randomized_search_still_work(cancer):
+    X, y = cancer
+    estimator = KerasMLPClassifier((8,), epochs=3, patience=None, random_state=0)
+    grid = GridSearchCV(estimator, {"learning_rate": [1e-3, 1e-2]}, cv=2).fit(X, y)
+    assert grid.best_score_ > 0.8 and grid.predict(X).shape == (len(X),)
+    randomized = RandomizedSearchCV(
+        estimator, {"dropout": [0.0, 0.2]}, n_iter=1, cv=2, random_state=0
+    ).fit(X, y)
+    assert randomized.best_score_ > 0.5
+
+
+def test_search_is_a_classifier_like_its_estimator():
+    from sklearn.base import is_classifier, is_regressor
+
+    assert is_classifier(OptunaSearchCV(KerasMLPClassifier()))
+    assert is_regressor(OptunaSearchCV(KerasMLPRegressor()))
+    assert not hasattr(OptunaSearchCV(KerasMLPRegressor()), "predict_proba")
+    assert not hasattr(OptunaSearchCV(KerasMLPClassifier(), refit=False), "predict")
+
+
+def test_no_default_space_for_other_estimators():
+    with pytest.raises(ValueError, match="RidgeClassifier has no built-in search space"):
+        default_search_space(RidgeClassifier())
+
+
+def test_categorical_distribution_given_directly():
+    search = _ridge_search({"alpha": CategoricalDistribution([0.5, 2.0])}, n_trials=3)
+    assert {p["alpha"] for p in search.cv_results_["params"]} <= {0.5, 2.0}
