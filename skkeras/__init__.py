@@ -10,9 +10,11 @@ import os
 # Quiet TensorFlow's C++ start-up logs unless the user asked for them.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from ._mlp import KerasMLPClassifier, KerasMLPRegressor
-from ._version import __version__
-from ._wrappers import KerasClassifier, KerasRegressor
+from ._export import export
+from ._mlp import KerasMLPClassifier, KerasMLPRegressor  # noqa: E402
+from ._persistence import load, save
+from ._version import __version__  # noqa: E402
+from ._wrappers import KerasClassifier, KerasRegressor  # noqa: E402
 
 __all__ = [
     "KerasClassifier",
@@ -20,4 +22,7 @@ __all__ = [
     "KerasMLPRegressor",
     "KerasRegressor",
     "__version__",
+    "export",
+    "load",
+    "save",
 ]

@@ -1,0 +1,568 @@
+"""Turning estimators into JSON plus binary members, and back, without pickle.
+
+The mechanism is generic: an estimator is stored as its class (by public import path), its
+``get_params(deep=False)`` and its fitted attributes; every value is encoded by type:
+
+- JSON values (None, bool, int, float incl. nan/inf, str), lists, tuples and dicts;
+- NumPy arrays (``.npy`` members read with ``allow_pickle=False``; object arrays of strings and
+  numbers as JSON lists), NumPy scalars and dtypes;
+- ``keras.Model`` objects (native ``.keras`` members, loaded with Keras's ``safe_mode``), and
+  built-in Keras optimizers, losses, metrics, regularizers and initializers (their Keras config);
+- skkeras estimators and scikit-learn ``Pipeline`` objects (recursively, so lists of fitted
+  estimators such as an ensemble's ``estimators_`` work), and dataclasses from skkeras modules
+  (the target encoders);
+- classes and functions by import path (restored only when trusted: see ``is_trusted_reference``);
+- other scikit-learn estimators (transformers), CV splitters and NumPy random states through
+  ``skops``, whose loader refuses types that are not trusted.
+
+Anything else is refused when saving, with the location of the value in the error message.
+Private attributes (``_name``) are not stored unless a class lists them in
+``_persisted_private_attributes``; they are caches that estimators rebuild on demand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import inspect
+import io
+import math
+import os
+import re
+
+import numpy as np
+
+from ._keras import import_keras
+
+TYPE_KEY = "__type__"
+
+#: Extra types the skops loader may create: plain data holders with no code on load.
+SKOPS_EXTRA_TRUSTED = (
+    "numpy.dtype",
+    "sklearn.model_selection._split.KFold",
+    "sklearn.model_selection._split.StratifiedKFold",
+    "sklearn.model_selection._split.RepeatedKFold",
+    "sklearn.model_selection._split.RepeatedStratifiedKFold",
+    "sklearn.model_selection._split.ShuffleSplit",
+    "sklearn.model_selection._split.StratifiedShuffleSplit",
+    "sklearn.model_selection._split.GroupKFold",
+    "sklearn.model_selection._split.StratifiedGroupKFold",
+    "sklearn.model_selection._split.TimeSeriesSplit",
+    "sklearn.model_selection._split.LeaveOneOut",
+)
+
+#: scikit-learn classes skkeras stores itself (parameters + array state), without skops.
+NATIVE_SKLEARN_CLASSES = frozenset(
+    {
+        "sklearn.pipeline:Pipeline",
+        "sklearn.preprocessing:LabelEncoder",
+        "sklearn.preprocessing:StandardScaler",
+        "sklearn.preprocessing:MinMaxScaler",
+        "sklearn.preprocessing:MaxAbsScaler",
+    }
+)
+
+#: Public Keras modules whose classes and functions are trusted as parameter values by default
+#: (they build network pieces and never touch files or the network).
+_TRUSTED_KERAS_MODULES = (
+    "keras.optimizers",
+    "keras.losses",
+    "keras.metrics",
+    "keras.regularizers",
+    "keras.initializers",
+    "keras.constraints",
+    "keras.activations",
+    "keras.layers",
+)
+_TRUSTED_KERAS_NAMES = (
+    "keras.callbacks.EarlyStopping",
+    "keras.callbacks.ReduceLROnPlateau",
+    "keras.callbacks.TerminateOnNaN",
+)
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_PRIVATE_IDENTIFIER = re.compile(r"^_?[A-Za-z][A-Za-z0-9_]*$")
+
+
+# ---------------------------------------------------------------------------- import paths
+def public_path(obj) -> str | None:
+    """``"module:qualname"`` of a class or function, using the shortest module that exports it.
+
+    ``skkeras._mlp.KerasMLPClassifier`` becomes ``"skkeras:KerasMLPClassifier"`` and
+    ``keras.src.optimizers.adam.Adam`` becomes ``"keras.optimizers:Adam"``. ``None`` when the
+    object cannot be found again by importing (lambdas, local functions).
+    """
+    module_name = getattr(obj, "__module__", None)
+    qualname = getattr(obj, "__qualname__", None)
+    if not module_name or not qualname or "<" in qualname:
+        return None
+    for candidate in _candidate_modules(module_name):
+        try:
+            found = _walk(importlib.import_module(candidate), qualname)
+        except (ImportError, AttributeError):
+            continue
+        if found is obj:
+            return f"{candidate}:{qualname}"
+    return None
+
+
+def _candidate_modules(module_name: str) -> list[str]:
+    parts = module_name.split(".")
+    public = [part for part in parts if part != "src" and not part.startswith("_")]
+    candidates = [".".join(public[:n]) for n in range(1, len(public) + 1)]
+    return [*candidates, module_name]
+
+
+def _walk(module, qualname: str):
+    obj = module
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def dotted(path: str) -> str:
+    """``"module:qualname"`` as the dotted name users write in ``trusted``."""
+    return path.replace(":", ".")
+
+
+def resolve_path(path: str, *, allow_private: bool = False):
+    """Import ``"module:qualname"``; only plain identifiers, never dunder attributes."""
+    module_name, sep, qualname = path.partition(":")
+    pattern = _PRIVATE_IDENTIFIER if allow_private else _IDENTIFIER
+    parts = [*module_name.split("."), *qualname.split(".")]
+    module_ok = module_name == "__main__" or all(
+        _PRIVATE_IDENTIFIER.match(part) for part in module_name.split(".")
+    )
+    if not sep or not module_ok:
+        raise ValueError(f"{path!r} is not a valid import path.")
+    if not all(pattern.match(part) for part in qualname.split(".")) or any(
+        "__" in part for part in parts if part != "__main__"
+    ):
+        raise ValueError(f"{path!r} is not a valid import path.")
+    return _walk(importlib.import_module(module_name), qualname)
+
+
+def is_trusted_reference(path: str, trusted: frozenset[str]) -> bool:
+    """Whether a stored class/function reference may be imported without the user's say-so."""
+    name = dotted(path)
+    if name in trusted or name in _TRUSTED_KERAS_NAMES:
+        return True
+    module_name = path.partition(":")[0]
+    if module_name == "skkeras" or module_name.startswith("skkeras."):
+        return True
+    return any(
+        module_name == prefix or module_name.startswith(prefix + ".")
+        for prefix in _TRUSTED_KERAS_MODULES
+    )
+
+
+def is_state_name(cls, name: str) -> bool:
+    """Fitted attributes that are stored: public ``name_`` ones and the listed private ones."""
+    if name in getattr(cls, "_persisted_private_attributes", ()):
+        return True
+    return bool(_IDENTIFIER.match(name)) and name.endswith("_")
+
+
+def is_skkeras_class(cls) -> bool:
+    return cls.__module__ == "skkeras" or cls.__module__.startswith("skkeras.")
+
+
+def is_stored_as_estimator(obj) -> bool:
+    """Estimators whose parameters and state skkeras encodes itself (recursively)."""
+    from sklearn.base import BaseEstimator
+
+    cls = type(obj)
+    return isinstance(obj, BaseEstimator) and (
+        is_skkeras_class(cls) or public_path(cls) in NATIVE_SKLEARN_CLASSES
+    )
+
+
+# ---------------------------------------------------------------------------- encoding
+class Encoder:
+    """Encodes values to JSON; arrays, Keras models and skops blobs become archive members."""
+
+    def __init__(self, workdir: str):
+        self.members: dict[str, bytes] = {}
+        self._workdir = workdir
+
+    def _add(self, folder: str, suffix: str, data: bytes) -> str:
+        name = f"{folder}/{len(self.members)}{suffix}"
+        self.members[name] = data
+        return name
+
+    def encode(self, value, where: str):
+        """JSON-compatible description of ``value``; ``where`` locates it in error messages."""
+        for kind, method in self._dispatch():
+            if kind(value):
+                return method(value, where)
+        return self._encode_other(value, where)
+
+    def _dispatch(self):
+        keras = import_keras()
+        return (
+            (lambda v: v is None or (isinstance(v, bool | str) and not isinstance(v, np.generic)),
+             lambda v, w: v),
+            (lambda v: isinstance(v, int) and not isinstance(v, bool | np.generic),
+             lambda v, w: v),
+            (lambda v: isinstance(v, float) and not isinstance(v, np.generic), self._float),
+            (lambda v: isinstance(v, list), self._list),
+            (lambda v: isinstance(v, tuple), self._tuple),
+            (lambda v: isinstance(v, dict), self._dict),
+            (lambda v: isinstance(v, np.ndarray), self._array),
+            (lambda v: isinstance(v, np.generic), self._scalar),
+            (lambda v: isinstance(v, np.dtype), self._dtype),
+            (lambda v: isinstance(v, keras.Model), self._keras_model),
+            (_is_keras_config_object, self._keras_object),
+            (is_stored_as_estimator, self._estimator),
+            (_is_skkeras_dataclass, self._dataclass),
+            (lambda v: inspect.isclass(v) or inspect.isfunction(v) or inspect.isbuiltin(v),
+             self._reference),
+            (lambda v: isinstance(v, keras.callbacks.Callback), self._callback),
+        )
+
+    def _float(self, value: float, where: str):
+        if math.isfinite(value):
+            return value
+        return {TYPE_KEY: "float", "value": repr(value)}
+
+    def _list(self, value: list, where: str):
+        return [self.encode(item, f"{where}[{i}]") for i, item in enumerate(value)]
+
+    def _tuple(self, value: tuple, where: str):
+        return {TYPE_KEY: "tuple", "items": self._list(list(value), where)}
+
+    def _dict(self, value: dict, where: str):
+        if all(isinstance(key, str) for key in value) and TYPE_KEY not in value:
+            return {
+                TYPE_KEY: "dict",
+                "value": {
+                    key: self.encode(item, f"{where}[{key!r}]") for key, item in value.items()
+                },
+            }
+        items = [
+            [self.encode(key, f"{where} key {key!r}"), self.encode(item, f"{where}[{key!r}]")]
+            for key, item in value.items()
+        ]
+        return {TYPE_KEY: "dict", "items": items}
+
+    def _array(self, value: np.ndarray, where: str):
+        if value.dtype == object:
+            items = [_plain_item(item, where) for item in value.ravel(order="C").tolist()]
+            return {TYPE_KEY: "ndarray", "dtype": "object", "shape": list(value.shape),
+                    "items": items}
+        if value.dtype.hasobject:
+            raise TypeError(f"{where}: arrays of dtype {value.dtype} cannot be saved safely.")
+        buffer = io.BytesIO()
+        np.save(buffer, value, allow_pickle=False)
+        return {TYPE_KEY: "ndarray", "file": self._add("arrays", ".npy", buffer.getvalue())}
+
+    def _scalar(self, value: np.generic, where: str):
+        if value.dtype.hasobject:
+            raise TypeError(f"{where}: a NumPy object scalar cannot be saved safely.")
+        item = self.encode(value.item(), where)
+        return {TYPE_KEY: "scalar", "dtype": value.dtype.str, "value": item}
+
+    def _dtype(self, value: np.dtype, where: str):
+        if value.fields is not None:
+            raise TypeError(f"{where}: structured dtype {value} cannot be saved.")
+        return {TYPE_KEY: "dtype", "value": value.str}
+
+    def _keras_model(self, model, where: str):
+        path = os.path.join(self._workdir, f"model{len(self.members)}.keras")
+        model.save(path)
+        with open(path, "rb") as file:
+            data = file.read()
+        os.remove(path)
+        return {TYPE_KEY: "keras_model", "file": self._add("models", ".keras", data)}
+
+    def _keras_object(self, value, where: str):
+        keras = import_keras()
+        config = keras.saving.serialize_keras_object(value)
+        if not str(config.get("module", "")).startswith("keras"):
+            raise TypeError(
+                f"{where}: {type(value).__name__} is a custom Keras object; only built-in Keras "
+                "optimizers, losses, metrics, regularizers and initializers can be stored. Pass "
+                "its class (module-level) with routed arguments instead."
+            )
+        return {TYPE_KEY: "keras_object", "config": self.encode(config, where)}
+
+    def _estimator(self, value, where: str):
+        name = type(value).__name__
+        path = public_path(type(value))
+        if path is None:
+            raise TypeError(f"{where}: the class {name} cannot be imported by name.")
+        params = value.get_params(deep=False)
+        state = {
+            key: item
+            for key, item in vars(value).items()
+            if key not in params and is_state_name(type(value), key)
+        }
+        return {
+            TYPE_KEY: "estimator",
+            "class": path,
+            "params": {key: self.encode(item, f"{where}.{key}") for key, item in params.items()},
+            "state": {key: self.encode(item, f"{where}.{key}") for key, item in state.items()},
+        }
+
+    def _dataclass(self, value, where: str):
+        fields = {
+            field.name: self.encode(getattr(value, field.name), f"{where}.{field.name}")
+            for field in dataclasses.fields(value)
+        }
+        return {TYPE_KEY: "dataclass", "class": public_path(type(value)), "fields": fields}
+
+    def _reference(self, value, where: str):
+        path = public_path(value)
+        if path is None:
+            raise TypeError(
+                f"{where}: {value!r} cannot be saved because it cannot be imported by name "
+                "(a lambda, a nested function or a class defined inside a function). Define it "
+                "at module level, or set the parameter to None before saving: a fitted "
+                "estimator predicts without it."
+            )
+        return {TYPE_KEY: "reference", "path": path}
+
+    def _callback(self, value, where: str):
+        """A trusted callback class plus its constructor arguments, read back from attributes."""
+        path = public_path(type(value))
+        if path is None or not is_trusted_reference(path, frozenset()):
+            raise TypeError(
+                f"{where}: the callback {type(value).__name__} cannot be stored as an instance "
+                "(only skkeras callbacks and Keras's EarlyStopping, ReduceLROnPlateau and "
+                "TerminateOnNaN can). Pass its class with routed arguments instead "
+                "(callbacks=[Class], callbacks__name=value)."
+            )
+        kwargs = {}
+        for name, parameter in inspect.signature(type(value)).parameters.items():
+            if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+                continue
+            if not hasattr(value, name):
+                raise TypeError(
+                    f"{where}: the callback {type(value).__name__} does not keep its argument "
+                    f"{name!r} as an attribute, so it cannot be stored; pass its class with "
+                    "routed arguments instead."
+                )
+            kwargs[name] = self.encode(getattr(value, name), f"{where}.{name}")
+        return {TYPE_KEY: "callback", "class": path, "kwargs": kwargs}
+
+    def _encode_other(self, value, where: str):
+        if _is_skops_type(value):
+            sio = import_skops()
+
+            try:
+                data = sio.dumps(value)
+            except Exception as error:
+                raise TypeError(f"{where}: skops could not store {value!r}: {error}") from error
+            return {TYPE_KEY: "skops", "file": self._add("skops", ".skops", data)}
+        raise TypeError(
+            f"{where}: values of type {type(value).__module__}.{type(value).__qualname__} cannot "
+            "be saved safely. Supported: JSON values, lists, tuples, dicts, NumPy arrays, "
+            "keras.Model, built-in Keras optimizers/losses/metrics, skkeras estimators, "
+            "scikit-learn Pipelines and transformers, and module-level classes or functions. "
+            "Keras callback instances: pass the class with routed arguments "
+            "(callbacks=[Class], callbacks__name=value)."
+        )
+
+
+def import_skops():
+    """``skops.io``, needed for scikit-learn steps other than the few stored natively."""
+    try:
+        import skops.io as sio
+    except ImportError as error:  # pragma: no cover - skops is installed in the test setup
+        raise ImportError(
+            "Saving or loading this scikit-learn step needs skops: pip install skops "
+            f"(or pip install skkeras[persistence]). Stored natively: "
+            f"{sorted(NATIVE_SKLEARN_CLASSES)}."
+        ) from error
+    return sio
+
+
+def _plain_item(item, where: str):
+    if item is None or isinstance(item, bool | int | str):
+        return item
+    if isinstance(item, float):
+        return item if math.isfinite(item) else {TYPE_KEY: "float", "value": repr(item)}
+    raise TypeError(
+        f"{where}: object arrays may hold only strings, numbers, booleans and None; found "
+        f"{type(item).__name__}."
+    )
+
+
+def _is_keras_config_object(value) -> bool:
+    keras = import_keras()
+    kinds = (
+        keras.optimizers.Optimizer,
+        keras.optimizers.schedules.LearningRateSchedule,
+        keras.losses.Loss,
+        keras.metrics.Metric,
+        keras.regularizers.Regularizer,
+        keras.initializers.Initializer,
+    )
+    return isinstance(value, kinds)
+
+
+def _is_skkeras_dataclass(value) -> bool:
+    return (
+        dataclasses.is_dataclass(value)
+        and not isinstance(value, type)
+        and is_skkeras_class(type(value))
+    )
+
+
+def _is_skops_type(value) -> bool:
+    from sklearn.base import BaseEstimator
+    from sklearn.model_selection import BaseCrossValidator
+    from sklearn.model_selection._split import BaseShuffleSplit
+
+    return isinstance(
+        value,
+        BaseEstimator | BaseCrossValidator | BaseShuffleSplit | np.random.RandomState
+        | np.random.Generator,
+    )
+
+
+# ---------------------------------------------------------------------------- decoding
+class Decoder:
+    """Rebuilds values from their JSON description and the archive's members."""
+
+    def __init__(self, read_member, load_keras_model, *, trusted: frozenset[str], safe_mode: bool):
+        self._read = read_member
+        self._load_keras_model = load_keras_model
+        self.trusted = trusted
+        self.safe_mode = safe_mode
+        #: References that were not trusted and were replaced by None.
+        self.dropped: list[tuple[str, str]] = []
+
+    def decode(self, node, where: str):
+        if isinstance(node, list):
+            return [self.decode(item, f"{where}[{i}]") for i, item in enumerate(node)]
+        if not isinstance(node, dict):
+            return node
+        kind = node.get(TYPE_KEY)
+        method = getattr(self, f"_decode_{kind}", None) if isinstance(kind, str) else None
+        if method is None:
+            raise ValueError(f"{where}: unknown entry type {kind!r}.")
+        return method(node, where)
+
+    def _decode_float(self, node, where):
+        if node["value"] not in ("nan", "inf", "-inf"):
+            raise ValueError(f"{where}: bad float {node['value']!r}.")
+        return float(node["value"])
+
+    def _decode_tuple(self, node, where):
+        return tuple(self.decode(node["items"], where))
+
+    def _decode_dict(self, node, where):
+        if "value" in node:
+            items = node["value"].items()
+            return {key: self.decode(item, f"{where}[{key!r}]") for key, item in items}
+        return {
+            _hashable(self.decode(key, where)): self.decode(item, where)
+            for key, item in node["items"]
+        }
+
+    def _decode_ndarray(self, node, where):
+        if "file" in node:
+            return np.load(io.BytesIO(self._read(node["file"])), allow_pickle=False)
+        items = [self.decode(item, where) for item in node["items"]]
+        array = np.empty(len(items), dtype=object)
+        array[:] = items
+        return array.reshape(node["shape"])
+
+    def _decode_scalar(self, node, where):
+        return np.dtype(node["dtype"]).type(self.decode(node["value"], where))
+
+    def _decode_dtype(self, node, where):
+        return np.dtype(node["value"])
+
+    def _decode_keras_model(self, node, where):
+        return self._load_keras_model(node["file"])
+
+    def _decode_keras_object(self, node, where):
+        keras = import_keras()
+        config = self.decode(node["config"], where)
+        if not str(config.get("module", "")).startswith("keras"):
+            raise ValueError(f"{where}: only built-in Keras objects can be loaded.")
+        return keras.saving.deserialize_keras_object(config, safe_mode=self.safe_mode)
+
+    def _decode_estimator(self, node, where):
+        cls = self._allowed_class(node["class"], where)
+        declared = set(cls._get_param_names())
+        for key in node["params"]:
+            if key not in declared and (not _IDENTIFIER.match(key) or hasattr(cls, key)):
+                raise ValueError(f"{where}: {key!r} is not a parameter name {cls.__name__} takes.")
+        for key in node["state"]:
+            if not is_state_name(cls, key) or key in declared:
+                raise ValueError(f"{where}: {key!r} is not a fitted attribute name.")
+        params = {key: self.decode(item, f"{where}.{key}") for key, item in node["params"].items()}
+        estimator = cls(**params)
+        state = {key: self.decode(item, f"{where}.{key}") for key, item in node["state"].items()}
+        vars(estimator).update(state)
+        return estimator
+
+    def _allowed_class(self, path: str, where: str):
+        from sklearn.base import BaseEstimator
+
+        module_name = path.partition(":")[0]
+        native = path in NATIVE_SKLEARN_CLASSES
+        allowed = module_name.split(".")[0] == "skkeras" or native
+        cls = resolve_path(path, allow_private=True) if allowed else None
+        if cls is None or not (
+            inspect.isclass(cls) and issubclass(cls, BaseEstimator)
+            and (is_skkeras_class(cls) or native)
+        ):
+            raise ValueError(
+                f"{where}: the estimator class {path!r} is not one skkeras loads (skkeras "
+                f"estimators and {sorted(NATIVE_SKLEARN_CLASSES)})."
+            )
+        return cls
+
+    def _decode_dataclass(self, node, where):
+        path = node["class"]
+        cls = resolve_path(path, allow_private=True) if path.startswith("skkeras") else None
+        if cls is None or not (inspect.isclass(cls) and dataclasses.is_dataclass(cls)):
+            raise ValueError(f"{where}: {path!r} is not a skkeras data class.")
+        obj = cls.__new__(cls)
+        vars(obj).update(
+            {key: self.decode(item, f"{where}.{key}") for key, item in node["fields"].items()}
+        )
+        return obj
+
+    def _decode_reference(self, node, where):
+        path = node["path"]
+        if not is_trusted_reference(path, self.trusted):
+            self.dropped.append((where, dotted(path)))
+            return None
+        try:
+            obj = resolve_path(path, allow_private=dotted(path) in self.trusted)
+        except (ImportError, AttributeError, ValueError) as error:
+            raise ValueError(f"{where}: could not import {dotted(path)!r}: {error}") from error
+        if not (inspect.isclass(obj) or inspect.isfunction(obj) or inspect.isbuiltin(obj)):
+            raise ValueError(f"{where}: {dotted(path)!r} is not a class or a function.")
+        return obj
+
+    def _decode_callback(self, node, where):
+        cls = self._decode_reference({"path": node["class"]}, where)
+        keras = import_keras()
+        if cls is None:
+            return None
+        if not (inspect.isclass(cls) and issubclass(cls, keras.callbacks.Callback)):
+            raise ValueError(f"{where}: {node['class']!r} is not a Keras callback class.")
+        kwargs = {key: self.decode(item, f"{where}.{key}") for key, item in node["kwargs"].items()}
+        return cls(**kwargs)
+
+    def _decode_skops(self, node, where):
+        sio = import_skops()
+
+        data = self._read(node["file"])
+        trusted = [*SKOPS_EXTRA_TRUSTED, *self.trusted]
+        untrusted = sorted(set(sio.get_untrusted_types(data=data)) - set(trusted))
+        if untrusted:
+            raise ValueError(
+                f"{where}: the stored scikit-learn object uses types that are not trusted: "
+                f"{untrusted}. If you trust this file, pass trusted={untrusted!r} to load."
+            )
+        return sio.loads(data, trusted=trusted)
+
+
+def _hashable(key):
+    return tuple(_hashable(item) for item in key) if isinstance(key, list) else key

@@ -1,0 +1,210 @@
+"""Exporting a fitted estimator as a serving artifact (TensorFlow SavedModel, ONNX).
+
+The exported function takes the raw float feature matrix and returns what ``predict_proba``
+(classifiers) or ``predict`` (regressors) returns. It is built as a Keras functional model around
+the fitted network: affine preprocessing steps of a Pipeline first, then the network, then the
+same output post-processing as the estimator. Keras's own exporter writes the artifact.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from ._keras import import_keras
+from ._persistence import atomic_write
+from ._targets import BINARY, MULTILABEL
+
+FORMATS = ("tf_saved_model", "onnx")
+
+
+def export(estimator: Any, path: str | os.PathLike, format: str = "tf_saved_model") -> Path:
+    """Export a fitted estimator for serving without scikit-learn or skkeras.
+
+    The artifact's default signature (``serving_default``, also callable as ``serve``) takes a
+    float32 matrix ``X`` of shape (n_samples, n_features) (or the sample shape the estimator was
+    fitted on) and returns one output: ``predict_proba`` of shape (n_samples, n_classes) for a
+    classifier, columns in the order of ``classes_`` (a binary network with one sigmoid unit
+    gives two columns), or ``predict`` for a regressor.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A fitted skkeras estimator, or a fitted ``Pipeline`` whose steps before the skkeras
+        estimator are ``StandardScaler``, ``MinMaxScaler``, ``MaxAbsScaler`` or
+        ``"passthrough"``.
+    path : str or path-like
+        A folder for ``"tf_saved_model"`` (replaced if it exists), a file for ``"onnx"``.
+    format : {"tf_saved_model", "onnx"}, default="tf_saved_model"
+        ``"onnx"`` needs the ``tf2onnx`` and ``onnx`` packages (TensorFlow backend).
+
+    Returns
+    -------
+    path : pathlib.Path
+        Where the artifact was written.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import tensorflow as tf
+    >>> from sklearn.datasets import load_iris
+    >>> import skkeras
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = skkeras.KerasMLPClassifier((8,), epochs=2, random_state=0).fit(X, y)
+    >>> folder = skkeras.export(clf, os.path.join(tempfile.mkdtemp(), "iris"))
+    >>> serve = tf.saved_model.load(str(folder)).signatures["serving_default"]
+    >>> serve(X=tf.constant(X[:2], "float32"))["predict_proba"].shape
+    TensorShape([2, 3])
+    """
+    if format not in FORMATS:
+        raise ValueError(
+            f"The 'format' parameter of export must be one of {FORMATS}. Got {format!r} instead."
+        )
+    serving_model = serving_model_for(estimator)
+    path = Path(path)
+    if format == "onnx":
+        _export_onnx(serving_model, path)
+    else:
+        _export_saved_model(serving_model, path)
+    return path
+
+
+def serving_model_for(estimator):
+    """A Keras functional model computing ``predict_proba``/``predict`` from raw features."""
+    keras = import_keras()
+    steps, final = _split_pipeline(estimator)
+    check_is_fitted(final)
+    inputs = keras.Input(shape=tuple(final.X_shape_[1:]), dtype="float32", name="X")
+    x = inputs
+    for name, step in steps:
+        x = _affine_step(keras, name, step, x)
+    hook = getattr(final, "_serving_outputs", None)
+    outputs = hook(x) if hook is not None else _default_outputs(keras, final, x)
+    return keras.Model(inputs, outputs, name=f"{type(final).__name__}_serving")
+
+
+def _split_pipeline(estimator):
+    from sklearn.pipeline import Pipeline
+
+    if not isinstance(estimator, Pipeline):
+        return [], estimator
+    steps = [(name, step) for name, step in estimator.steps[:-1]]
+    return steps, estimator.steps[-1][1]
+
+
+def _affine_step(keras, name: str, step, x):
+    """Apply a fitted linear scaler as ``x * scale + offset`` (then clip for MinMaxScaler)."""
+    from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
+
+    if step is None or (isinstance(step, str) and step == "passthrough"):
+        return x
+    ops = keras.ops
+    if type(step) is StandardScaler:
+        mean = step.mean_ if step.mean_ is not None else 0.0
+        scale = step.scale_ if step.scale_ is not None else 1.0
+        return ops.divide(ops.subtract(x, _const(mean)), _const(scale))
+    if type(step) is MaxAbsScaler:
+        return ops.divide(x, _const(step.scale_))
+    if type(step) is MinMaxScaler:
+        x = ops.add(ops.multiply(x, _const(step.scale_)), _const(step.min_))
+        if step.clip:
+            x = ops.clip(x, *step.feature_range)
+        return x
+    raise TypeError(
+        f"export supports Pipeline steps StandardScaler, MinMaxScaler, MaxAbsScaler and "
+        f"'passthrough' before the skkeras estimator; step {name!r} is "
+        f"{type(step).__name__}. Apply that step before calling the served model, or fold it "
+        "into the network."
+    )
+
+
+def _const(values) -> np.ndarray:
+    return np.asarray(values, dtype="float32")
+
+
+def _default_outputs(keras, estimator, x) -> dict:
+    from sklearn.base import is_classifier
+
+    ops = keras.ops
+    model = getattr(estimator, "model_", None)
+    if model is None:
+        raise TypeError(
+            "export needs a skkeras estimator with a fitted model_; got "
+            f"{type(estimator).__name__}."
+        )
+    outputs = model(x, training=False)
+    if isinstance(outputs, list | tuple):
+        outputs = outputs[0]
+    if isinstance(outputs, dict):
+        outputs = next(iter(outputs.values()))
+    outputs = ops.cast(outputs, "float32")
+    if not is_classifier(estimator):
+        target = estimator.target_
+        shape = (-1,) if target.one_dimensional else (-1, target.n_outputs)
+        return {"predict": ops.reshape(outputs, shape)}
+    return {"predict_proba": _probabilities(ops, estimator.target_, outputs)}
+
+
+def _probabilities(ops, target, outputs):
+    """The same transform as ``ClassifierTarget.probabilities``, as tensor operations."""
+    n_units = int(np.prod(outputs.shape[1:])) if None not in outputs.shape[1:] else None
+    if target.encoding == MULTILABEL:
+        return ops.reshape(outputs, (-1, target.n_classes))
+    if target.encoding == BINARY or n_units == 1:
+        positive = ops.clip(ops.reshape(outputs, (-1,)), 0.0, 1.0)
+        return ops.stack([1.0 - positive, positive], axis=1)
+    outputs = ops.maximum(ops.reshape(outputs, (-1, target.n_classes)), 0.0)
+    totals = ops.sum(outputs, axis=1, keepdims=True)
+    totals = ops.where(ops.equal(totals, 0.0), ops.ones_like(totals), totals)
+    return ops.divide(outputs, totals)
+
+
+def _export_saved_model(serving_model, path: Path) -> None:
+    """Write the SavedModel to a sibling folder, then swap it in place of ``path``."""
+    folder = path.parent if str(path.parent) else Path(".")
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder))
+    try:
+        target = staging / "saved_model"
+        serving_model.export(str(target), format="tf_saved_model", verbose=False)
+        _replace_folder(target, path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _replace_folder(source: Path, path: Path) -> None:
+    if not path.exists():
+        os.replace(source, path)
+        return
+    if not path.is_dir():
+        raise FileExistsError(f"{path} exists and is not a folder; a SavedModel is a folder.")
+    backup = source.parent / "previous"
+    os.replace(path, backup)
+    try:
+        os.replace(source, path)
+    except OSError:
+        os.replace(backup, path)
+        raise
+
+
+def _export_onnx(serving_model, path: Path) -> None:
+    missing = [name for name in ("tf2onnx", "onnx") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ImportError(
+            f"export(format='onnx') needs the {' and '.join(missing)} package(s), which are not "
+            "installed; install them with `pip install tf2onnx onnx`, or export "
+            "format='tf_saved_model'."
+        )
+    with tempfile.TemporaryDirectory(prefix="skkeras-onnx-") as workdir:
+        target = os.path.join(workdir, "model.onnx")
+        serving_model.export(target, format="onnx", verbose=False)
+        with open(target, "rb") as file:
+            data = file.read()
+    atomic_write(path, lambda file: file.write(data))
+

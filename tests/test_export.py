@@ -1,0 +1,150 @@
+"""skkeras.export: SavedModel serving signatures reproduce predict_proba / predict."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from sklearn.datasets import load_diabetes, load_iris
+from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, OneHotEncoder, StandardScaler
+
+import skkeras
+from skkeras import KerasClassifier, KerasMLPClassifier, KerasMLPRegressor, KerasRegressor
+
+
+def build_softmax_categorical(meta):
+    model = keras.Sequential(
+        [
+            keras.Input((meta["n_features_in_"],)),
+            keras.layers.Dense(5, activation="tanh"),
+            keras.layers.Dense(meta["n_classes_"], activation="softmax"),
+        ]
+    )
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    return model
+
+
+def build_sigmoid(meta):
+    return keras.Sequential(
+        [keras.Input((meta["n_features_in_"],)), keras.layers.Dense(1, activation="sigmoid")]
+    )
+
+
+def build_linear(meta):
+    return keras.Sequential([keras.Input((meta["n_features_in_"],)), keras.layers.Dense(1)])
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = load_iris(return_X_y=True)
+    Xr, yr = load_diabetes(return_X_y=True)
+    labels = np.array(["a", "b", "c"], dtype=object)[y]
+    return X, labels, Xr[:100], yr[:100] / 100
+
+
+def _serve(folder):
+    loaded = tf.saved_model.load(str(folder))
+    return loaded, loaded.signatures["serving_default"]
+
+
+CASES = {
+    "mlp_multiclass": lambda X, y, Xr, yr: (
+        KerasMLPClassifier((6,), epochs=2, random_state=0).fit(X, y), X, "predict_proba", 3),
+    "mlp_binary_one_sigmoid_unit": lambda X, y, Xr, yr: (
+        KerasMLPClassifier((4,), epochs=2, random_state=0).fit(X, y == "a"), X,
+        "predict_proba", 2),
+    "wrapper_one_hot": lambda X, y, Xr, yr: (
+        KerasClassifier(build_softmax_categorical, epochs=2, random_state=0).fit(X, y), X,
+        "predict_proba", 3),
+    "wrapper_sigmoid": lambda X, y, Xr, yr: (
+        KerasClassifier(build_sigmoid, epochs=2, random_state=0).fit(X, y == "b"), X,
+        "predict_proba", 2),
+    "mlp_regressor_two_outputs": lambda X, y, Xr, yr: (
+        KerasMLPRegressor((4,), epochs=2, random_state=0).fit(Xr, np.column_stack([yr, yr])),
+        Xr, "predict", 2),
+    "pipeline_scalers_regressor": lambda X, y, Xr, yr: (
+        make_pipeline(
+            StandardScaler(), MinMaxScaler(clip=True), MaxAbsScaler(), "passthrough",
+            KerasRegressor(build_linear, epochs=2, random_state=0),
+        ).fit(Xr, yr),
+        Xr, "predict", None),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_saved_model_matches_estimator(data, tmp_path, name):
+    estimator, X, method, n_columns = CASES[name](*data)
+    folder = skkeras.export(estimator, tmp_path / "served")
+    assert folder == tmp_path / "served"
+    assert (folder / "saved_model.pb").exists()
+    loaded, signature = _serve(folder)
+    expected = getattr(estimator, method)(X)
+    outputs = signature(X=tf.constant(X, dtype=tf.float32))
+    assert list(outputs) == [method]
+    got = outputs[method].numpy()
+    assert got.shape == expected.shape
+    if n_columns is not None:
+        assert got.shape == (len(X), n_columns)
+    np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(loaded.serve(X.astype("float32"))[method].numpy(), got)
+    if method == "predict_proba":
+        np.testing.assert_allclose(got.sum(axis=1), 1.0, atol=1e-5)
+    assert os.listdir(tmp_path) == ["served"]
+
+
+def test_export_replaces_an_existing_folder(data, tmp_path):
+    X, y, _, _ = data
+    first = KerasMLPClassifier((3,), epochs=1, random_state=0).fit(X, y)
+    second = KerasMLPClassifier((3,), epochs=1, random_state=5).fit(X, y)
+    skkeras.export(first, tmp_path / "served")
+    skkeras.export(second, tmp_path / "served")
+    _, signature = _serve(tmp_path / "served")
+    got = signature(X=tf.constant(X, tf.float32))["predict_proba"].numpy()
+    np.testing.assert_allclose(got, second.predict_proba(X), atol=1e-5, rtol=0)
+    assert np.abs(got - first.predict_proba(X)).max() > 1e-3
+    assert os.listdir(tmp_path) == ["served"]
+
+
+def test_export_refusals(data, tmp_path):
+    X, y, _, _ = data
+    fitted = KerasMLPClassifier((3,), epochs=1, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match=r"'format' parameter of export.*'tflite'"):
+        skkeras.export(fitted, tmp_path / "a", format="tflite")
+    with pytest.raises(NotFittedError):
+        skkeras.export(KerasMLPClassifier(), tmp_path / "b")
+    pipeline = make_pipeline(OneHotEncoder(handle_unknown="ignore"), KerasMLPClassifier(
+        (2,), epochs=1, random_state=0)).fit(X.round(), y)
+    with pytest.raises(TypeError, match=r"step 'onehotencoder' is OneHotEncoder"):
+        skkeras.export(pipeline, tmp_path / "c")
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(FileExistsError, match="not a folder"):
+        skkeras.export(fitted, tmp_path / "file")
+    assert sorted(os.listdir(tmp_path)) == ["file"]
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("tf2onnx") is not None, reason="tf2onnx is installed here"
+)
+def test_onnx_without_tf2onnx_says_what_to_install(data, tmp_path):
+    X, y, _, _ = data
+    fitted = KerasMLPClassifier((3,), epochs=1, random_state=0).fit(X, y)
+    with pytest.raises(ImportError, match=r"pip install tf2onnx onnx"):
+        skkeras.export(fitted, tmp_path / "model.onnx", format="onnx")
+    assert os.listdir(tmp_path) == []
+
+
+def test_onnx_matches_estimator(data, tmp_path):
+    pytest.importorskip("tf2onnx")
+    runtime = pytest.importorskip("onnxruntime")
+    X, y, _, _ = data
+    fitted = KerasMLPClassifier((4,), epochs=1, random_state=0).fit(X, y == "a")
+    path = skkeras.export(fitted, tmp_path / "model.onnx", format="onnx")
+    session = runtime.InferenceSession(str(path))
+    (got,) = session.run(None, {session.get_inputs()[0].name: X.astype("float32")})
+    np.testing.assert_allclose(got, fitted.predict_proba(X), atol=1e-5, rtol=0)

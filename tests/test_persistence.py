@@ -1,0 +1,512 @@
+"""skkeras.save / skkeras.load: safe round trips, refusals, atomic writes; pickle stays exact."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import zipfile
+
+import joblib
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_diabetes, load_iris
+from sklearn.exceptions import NotFittedError
+from sklearn.impute import SimpleImputer
+from sklearn.model_selection import KFold
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.utils.validation import check_is_fitted
+
+import skkeras
+from skkeras import (
+    KerasClassifier,
+    KerasMLPClassifier,
+    KerasMLPRegressor,
+    KerasRegressor,
+)
+from skkeras.callbacks import StepDecay
+
+
+# ---------------------------------------------------------------------------- builders
+def build_classifier(meta, hidden=6):
+    return keras.Sequential(
+        [
+            keras.Input((meta["n_features_in_"],)),
+            keras.layers.Dense(hidden, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+
+
+def build_regressor(meta):
+    return keras.Sequential(
+        [
+            keras.Input((meta["n_features_in_"],)),
+            keras.layers.Dense(4, activation="relu"),
+            keras.layers.Dense(meta["n_outputs_"]),
+        ]
+    )
+
+
+def build_with_lambda(meta):
+    return keras.Sequential(
+        [
+            keras.Input((meta["n_features_in_"],)),
+            keras.layers.Lambda(lambda x: x * 0.5),
+            keras.layers.Dense(meta["n_outputs_"]),
+        ]
+    )
+
+
+class Doubler(TransformerMixin, BaseEstimator):
+    """A user transformer: not a type skops trusts by default."""
+
+    def fit(self, X, y=None):
+        self.n_features_in_ = np.asarray(X).shape[1]
+        return self
+
+    def transform(self, X):
+        return np.asarray(X, dtype=float) * 2.0
+
+
+# ---------------------------------------------------------------------------- data
+@pytest.fixture(scope="module")
+def iris():
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    names = np.array(["setosa", "versicolor", "virginica"], dtype=object)
+    frame = pd.DataFrame(X, columns=["sepal_l", "sepal_w", "petal_l", "petal_w"])
+    return frame, names[y]
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    X, y = load_diabetes(return_X_y=True)
+    return X[:120], y[:120]
+
+
+@pytest.fixture(scope="module")
+def fitted(iris, diabetes):
+    """One fitted estimator of each kind, with the data to predict on."""
+    frame, labels = iris
+    X = frame.to_numpy()
+    Xr, yr = diabetes
+    binary = np.where(np.asarray(labels) == "setosa", "yes", "no")
+    return {
+        "mlp_classifier_strings_dataframe": (
+            KerasMLPClassifier(
+                (6,), epochs=3, early_stopping=True, validation_fraction=0.2, random_state=0,
+                callbacks=[StepDecay(milestones=(2,), factor=0.5)],
+            ).fit(frame, labels),
+            frame,
+        ),
+        "mlp_classifier_binary_multilabel_free": (
+            KerasMLPClassifier((4,), epochs=2, random_state=1).fit(X, binary),
+            X,
+        ),
+        "mlp_regressor_two_outputs": (
+            KerasMLPRegressor((5,), epochs=2, learning_rate=0.01, random_state=0).fit(
+                Xr, np.column_stack([yr, -yr]) / 100
+            ),
+            Xr,
+        ),
+        "wrapper_classifier": (
+            KerasClassifier(
+                build_classifier, hidden=5, epochs=2, random_state=0,
+                optimizer=keras.optimizers.Adam(learning_rate=0.01), class_weight={"no": 1.0,
+                                                                                   "yes": 2.0},
+                cv=KFold(3, shuffle=True, random_state=0),
+            ).fit(X, binary),
+            X,
+        ),
+        "wrapper_regressor": (
+            KerasRegressor(
+                build_regressor, epochs=2, random_state=np.random.RandomState(3),
+                optimizer=keras.optimizers.SGD, optimizer__learning_rate=0.001,
+            ).fit(Xr, yr / 100),
+            Xr,
+        ),
+        "pipeline_scaler": (
+            make_pipeline(StandardScaler(), KerasMLPRegressor((3,), epochs=2, random_state=0))
+            .fit(Xr, yr / 100),
+            Xr,
+        ),
+    }
+
+
+ALL = [
+    "mlp_classifier_strings_dataframe",
+    "mlp_classifier_binary_multilabel_free",
+    "mlp_regressor_two_outputs",
+    "wrapper_classifier",
+    "wrapper_regressor",
+    "pipeline_scaler",
+]
+TRUSTED = [build_classifier, build_regressor]
+
+
+def _outputs(estimator, X):
+    if hasattr(estimator, "predict_proba"):
+        return estimator.predict_proba(X), estimator.predict(X)
+    return (estimator.predict(X),)
+
+
+def _final(estimator):
+    return estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
+
+
+def _assert_same_params(original, loaded):
+    expected, got = original.get_params(deep=False), loaded.get_params(deep=False)
+    assert set(expected) == set(got)
+    for key, value in expected.items():
+        if isinstance(value, keras.optimizers.Optimizer):
+            assert type(got[key]) is type(value)
+            assert got[key].get_config() == value.get_config()
+        elif isinstance(value, list):
+            assert [type(item) for item in got[key]] == [type(item) for item in value], key
+        elif isinstance(value, KFold | BaseEstimator):
+            assert repr(got[key]) == repr(value), key
+        elif isinstance(value, np.random.RandomState):
+            assert isinstance(got[key], np.random.RandomState), key
+        else:
+            assert got[key] == value, key
+
+
+# ---------------------------------------------------------------------------- round trips
+@pytest.mark.parametrize("name", ALL)
+def test_round_trip_is_exact(fitted, name, tmp_path):
+    estimator, X = fitted[name]
+    path = skkeras.save(estimator, tmp_path / "model.skkeras")
+    assert path == tmp_path / "model.skkeras"
+    loaded = skkeras.load(path, trusted=TRUSTED)
+    assert type(loaded) is type(estimator)
+    for expected, got in zip(_outputs(estimator, X), _outputs(loaded, X), strict=True):
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected)
+    original, restored = _final(estimator), _final(loaded)
+    _assert_same_params(original, restored)
+    for attribute in ("n_features_in_", "X_shape_", "n_iter_", "best_epoch_", "history_",
+                      "n_outputs_", "target_type_"):
+        assert getattr(restored, attribute) == getattr(original, attribute), attribute
+    assert type(restored.X_shape_) is tuple
+    assert [layer.name for layer in restored.model_.layers] == [
+        layer.name for layer in original.model_.layers
+    ]
+    for got, want in zip(restored.model_.get_weights(), original.model_.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
+    if hasattr(original, "classes_"):
+        assert restored.classes_.dtype == original.classes_.dtype
+        np.testing.assert_array_equal(restored.classes_, original.classes_)
+        assert restored.target_.encoding == original.target_.encoding
+    assert os.listdir(tmp_path) == ["model.skkeras"]
+
+
+def test_string_labels_and_feature_names_survive(fitted, tmp_path):
+    estimator, frame = fitted["mlp_classifier_strings_dataframe"]
+    loaded = skkeras.load(skkeras.save(estimator, tmp_path / "m.skkeras"))
+    assert loaded.classes_.tolist() == ["setosa", "versicolor", "virginica"]
+    assert loaded.feature_names_in_.tolist() == list(frame.columns)
+    assert set(loaded.predict(frame)) <= {"setosa", "versicolor", "virginica"}
+    assert {"loss", "val_loss", "learning_rate"} <= set(loaded.history_)
+    # StepDecay halved the rate after epoch 2: the recorded rates came back as saved.
+    assert loaded.history_["learning_rate"] == estimator.history_["learning_rate"]
+    assert isinstance(loaded.callbacks[0], StepDecay)
+    assert loaded.callbacks[0].milestones == (2,) and loaded.callbacks[0].factor == 0.5
+    with pytest.warns(UserWarning, match="feature names"):
+        loaded.predict(frame.to_numpy()[:3])
+    renamed = frame.rename(columns={"sepal_l": "other"})
+    with pytest.raises(ValueError, match="feature names"):
+        loaded.predict(renamed)
+
+
+def test_loaded_estimator_keeps_training(fitted, iris, tmp_path):
+    estimator, frame = fitted["mlp_classifier_strings_dataframe"]
+    loaded = skkeras.load(skkeras.save(estimator, tmp_path / "m.skkeras"))
+    loaded.set_params(warm_start=True, early_stopping=False, epochs=2)
+    loaded.fit(frame, iris[1])
+    assert loaded.n_iter_ == estimator.n_iter_ + 2
+    assert len(loaded.history_["loss"]) == estimator.n_iter_ + 2
+    assert estimator.n_iter_ == 3  # the original is untouched
+
+
+def test_unfitted_round_trip(tmp_path):
+    estimator = KerasMLPClassifier((3, 2), dropout=0.1, optimizer="sgd", class_weight="balanced")
+    loaded = skkeras.load(skkeras.save(estimator, tmp_path / "u.skkeras"))
+    assert loaded.get_params() == estimator.get_params()
+    assert loaded.hidden_layer_sizes == (3, 2)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(loaded)
+
+
+def test_several_estimators_in_one_file(fitted, tmp_path):
+    """Lists of fitted estimators (an ensemble's estimators_) store one .keras member each."""
+    first, X = fitted["mlp_classifier_binary_multilabel_free"]
+    second, _ = fitted["mlp_classifier_strings_dataframe"]
+    path = skkeras.save({"members": [first, second]}, tmp_path / "both.skkeras")
+    loaded = skkeras.load(path)
+    with zipfile.ZipFile(path) as archive:
+        assert sum(name.endswith(".keras") for name in archive.namelist()) == 2
+    np.testing.assert_array_equal(loaded["members"][0].predict_proba(X), first.predict_proba(X))
+    frame = fitted["mlp_classifier_strings_dataframe"][1]
+    np.testing.assert_array_equal(loaded["members"][1].predict(frame), second.predict(frame))
+
+
+def test_pipeline_with_skops_steps(iris, tmp_path):
+    frame, labels = iris
+    frame = frame.assign(colour=np.where(frame["sepal_l"] > 0, "red", "blue"))
+    frame.loc[::7, "petal_w"] = np.nan
+    pipeline = Pipeline(
+        [
+            (
+                "prepare",
+                ColumnTransformer(
+                    [
+                        ("onehot", OneHotEncoder(), ["colour"]),
+                        ("impute", SimpleImputer(), ["sepal_l", "sepal_w", "petal_l", "petal_w"]),
+                    ]
+                ),
+            ),
+            ("net", KerasMLPClassifier((4,), epochs=2, random_state=0)),
+        ]
+    ).fit(frame, labels)
+    loaded = skkeras.load(skkeras.save(pipeline, tmp_path / "p.skkeras"))
+    np.testing.assert_array_equal(loaded.predict_proba(frame), pipeline.predict_proba(frame))
+    np.testing.assert_array_equal(loaded.predict(frame), pipeline.predict(frame))
+
+
+def test_untrusted_transformer_needs_trust(diabetes, tmp_path):
+    X, y = diabetes
+    pipeline = make_pipeline(Doubler(), KerasMLPRegressor((2,), epochs=1, random_state=0))
+    pipeline.fit(X, y / 100)
+    path = skkeras.save(pipeline, tmp_path / "p.skkeras")
+    with pytest.raises(ValueError, match=r"not trusted.*Doubler") as info:
+        skkeras.load(path)
+    assert str(path) in str(info.value)
+    loaded = skkeras.load(path, trusted=[f"{Doubler.__module__}.Doubler"])
+    np.testing.assert_array_equal(loaded.predict(X), pipeline.predict(X))
+
+
+# ---------------------------------------------------------------------------- user code
+def test_builder_is_not_imported_unless_trusted(fitted, tmp_path):
+    estimator, X = fitted["wrapper_classifier"]
+    path = skkeras.save(estimator, tmp_path / "w.skkeras")
+    with pytest.warns(UserWarning, match=r"not trusted.*estimator\.model.*build_classifier"):
+        loaded = skkeras.load(path)
+    assert loaded.model is None
+    np.testing.assert_array_equal(loaded.predict_proba(X), estimator.predict_proba(X))
+    assert loaded.hidden == 5 and loaded.class_weight == {"no": 1.0, "yes": 2.0}
+    with pytest.raises(ValueError, match="'model' parameter of KerasClassifier is None"):
+        loaded.set_params(warm_start=False).fit(X, np.where(X[:, 0] > 0, "yes", "no"))
+    restored = skkeras.load(path, trusted=[build_classifier])
+    assert restored.model is build_classifier
+    restored.fit(X, np.where(X[:, 0] > 0, "yes", "no"))
+    assert restored.n_iter_ == 2
+
+
+def test_keras_classes_are_trusted(fitted, tmp_path):
+    estimator, _ = fitted["wrapper_regressor"]
+    loaded = skkeras.load(skkeras.save(estimator, tmp_path / "r.skkeras"), trusted=TRUSTED)
+    assert loaded.optimizer is keras.optimizers.SGD
+    assert loaded.optimizer__learning_rate == 0.001
+    assert isinstance(loaded.random_state, np.random.RandomState)
+    for got, want in zip(loaded.random_state.get_state(), estimator.random_state.get_state(),
+                         strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_unsupported_values_refused_before_writing(diabetes, tmp_path):
+    target = tmp_path / "x.skkeras"
+    with pytest.raises(TypeError, match=r"KerasRegressor\.model.*lambda"):
+        skkeras.save(KerasRegressor(model=lambda meta: None), target)
+    with pytest.raises(TypeError, match=r"callbacks\[0\].*CSVLogger.*routed"):
+        skkeras.save(KerasMLPRegressor(callbacks=[keras.callbacks.CSVLogger("a.csv")]), target)
+    with pytest.raises(TypeError, match=r"KerasRegressor\.thing.*cannot be saved safely"):
+        skkeras.save(KerasRegressor(build_regressor, thing=object()), target)
+    assert not target.exists()
+    assert os.listdir(tmp_path) == []
+
+
+def test_lambda_layer_refused_unless_safe_mode_off(diabetes, tmp_path):
+    X, y = diabetes
+    estimator = KerasRegressor(build_with_lambda, epochs=1, random_state=0).fit(X, y / 100)
+    path = skkeras.save(estimator, tmp_path / "lambda.skkeras")
+    with pytest.raises(ValueError, match=r"lambda\.skkeras.*Lambda.*safe_mode=False"):
+        skkeras.load(path, trusted=[build_with_lambda])
+    loaded = skkeras.load(path, safe_mode=False, trusted=[build_with_lambda])
+    np.testing.assert_array_equal(loaded.predict(X), estimator.predict(X))
+
+
+# ---------------------------------------------------------------------------- bad files
+@pytest.fixture
+def saved(fitted, tmp_path):
+    estimator, X = fitted["mlp_classifier_binary_multilabel_free"]
+    return skkeras.save(estimator, tmp_path / "good.skkeras"), estimator, X
+
+
+def test_truncated_file_rejected(saved, tmp_path):
+    path, _, _ = saved
+    data = path.read_bytes()
+    for size in (len(data) // 2, len(data) - 30, 10, 0):
+        broken = tmp_path / f"cut{size}.skkeras"
+        broken.write_bytes(data[:size])
+        with pytest.raises(ValueError, match=rf"cut{size}\.skkeras.*(truncated|corrupted)"):
+            skkeras.load(broken)
+
+
+def test_random_bytes_rejected(tmp_path):
+    path = tmp_path / "noise.skkeras"
+    path.write_bytes(np.random.default_rng(0).bytes(5000))
+    with pytest.raises(ValueError, match=r"noise\.skkeras is not an skkeras file"):
+        skkeras.load(path)
+
+
+def test_corrupted_member_rejected(saved, tmp_path):
+    path, _, _ = saved
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(next(n for n in archive.namelist() if n.endswith(".keras")))
+    start = info.header_offset + 30 + len(info.filename) + 200
+    data[start : start + 64] = bytes(64)
+    broken = tmp_path / "flipped.skkeras"
+    broken.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"flipped\.skkeras.*models/\d+\.keras.*corrupted"):
+        skkeras.load(broken)
+
+
+def test_foreign_files_rejected(fitted, tmp_path):
+    estimator, _ = fitted["mlp_classifier_binary_multilabel_free"]
+    keras_file = tmp_path / "plain.keras"
+    estimator.model_.save(keras_file)
+    with pytest.raises(ValueError, match=r"plain\.keras is a zip archive but not an skkeras.*Ker"):
+        skkeras.load(keras_file)
+    other = tmp_path / "other.zip"
+    with zipfile.ZipFile(other, "w") as archive:
+        archive.writestr("skkeras.json", json.dumps({"format": "something-else"}))
+    with pytest.raises(ValueError, match=r"other\.zip is not an skkeras estimator file"):
+        skkeras.load(other)
+    with pytest.raises(OSError, match=r"missing\.skkeras"):
+        skkeras.load(tmp_path / "missing.skkeras")
+
+
+def _rewrite_manifest(path, target, edit):
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(target, "w") as out:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "skkeras.json":
+                manifest = json.loads(data)
+                edit(manifest)
+                data = json.dumps(manifest).encode()
+            out.writestr(name, data)
+    return target
+
+
+def test_version_mismatch_warns_with_both_versions(saved, tmp_path):
+    path, estimator, X = saved
+
+    def older(manifest):
+        manifest["versions"]["keras"] = "3.0.0"
+        manifest["versions"]["scikit-learn"] = "1.5.0"
+
+    other = _rewrite_manifest(path, tmp_path / "old.skkeras", older)
+    with pytest.warns(UserWarning, match=rf"keras 3\.0\.0 \(installed: {keras.__version__}\)"):
+        loaded = skkeras.load(other)
+    np.testing.assert_array_equal(loaded.predict_proba(X), estimator.predict_proba(X))
+
+
+def test_newer_format_refused(saved, tmp_path):
+    path, _, _ = saved
+    newer = _rewrite_manifest(path, tmp_path / "new.skkeras",
+                              lambda m: m.update(format_version=99))
+    with pytest.raises(ValueError, match=r"new\.skkeras uses skkeras file format version 99"):
+        skkeras.load(newer)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["os:system", "sklearn.svm:SVC", "skkeras:KerasClassifier.__init__.__globals__",
+     "skkeras._keras:import_keras"],
+)
+def test_arbitrary_classes_never_imported(saved, tmp_path, path):
+    source, _, _ = saved
+    hacked = _rewrite_manifest(source, tmp_path / "hacked.skkeras",
+                               lambda m: m["estimator"].update({"class": path}))
+    with pytest.raises(ValueError, match=r"hacked\.skkeras"):
+        skkeras.load(hacked)
+
+
+def test_dunder_references_refused(saved, tmp_path):
+    source, _, _ = saved
+
+    def sneak(manifest):
+        manifest["estimator"]["params"]["optimizer"] = {
+            "__type__": "reference", "path": "skkeras:save.__globals__"}
+
+    hacked = _rewrite_manifest(source, tmp_path / "ref.skkeras", sneak)
+    with pytest.raises(ValueError, match=r"ref\.skkeras.*not a valid import path"):
+        skkeras.load(hacked)
+
+
+# ---------------------------------------------------------------------------- atomic writes
+def test_crash_mid_save_keeps_previous_file(saved, fitted, monkeypatch):
+    path, estimator, X = saved
+    before = path.read_bytes()
+    other, _ = fitted["mlp_classifier_strings_dataframe"]
+    real_writestr = zipfile.ZipFile.writestr
+    calls = []
+
+    def failing_writestr(self, name, data, *args, **kwargs):
+        calls.append(name)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real_writestr(self, name, data, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", failing_writestr)
+    with pytest.raises(OSError, match="No space left"):
+        skkeras.save(other, path)
+    monkeypatch.undo()
+    assert len(calls) == 2
+    assert path.read_bytes() == before
+    assert os.listdir(path.parent) == [path.name]  # no temporary file left behind
+    np.testing.assert_array_equal(skkeras.load(path).predict_proba(X), estimator.predict_proba(X))
+
+
+def test_crash_before_rename_keeps_previous_file(saved, fitted, monkeypatch):
+    path, estimator, X = saved
+    other, _ = fitted["mlp_classifier_strings_dataframe"]
+
+    def no_rename(source, target):
+        raise OSError("simulated crash before the rename")
+
+    monkeypatch.setattr(os, "replace", no_rename)
+    with pytest.raises(OSError, match="simulated crash"):
+        skkeras.save(other, path)
+    monkeypatch.undo()
+    assert os.listdir(path.parent) == [path.name]
+    np.testing.assert_array_equal(skkeras.load(path).predict_proba(X), estimator.predict_proba(X))
+
+
+def test_save_overwrites_atomically(saved, fitted):
+    path, _, _ = saved
+    other, frame = fitted["mlp_classifier_strings_dataframe"]
+    skkeras.save(other, path)
+    np.testing.assert_array_equal(skkeras.load(path).predict(frame), other.predict(frame))
+
+
+# ---------------------------------------------------------------------------- pickle / joblib
+@pytest.mark.parametrize("name", ALL)
+def test_pickle_and_joblib_stay_exact(fitted, name):
+    estimator, X = fitted[name]
+    expected = _outputs(estimator, X)
+    buffer = io.BytesIO()
+    joblib.dump(estimator, buffer)
+    buffer.seek(0)
+    for copy in (pickle.loads(pickle.dumps(estimator)), joblib.load(buffer)):
+        for want, got in zip(expected, _outputs(copy, X), strict=True):
+            np.testing.assert_array_equal(got, want)
+        assert _final(copy).history_ == _final(estimator).history_
