@@ -175,3 +175,110 @@ def test_task_detection_and_preprocessing():
     assert out.shape == (4, 1 + 3 + 3)  # n; c: x, y, (missing); b: True, False, (missing)
     assert not np.isnan(out).any()
     np.testing.assert_allclose(out[:, 0].mean(), 0.0, atol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def tuned(table, tmp_path_factory):
+    """``skkeras tune`` on the table (categorical column, missing values); its output folder."""
+    output = tmp_path_factory.mktemp("tuned")
+    result = run_cli("tune", str(table), "--target", "label", "--trials", "2", "--cv", "2",
+                     "--epochs", "4", "--output", str(output))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # progress is off when stderr is not a terminal
+    assert "best accuracy:" in result.stdout
+    return output
+
+
+def test_tune_csv_with_categorical_column_and_missing_values(tuned):
+    results = json.loads((tuned / "results.json").read_text())
+    assert results["task"] == "classification"
+    assert results["n_rows"] == 120
+    tuning = results["tuning"]
+    assert tuning["n_trials_total"] == 2 and tuning["n_trials_before"] == 0
+    assert tuning["n_complete"] + tuning["n_pruned"] + tuning["n_failed"] == 2
+    assert 0.5 <= tuning["best_score"] <= 1.0
+    assert all(name.startswith("model__") for name in tuning["best_params"])
+    curve = results["learning_curve"]
+    assert 1 <= curve["best_epoch"] <= curve["n_iter"] == len(curve["val_loss"]) <= 4
+    page = (tuned / "index.html").read_text(encoding="utf-8")
+    assert "Learning curves" in page and "Optimization history" in page
+    assert (tuned / "study.db").is_file() and (tuned / "model.skkeras").is_file()
+
+
+def test_predict_round_trips(tuned, table, tmp_path):
+    output = tmp_path / "predictions.csv"
+    result = run_cli("predict", str(tuned / "model.skkeras"), str(table), "--output",
+                     str(output))
+    assert result.returncode == 0, result.stderr
+    predictions = pd.read_csv(output)
+    assert list(predictions.columns) == ["prediction", "proba_no", "proba_yes"]
+    assert len(predictions) == 120
+    probabilities = predictions[["proba_no", "proba_yes"]].to_numpy()
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    expected = np.where(probabilities[:, 1] > probabilities[:, 0], "yes", "no")
+    assert (predictions["prediction"].to_numpy() == expected).all()
+
+    import skkeras
+    from skkeras.cli._data import as_categorical_text
+
+    model = skkeras.load(tuned / "model.skkeras")
+    X = as_categorical_text(pd.read_csv(table).drop(columns="label"), ["colour"])
+    np.testing.assert_allclose(model.predict_proba(X), probabilities, rtol=1e-5, atol=1e-6)
+
+    to_stdout = run_cli("predict", str(tuned / "model.skkeras"), str(table))
+    assert to_stdout.returncode == 0
+    assert to_stdout.stdout.splitlines()[0] == "prediction,proba_no,proba_yes"
+    assert len(to_stdout.stdout.splitlines()) == 121
+
+
+def test_predict_needs_the_training_columns(tuned, table, tmp_path):
+    path = tmp_path / "no_colour.csv"
+    pd.read_csv(table).drop(columns=["colour", "label"]).to_csv(path, index=False)
+    result = run_cli("predict", str(tuned / "model.skkeras"), str(path))
+    one_line_error(result, 65, "lacks column(s) the model was trained on: 'colour'")
+
+
+def test_predict_refuses_a_file_that_is_not_a_model(table, tmp_path):
+    path = tmp_path / "model.skkeras"
+    path.write_bytes(b"not a zip archive")
+    one_line_error(run_cli("predict", str(path), str(table)), 65, "cannot load model")
+
+
+@pytest.mark.slow
+def test_demo_quick_writes_report_model_results_and_resumes(tmp_path):
+    output = tmp_path / "demo"
+    first = run_cli("demo", "--quick", "--trials", "2", "--output", str(output))
+    assert first.returncode == 0, first.stderr
+    assert "stack: MLP + random forest" in first.stdout  # the terminal table
+    results = json.loads((output / "results.json").read_text())
+    assert results["tuning"]["n_trials_total"] == 2
+    names = [row["model"] for row in results["comparison"]]
+    assert names[0] == "MLP (tuned)" and "random forest" in names and len(names) == 4
+    for row in results["comparison"]:
+        assert len(row["scores"]) == results["config"]["cv"]
+        assert row["mean_score"] == pytest.approx(np.mean(row["scores"]))
+        assert row["mean_fit_time_s"] > 0
+    assert len(results["bootstrap"]["scores"]) == results["bootstrap"]["n_splits"] >= 2
+    assert results["learning_curve"]["best_epoch"] >= 1
+    page = (output / "index.html").read_text(encoding="utf-8")
+    assert page.count('src="data:image/png;base64,') == 5
+    for name in ("learning_curves", "optimization_history", "param_importances",
+                 "bootstrap_convergence", "model_comparison"):
+        assert (output / "plots" / f"{name}.png").is_file()
+    saved = results["saved_model"]
+    assert saved["path"] == str(output / "model.skkeras") and saved["model"] in names
+
+    from sklearn.datasets import load_breast_cancer
+
+    import skkeras
+
+    model = skkeras.load(output / "model.skkeras")
+    X = load_breast_cancer(as_frame=True).data
+    assert set(model.predict(X.iloc[:20])) <= {"malignant", "benign"}
+
+    again = run_cli("demo", "--quick", "--trials", "2", "--output", str(output), "--quiet")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == ""
+    tuning = json.loads((output / "results.json").read_text())["tuning"]
+    assert (tuning["n_trials_before"], tuning["n_trials_total"]) == (2, 4)
+    assert [trial["number"] for trial in tuning["trials"]] == [0, 1, 2, 3]

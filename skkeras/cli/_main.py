@@ -6,6 +6,7 @@ Only the standard library is imported here; each command imports what it needs w
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -145,9 +146,8 @@ def _add_tune(commands, common) -> None:
         help="most epochs per fit; early stopping usually ends sooner (default: %(default)s)",
     )
     tune.add_argument(
-        "--seed", type=int, default=None,
-        help="random seed of the search (default: 0, or random with a remote --storage so that "
-        "workers explore different points)",
+        "--seed", type=int, default=0,
+        help="random seed of the search and the networks (default: %(default)s)",
     )
 
 
@@ -238,3 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"skkeras {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of our output went away (``skkeras predict ... | head``): not an error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0

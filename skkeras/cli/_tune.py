@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import secrets
 import time
 from pathlib import Path
 
@@ -43,9 +42,7 @@ def run_tune(args: argparse.Namespace) -> int:
     storage = args.storage or _storage.default_storage(output)
     _storage.check_storage(storage)
     study_name = args.study or _workflow.default_study_name(args.data, args.target)
-    # Workers sharing a remote study need different seeds; the embedded study stays reproducible.
-    seed = args.seed if args.seed is not None else (
-        0 if args.storage is None else secrets.randbelow(2**31 - 1))
+    seed = args.seed
     progress.step(
         f"{Path(args.data).name}: {len(X)} rows, {X.shape[1]} feature columns, {task} of "
         f"{args.target!r}" + (f" ({dropped} rows without a target dropped)" if dropped else "")

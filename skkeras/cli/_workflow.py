@@ -104,9 +104,6 @@ def make_search(
     from ..model_selection import OptunaSearchCV
 
     already = existing_trials(storage, study_name)
-    # Seed the sampler past the trials already run, so a resumed study explores new points.
-    sampler = optuna.samplers.TPESampler(seed=seed + already, n_startup_trials=n_startup)
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=n_startup, n_warmup_steps=3)
     search = OptunaSearchCV(
         estimator,
         param_distributions,
@@ -114,8 +111,10 @@ def make_search(
         timeout=timeout,
         cv=cv_splitter(task, cv, seed),
         scoring=scoring,
-        sampler=sampler,
-        pruner=pruner,
+        # Seeded TPE; for a stored study OptunaSearchCV mixes in the trial count and the
+        # process, so a resumed run or a second worker does not replay the same points.
+        sampler="tpe",
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=n_startup, n_warmup_steps=3),
         storage=storage,
         study_name=study_name,
         refit=True,
