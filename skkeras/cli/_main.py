@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from ._errors import EXIT_INTERRUPTED, CLIError
+from ._errors import EXIT_INTERRUPTED, EXIT_UNAVAILABLE, CLIError
 
 DATASETS = ("breast_cancer", "digits", "diabetes", "wine")
 
@@ -196,6 +196,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
+    try:
+        import matplotlib  # noqa: F401
+        import pandas  # noqa: F401
+    except ModuleNotFoundError as error:
+        raise CLIError(
+            f"the skkeras command line needs {error.name}: pip install 'skkeras[cli]'",
+            EXIT_UNAVAILABLE,
+        ) from error
     if args.command == "demo":
         from ._demo import run_demo
 
