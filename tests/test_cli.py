@@ -189,6 +189,7 @@ def tuned(table, tmp_path_factory):
     return output
 
 
+@pytest.mark.slow
 def test_tune_csv_with_categorical_column_and_missing_values(tuned):
     results = json.loads((tuned / "results.json").read_text())
     assert results["task"] == "classification"
@@ -205,6 +206,7 @@ def test_tune_csv_with_categorical_column_and_missing_values(tuned):
     assert (tuned / "study.db").is_file() and (tuned / "model.skkeras").is_file()
 
 
+@pytest.mark.slow
 def test_predict_round_trips(tuned, table, tmp_path):
     output = tmp_path / "predictions.csv"
     result = run_cli("predict", str(tuned / "model.skkeras"), str(table), "--output",
@@ -231,6 +233,7 @@ def test_predict_round_trips(tuned, table, tmp_path):
     assert len(to_stdout.stdout.splitlines()) == 121
 
 
+@pytest.mark.slow
 def test_predict_needs_the_training_columns(tuned, table, tmp_path):
     path = tmp_path / "no_colour.csv"
     pd.read_csv(table).drop(columns=["colour", "label"]).to_csv(path, index=False)

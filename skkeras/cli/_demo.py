@@ -47,7 +47,11 @@ FULL = DemoConfig(trials=10, cv=3, epochs=60, patience=8, batch_size=32, bootstr
 
 
 def load_dataset(name: str):
-    """``X`` (DataFrame), ``y`` (class names where the dataset has them) and the task."""
+    """``X`` (DataFrame), ``y`` (class names where the dataset has them) and the task.
+
+    The regression target (diabetes) is standardized, so the saved model predicts it in
+    standard deviations from the mean.
+    """
     import sklearn.datasets
 
     loader, task = _LOADERS[name]
@@ -55,6 +59,9 @@ def load_dataset(name: str):
     X, y = bunch.data, bunch.target
     if task == "classification" and name != "digits":
         y = y.map(dict(enumerate(str(label) for label in bunch.target_names)))
+    if task == "regression":
+        # A network learns a standardized target in a few epochs; r2 does not change.
+        y = (y - y.mean()) / y.std()
     return X, y.rename("target"), task
 
 

@@ -21,6 +21,12 @@ def _figure(width: float = 6.4, height: float = 3.6):
     return figure, figure.add_subplot()
 
 
+def _integer_ticks(axes) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _png(figure) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -41,6 +47,7 @@ def learning_curves(history: Mapping[str, Sequence[float]], best_epoch: int | No
     if best_epoch:
         axes.axvline(best_epoch, color=_GREY, linestyle="--",
                      label=f"early-stopping point (epoch {best_epoch})")
+    _integer_ticks(axes)
     axes.set_xlabel("epoch")
     axes.set_ylabel("loss")
     axes.set_title("Learning curves of the tuned network")
@@ -70,6 +77,7 @@ def optimization_history(values: Sequence[float | None], states: Sequence[str],
     if failed:
         axes.scatter(numbers[failed], [low] * len(failed), marker="v", color=_ORANGE,
                      label="failed trial", zorder=3)
+    _integer_ticks(axes)
     axes.set_xlabel("trial")
     axes.set_ylabel("cross-validated score")
     axes.set_title("Optimization history")
@@ -105,6 +113,7 @@ def bootstrap_convergence(scores: Sequence[float]) -> bytes:
     axes.plot(splits, mean, color=_BLUE, label="running mean")
     axes.fill_between(splits, mean - std, mean + std, color=_BLUE, alpha=0.2,
                       label="running mean ± std")
+    _integer_ticks(axes)
     axes.set_xlabel("bootstrap split")
     axes.set_ylabel("held-out score")
     axes.set_title("Bootstrap benchmark of the best configuration")
