@@ -192,6 +192,12 @@ def _save_best(rows: list[dict], models: dict[str, Any], X, y, path: Path,
     skipped = []
     for row in sorted(rows, key=lambda row: -row["mean_score"]):
         model = models[row["model"]]
+        if _nests_network(model):
+            skipped.append({"model": row["model"], "reason": (
+                f"skkeras.save stores skkeras estimators and Pipelines of them, not a "
+                f"{type(model).__name__} holding Keras networks")})
+            progress.detail(f"{row['model']} cannot be saved: {skipped[-1]['reason']}")
+            continue
         try:
             check_is_fitted(model)
         except Exception:
@@ -200,11 +206,25 @@ def _save_best(rows: list[dict], models: dict[str, Any], X, y, path: Path,
         try:
             _workflow.save_model(model, path)
         except (TypeError, ValueError, NotImplementedError) as error:
-            skipped.append({"model": row["model"], "reason": str(error).splitlines()[0]})
+            reason = " ".join(str(error).split())
+            skipped.append({"model": row["model"], "reason": reason[:300]})
             progress.detail(f"{row['model']} cannot be saved: {skipped[-1]['reason']}")
             continue
         return {"model": row["model"], "path": str(path), "skipped": skipped}
     return {"model": None, "path": None, "skipped": skipped}
+
+
+def _is_skkeras(obj) -> bool:
+    return type(obj).__module__.split(".")[0] == "skkeras"
+
+
+def _nests_network(model) -> bool:
+    """Whether a skkeras estimator sits inside a scikit-learn meta-estimator (a stack)."""
+    if hasattr(model, "steps"):
+        return any(_nests_network(step) for _, step in model.steps)
+    if _is_skkeras(model) or not hasattr(model, "get_params"):
+        return False
+    return any(_is_skkeras(value) for value in model.get_params(deep=True).values())
 
 
 def _search_space(network, quick: bool):
