@@ -63,6 +63,8 @@ def fit_with_validation(estimator, X, y, *, sample_weight=None, validation=None)
         head, (_, last) = estimator[:-1], estimator.steps[-1]
         if len(head):
             X = head.fit_transform(X, y)
+            # with ``memory`` set, the Pipeline fits clones: keep the fitted steps
+            estimator.steps = [*head.steps, estimator.steps[-1]]
             if validation is not None:
                 validation = (head.transform(validation[0]), *validation[1:])
         fit_with_validation(last, X, y, sample_weight=sample_weight, validation=validation)

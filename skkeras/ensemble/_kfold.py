@@ -22,7 +22,7 @@ from sklearn.base import (
 )
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import check_cv
-from sklearn.utils import _safe_indexing, check_random_state, get_tags
+from sklearn.utils import _safe_indexing, check_random_state, get_tags, indexable
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
@@ -30,7 +30,6 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_array,
-    check_consistent_length,
     check_is_fitted,
     column_or_1d,
 )
@@ -93,7 +92,7 @@ class _BaseKFoldEnsemble(MetaEstimatorMixin, BaseEstimator):
         self._validate_params()
         self._check_combine()
         y = self._check_target(y)
-        check_consistent_length(X, y)
+        X, y = indexable(X, y)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
         cv = check_cv(self.cv, y, classifier=is_classifier(self))
@@ -120,6 +119,10 @@ class _BaseKFoldEnsemble(MetaEstimatorMixin, BaseEstimator):
         """Hook: refuse ``combine`` values the estimator cannot support."""
 
     def _check_target(self, y) -> np.ndarray:
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
         return check_array(y, ensure_2d=False, dtype=None, input_name="y")
 
     def _member_seeds(self, n: int) -> list[int | None]:
@@ -164,6 +167,8 @@ class _BaseKFoldEnsemble(MetaEstimatorMixin, BaseEstimator):
         for name in ("n_features_in_", "feature_names_in_"):
             if hasattr(first, name):
                 setattr(self, name, getattr(first, name))
+            else:
+                vars(self).pop(name, None)
 
     # ------------------------------------------------------------------ prediction
     def _predictors(self) -> list:
@@ -283,7 +288,9 @@ class KFoldEnsembleClassifier(ClassifierMixin, _BaseKFoldEnsemble):
     """
 
     def _check_target(self, y) -> np.ndarray:
-        y = column_or_1d(super()._check_target(y), warn=True)
+        y = super()._check_target(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         target_type = type_of_target(y, input_name="y")
         if target_type not in ("binary", "multiclass"):
@@ -292,6 +299,11 @@ class KFoldEnsembleClassifier(ClassifierMixin, _BaseKFoldEnsemble):
                 f"{target_type!r}."
             )
         self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in y; got only one "
+                f"class ({self.classes_[0]!r})."
+            )
         return y
 
     def _check_combine(self) -> None:

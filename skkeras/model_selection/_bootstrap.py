@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import sys
 import time
-from itertools import islice
 from dataclasses import dataclass, field
+from itertools import islice
 from numbers import Integral, Real
 from typing import Any
 
@@ -19,7 +19,7 @@ from joblib import effective_n_jobs
 from sklearn.base import clone, is_classifier
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit, check_cv
-from sklearn.utils import _safe_indexing
+from sklearn.utils import _safe_indexing, indexable
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -191,7 +191,8 @@ class _Progress:
 
     def __init__(self, total: int, *, verbose: int, width: int = 30):
         self.stream = sys.stderr
-        self.enabled = verbose > 0 and self.stream.isatty()
+        isatty = getattr(self.stream, "isatty", None)
+        self.enabled = verbose > 0 and isatty is not None and isatty()
         self.total, self.width, self.started = total, width, False
 
     def update(self, done: int, mean: float, std: float) -> None:
@@ -333,6 +334,7 @@ def bootstrap_evaluate(
     >>> result.scores.shape, result.epochs.shape
     ((3,), (3,))
     """
+    X, y, groups = indexable(X, y, groups)
     params = dict(params or {})
     _check_no_validation_data(params)
     splitter = _make_splitter(estimator, y, cv, n_splits, test_size, train_size, random_state)

@@ -1,0 +1,271 @@
+"""Tests for skkeras.ensemble: k-fold ensembles with per-fold early stopping."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.model_selection import (
+    GridSearchCV,
+    KFold,
+    StratifiedKFold,
+    cross_val_score,
+)
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skkeras import KerasMLPClassifier, KerasMLPRegressor
+from skkeras.ensemble import KFoldEnsembleClassifier, KFoldEnsembleRegressor
+
+
+def small_classifier(**params):
+    defaults = dict(hidden_layer_sizes=(8,), epochs=15, learning_rate=0.02, random_state=0)
+    return KerasMLPClassifier(**{**defaults, **params})
+
+
+def small_regressor(**params):
+    defaults = dict(hidden_layer_sizes=(8,), epochs=15, learning_rate=0.02, random_state=0)
+    return KerasMLPRegressor(**{**defaults, **params})
+
+
+_WEIGHTS_ARE_NOT_REPEATS = (
+    "A sample of weight 2 is not the same as the sample repeated: the repeat changes the k-fold "
+    "split and the networks' mini-batches and epoch length, so the fits differ."
+)
+# Expected failures of scikit-learn's common checks, with the reason each one fails.
+EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {
+    name: {
+        "check_sample_weight_equivalence_on_dense_data": _WEIGHTS_ARE_NOT_REPEATS,
+        "check_sample_weight_equivalence_on_sparse_data": _WEIGHTS_ARE_NOT_REPEATS,
+    }
+    for name in ("KFoldEnsembleClassifier", "KFoldEnsembleRegressor")
+}
+
+
+@pytest.mark.slow
+@parametrize_with_checks(
+    [
+        KFoldEnsembleClassifier(small_classifier(), cv=2),
+        KFoldEnsembleRegressor(small_regressor(), cv=2),
+    ],
+    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(type(est).__name__, {}),
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@parametrize_with_checks(
+    [
+        KFoldEnsembleClassifier(DecisionTreeClassifier(random_state=0), cv=2),
+        KFoldEnsembleClassifier(DecisionTreeClassifier(random_state=0), cv=2, combine="refit"),
+        KFoldEnsembleRegressor(DecisionTreeRegressor(random_state=0), cv=2, combine="best"),
+    ]
+)
+def test_sklearn_compatible_with_fast_members(estimator, check):
+    """The meta-estimator contract itself, checked quickly with non-Keras members."""
+    check(estimator)
+
+
+# ---------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    X, y = load_breast_cancer(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    X, y = load_diabetes(return_X_y=True)
+    return X, (y - y.mean()) / y.std()
+
+
+CV3 = StratifiedKFold(3, shuffle=True, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def recorded_mean(cancer, recording_classifier):
+    """A combine='mean' ensemble of recording networks, with what each fold saw."""
+    X, y = cancer
+    network = recording_classifier()((8,), epochs=15, learning_rate=0.02, random_state=0)
+    ensemble = KFoldEnsembleClassifier(network, cv=CV3).fit(X, y)
+    return ensemble, list(network.fits)
+
+
+# ---------------------------------------------------------------------- fitting
+
+
+def test_each_fold_early_stops_on_its_held_out_fold(cancer, recorded_mean, row_indices):
+    X, y = cancer
+    ensemble, fits = recorded_mean
+    assert len(fits) == 3 and len(ensemble.estimators_) == 3
+    for (train, test), (fit_rows, val_rows), member in zip(
+        CV3.split(X, y), fits, ensemble.estimators_, strict=True
+    ):
+        np.testing.assert_array_equal(np.sort(row_indices(fit_rows, X)), train)
+        np.testing.assert_array_equal(np.sort(row_indices(val_rows, X)), test)
+        assert member.early_stopping is True
+        assert len(member.history_["val_loss"]) == member.n_iter_
+    assert ensemble.fold_epochs_.tolist() == [m.best_epoch_ for m in ensemble.estimators_]
+    # the template itself is untouched
+    assert ensemble.estimator.early_stopping is False
+    assert not hasattr(ensemble.estimator, "model_")
+
+
+def test_fold_scores_and_best_index(cancer, recorded_mean):
+    X, y = cancer
+    ensemble, _ = recorded_mean
+    expected = [
+        member.score(X[test], y[test])
+        for member, (_, test) in zip(ensemble.estimators_, CV3.split(X, y), strict=True)
+    ]
+    np.testing.assert_allclose(ensemble.fold_scores_, expected)
+    assert ensemble.best_index_ == int(np.argmax(expected))
+    assert np.all(ensemble.fold_scores_ > 0.85)
+    np.testing.assert_array_equal(ensemble.classes_, [0, 1])
+    assert ensemble.n_features_in_ == 30
+    assert ensemble.refit_estimator_ is None and ensemble.refit_epochs_ is None
+
+
+def test_combine_mean_averages_probabilities(cancer, recorded_mean):
+    X, y = cancer
+    ensemble, _ = recorded_mean
+    expected = np.mean([member.predict_proba(X) for member in ensemble.estimators_], axis=0)
+    np.testing.assert_allclose(ensemble.predict_proba(X), expected)
+    np.testing.assert_array_equal(ensemble.predict(X), np.argmax(expected, axis=1))
+    assert ensemble.score(X, y) > 0.95
+
+
+def test_combine_best_uses_the_best_fold_model(cancer):
+    X, y = cancer
+    ensemble = KFoldEnsembleClassifier(small_classifier(), cv=CV3, combine="best").fit(X, y)
+    best = ensemble.estimators_[ensemble.best_index_]
+    assert ensemble.best_index_ == int(np.argmax(ensemble.fold_scores_))
+    np.testing.assert_allclose(ensemble.predict_proba(X), best.predict_proba(X))
+    np.testing.assert_array_equal(ensemble.predict(X), best.predict(X))
+
+
+@pytest.mark.parametrize("refit_epochs", ["mean", pytest.param("max", marks=pytest.mark.slow), 4])
+def test_combine_refit_trains_for_the_folds_epochs(diabetes, refit_epochs):
+    X, y = diabetes
+    ensemble = KFoldEnsembleRegressor(
+        make_pipeline(StandardScaler(), small_regressor()),
+        cv=KFold(2, shuffle=True, random_state=0),
+        combine="refit",
+        refit_epochs=refit_epochs,
+    ).fit(X, y)
+    epochs = ensemble.fold_epochs_
+    expected = {"mean": max(1, round(epochs.mean())), "max": epochs.max(), 4: 4}[refit_epochs]
+    assert ensemble.refit_epochs_ == expected
+    network = ensemble.refit_estimator_[-1]
+    # trained on all the data for exactly that many epochs, without early stopping
+    assert network.n_iter_ == expected and "val_loss" not in network.history_
+    assert network.early_stopping is False
+    np.testing.assert_allclose(ensemble.predict(X), ensemble.refit_estimator_.predict(X))
+    assert [m[-1].best_epoch_ for m in ensemble.estimators_] == epochs.tolist()
+
+
+def test_regressor_mean_in_a_pipeline_scales_the_held_out_fold(diabetes):
+    X, y = diabetes
+    cv = KFold(2, shuffle=True, random_state=0)
+    ensemble = KFoldEnsembleRegressor(
+        make_pipeline(StandardScaler(), small_regressor()), cv=cv
+    ).fit(X, y)
+    expected = np.mean([member.predict(X) for member in ensemble.estimators_], axis=0)
+    np.testing.assert_allclose(ensemble.predict(X), expected)
+    assert ensemble.score(X, y) > 0.3
+    for member, (train, _) in zip(ensemble.estimators_, cv.split(X), strict=True):
+        np.testing.assert_allclose(member[0].mean_, X[train].mean(axis=0))
+
+
+def test_random_state_gives_each_member_its_own_seed(cancer):
+    X, y = cancer
+    ensemble = KFoldEnsembleClassifier(
+        DecisionTreeClassifier(random_state=0), cv=3, combine="refit", random_state=7
+    ).fit(X, y)
+    seeds = [m.random_state for m in [*ensemble.estimators_, ensemble.refit_estimator_]]
+    assert len(set(seeds)) == 4
+    untouched = KFoldEnsembleClassifier(DecisionTreeClassifier(random_state=0), cv=3).fit(X, y)
+    assert [m.random_state for m in untouched.estimators_] == [0, 0, 0]
+
+
+def test_non_keras_estimators_have_no_epochs(cancer):
+    X, y = cancer
+    ensemble = KFoldEnsembleClassifier(
+        DecisionTreeClassifier(max_depth=3, random_state=0), cv=3, combine="refit"
+    ).fit(X, y)
+    assert ensemble.fold_epochs_ is None and ensemble.refit_epochs_ is None
+    assert ensemble.refit_estimator_.get_depth() == 3
+    assert ensemble.score(X, y) > 0.9
+
+
+def test_pipeline_with_memory_keeps_its_fitted_steps(cancer, tmp_path):
+    X, y = cancer
+    pipe = Pipeline(
+        [("scale", StandardScaler()), ("tree", DecisionTreeClassifier(random_state=0))],
+        memory=str(tmp_path),
+    )
+    ensemble = KFoldEnsembleClassifier(pipe, cv=2).fit(X, y)
+    for member in ensemble.estimators_:
+        assert hasattr(member.named_steps["scale"], "mean_")
+    assert ensemble.predict_proba(X).shape == (len(X), 2)
+
+
+# ---------------------------------------------------------------------- scikit-learn tools
+
+
+def test_inside_cross_val_score(cancer):
+    X, y = cancer
+    ensemble = KFoldEnsembleClassifier(small_classifier(epochs=10), cv=2)
+    scores = cross_val_score(ensemble, X, y, cv=2)
+    assert scores.shape == (2,) and np.all(scores > 0.9)
+
+
+@pytest.mark.slow
+def test_inside_grid_search(diabetes):
+    X, y = diabetes
+    search = GridSearchCV(
+        KFoldEnsembleRegressor(small_regressor(epochs=10), cv=2),
+        {"combine": ["mean", "best"]},
+        cv=2,
+    ).fit(X, y)
+    assert search.best_params_["combine"] in ("mean", "best")
+    assert search.cv_results_["mean_test_score"].shape == (2,)
+    assert len(search.best_estimator_.estimators_) == 2
+
+
+# ---------------------------------------------------------------------- errors
+
+
+def test_mean_needs_predict_proba(cancer):
+    X, y = cancer
+    with pytest.raises(ValueError, match="combine='mean' averages predict_proba, which SVC"):
+        KFoldEnsembleClassifier(SVC(), cv=2).fit(X, y)
+    ensemble = KFoldEnsembleClassifier(SVC(), cv=2, combine="best").fit(X, y)
+    assert not hasattr(ensemble, "predict_proba")
+    assert ensemble.score(X, y) > 0.9
+
+
+def test_multilabel_targets_are_refused(cancer):
+    X, y = cancer
+    with pytest.raises(ValueError, match="binary and multiclass targets; y is 'multilabel"):
+        KFoldEnsembleClassifier(DecisionTreeClassifier(), cv=2).fit(X, np.c_[y, 1 - y])
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"combine": "vote"}, "'combine' parameter"),
+        ({"refit_epochs": 0}, "'refit_epochs' parameter"),
+        ({"cv": "five"}, "'cv' parameter"),
+    ],
+)
+def test_invalid_parameters(cancer, params, match):
+    X, y = cancer
+    with pytest.raises(InvalidParameterError, match=match):
+        KFoldEnsembleClassifier(DecisionTreeClassifier(), **params).fit(X, y)
