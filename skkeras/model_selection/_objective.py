@@ -66,6 +66,7 @@ class Objective:
         self.scorer = scorer
         self.fit_params = fit_params
         self.prune = prune
+        self.trains_networks = keras_estimator(estimator) is not None
 
     def __call__(self, trial: optuna.Trial) -> float:
         try:
@@ -79,7 +80,8 @@ class Objective:
             # Keras models hold reference cycles: free the trial's networks now, so that
             # memory stays flat across trials (no clear_session: it would reset the Keras
             # state of models still in use elsewhere).
-            gc.collect()
+            if self.trains_networks:
+                gc.collect()
 
     def _evaluate(self, trial) -> float:
         params = self.space.suggest(trial)

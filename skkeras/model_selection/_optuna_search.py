@@ -344,8 +344,9 @@ default=None
             )
         self.cv_results_ = _cv_results(trials, space, self.n_splits_, self.error_score)
         self.n_trials_ = len(trials)
-        self.best_trial_ = self.study_.best_trial
-        self.best_index_ = [trial.number for trial in trials].index(self.best_trial_.number)
+        # From this snapshot: other workers may finish trials meanwhile.
+        self.best_trial_ = max(complete, key=lambda trial: (trial.value, -trial.number))
+        self.best_index_ = trials.index(self.best_trial_)
         self.best_params_ = self.cv_results_["params"][self.best_index_]
         self.best_score_ = float(self.best_trial_.value)
 

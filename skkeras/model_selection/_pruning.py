@@ -14,10 +14,12 @@ already stopped contributes its final score. If the trial is pruned, every fold 
 from __future__ import annotations
 
 import math
+import random
 import threading
 import time
 
 import keras
+import numpy as np
 import optuna
 
 from ._objective import FoldRun, _Channel
@@ -55,6 +57,8 @@ def run_in_lockstep(folds: list[FoldRun], trial: optuna.Trial) -> None:
     exception if a fold fails.
     """
     policy = keras.config.dtype_policy()
+    # Each fit seeds and restores the global RNGs; interleaved fits would leave them changed.
+    rng_states = random.getstate(), np.random.get_state()
     active = list(folds)
     step = 0
     try:
@@ -76,6 +80,8 @@ def run_in_lockstep(folds: list[FoldRun], trial: optuna.Trial) -> None:
                     raise optuna.TrialPruned(f"Pruned after epoch {step}.")
     finally:
         _stop(active)
+        random.setstate(rng_states[0])
+        np.random.set_state(rng_states[1])
 
 
 def _advance(fold: FoldRun, policy) -> tuple:

@@ -60,8 +60,8 @@ def make_rdb_storage(
     >>> from skkeras.model_selection import make_rdb_storage
     >>> path = os.path.join(tempfile.mkdtemp(), "study.db")
     >>> storage = make_rdb_storage(f"sqlite:///{path}", heartbeat_interval=10)
-    >>> storage.is_heartbeat_enabled()
-    True
+    >>> storage.get_heartbeat_interval()
+    10
     """
     with warnings.catch_warnings():
         # Heartbeats have been "experimental" since Optuna 2.x; they are what makes workers safe.
