@@ -11,7 +11,9 @@ The mechanism is generic: an estimator is stored as its class (by public import 
 - skkeras estimators and scikit-learn ``Pipeline`` objects (recursively, so lists of fitted
   estimators such as an ensemble's ``estimators_`` work), and dataclasses from skkeras modules
   (the target encoders);
-- classes and functions by import path (restored only when trusted: see ``is_trusted_reference``);
+- classes and functions by import path (restored only when trusted: by default skkeras classes
+  and Keras classes of a few modules, and Keras activation/loss/metric functions; anything else
+  only when the user lists it in ``trusted``);
 - other scikit-learn estimators (transformers), CV splitters and NumPy random states through
   ``skops``, whose loader refuses types that are not trusted.
 
@@ -23,157 +25,29 @@ Private attributes (``_name``) are not stored unless a class lists them in
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import inspect
 import io
 import math
 import os
-import re
 
 import numpy as np
 
 from ._keras import import_keras
+from ._references import (
+    IDENTIFIER,
+    NATIVE_SKLEARN_CLASSES,
+    SKOPS_EXTRA_TRUSTED,
+    dotted,
+    is_skkeras_class,
+    is_state_name,
+    is_stored_as_estimator,
+    is_trusted_function,
+    is_trusted_reference,
+    public_path,
+    resolve_path,
+)
 
 TYPE_KEY = "__type__"
-
-#: Extra types the skops loader may create: plain data holders with no code on load.
-SKOPS_EXTRA_TRUSTED = (
-    "numpy.dtype",
-    "sklearn.model_selection._split.KFold",
-    "sklearn.model_selection._split.StratifiedKFold",
-    "sklearn.model_selection._split.RepeatedKFold",
-    "sklearn.model_selection._split.RepeatedStratifiedKFold",
-    "sklearn.model_selection._split.ShuffleSplit",
-    "sklearn.model_selection._split.StratifiedShuffleSplit",
-    "sklearn.model_selection._split.GroupKFold",
-    "sklearn.model_selection._split.StratifiedGroupKFold",
-    "sklearn.model_selection._split.TimeSeriesSplit",
-    "sklearn.model_selection._split.LeaveOneOut",
-)
-
-#: scikit-learn classes skkeras stores itself (parameters + array state), without skops.
-NATIVE_SKLEARN_CLASSES = frozenset(
-    {
-        "sklearn.pipeline:Pipeline",
-        "sklearn.preprocessing:LabelEncoder",
-        "sklearn.preprocessing:StandardScaler",
-        "sklearn.preprocessing:MinMaxScaler",
-        "sklearn.preprocessing:MaxAbsScaler",
-    }
-)
-
-#: Public Keras modules whose classes and functions are trusted as parameter values by default
-#: (they build network pieces and never touch files or the network).
-_TRUSTED_KERAS_MODULES = (
-    "keras.optimizers",
-    "keras.losses",
-    "keras.metrics",
-    "keras.regularizers",
-    "keras.initializers",
-    "keras.constraints",
-    "keras.activations",
-    "keras.layers",
-)
-_TRUSTED_KERAS_NAMES = (
-    "keras.callbacks.EarlyStopping",
-    "keras.callbacks.ReduceLROnPlateau",
-    "keras.callbacks.TerminateOnNaN",
-)
-_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-_PRIVATE_IDENTIFIER = re.compile(r"^_?[A-Za-z][A-Za-z0-9_]*$")
-
-
-# ---------------------------------------------------------------------------- import paths
-def public_path(obj) -> str | None:
-    """``"module:qualname"`` of a class or function, using the shortest module that exports it.
-
-    ``skkeras._mlp.KerasMLPClassifier`` becomes ``"skkeras:KerasMLPClassifier"`` and
-    ``keras.src.optimizers.adam.Adam`` becomes ``"keras.optimizers:Adam"``. ``None`` when the
-    object cannot be found again by importing (lambdas, local functions).
-    """
-    module_name = getattr(obj, "__module__", None)
-    qualname = getattr(obj, "__qualname__", None)
-    if not module_name or not qualname or "<" in qualname:
-        return None
-    for candidate in _candidate_modules(module_name):
-        try:
-            found = _walk(importlib.import_module(candidate), qualname)
-        except (ImportError, AttributeError):
-            continue
-        if found is obj:
-            return f"{candidate}:{qualname}"
-    return None
-
-
-def _candidate_modules(module_name: str) -> list[str]:
-    parts = module_name.split(".")
-    public = [part for part in parts if part != "src" and not part.startswith("_")]
-    candidates = [".".join(public[:n]) for n in range(1, len(public) + 1)]
-    return [*candidates, module_name]
-
-
-def _walk(module, qualname: str):
-    obj = module
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
-    return obj
-
-
-def dotted(path: str) -> str:
-    """``"module:qualname"`` as the dotted name users write in ``trusted``."""
-    return path.replace(":", ".")
-
-
-def resolve_path(path: str, *, allow_private: bool = False):
-    """Import ``"module:qualname"``; only plain identifiers, never dunder attributes."""
-    module_name, sep, qualname = path.partition(":")
-    pattern = _PRIVATE_IDENTIFIER if allow_private else _IDENTIFIER
-    parts = [*module_name.split("."), *qualname.split(".")]
-    module_ok = module_name == "__main__" or all(
-        _PRIVATE_IDENTIFIER.match(part) for part in module_name.split(".")
-    )
-    if not sep or not module_ok:
-        raise ValueError(f"{path!r} is not a valid import path.")
-    if not all(pattern.match(part) for part in qualname.split(".")) or any(
-        "__" in part for part in parts if part != "__main__"
-    ):
-        raise ValueError(f"{path!r} is not a valid import path.")
-    return _walk(importlib.import_module(module_name), qualname)
-
-
-def is_trusted_reference(path: str, trusted: frozenset[str]) -> bool:
-    """Whether a stored class/function reference may be imported without the user's say-so."""
-    name = dotted(path)
-    if name in trusted or name in _TRUSTED_KERAS_NAMES:
-        return True
-    module_name = path.partition(":")[0]
-    if module_name == "skkeras" or module_name.startswith("skkeras."):
-        return True
-    return any(
-        module_name == prefix or module_name.startswith(prefix + ".")
-        for prefix in _TRUSTED_KERAS_MODULES
-    )
-
-
-def is_state_name(cls, name: str) -> bool:
-    """Fitted attributes that are stored: public ``name_`` ones and the listed private ones."""
-    if name in getattr(cls, "_persisted_private_attributes", ()):
-        return True
-    return bool(_IDENTIFIER.match(name)) and name.endswith("_")
-
-
-def is_skkeras_class(cls) -> bool:
-    return cls.__module__ == "skkeras" or cls.__module__.startswith("skkeras.")
-
-
-def is_stored_as_estimator(obj) -> bool:
-    """Estimators whose parameters and state skkeras encodes itself (recursively)."""
-    from sklearn.base import BaseEstimator
-
-    cls = type(obj)
-    return isinstance(obj, BaseEstimator) and (
-        is_skkeras_class(cls) or public_path(cls) in NATIVE_SKLEARN_CLASSES
-    )
 
 
 # ---------------------------------------------------------------------------- encoding
@@ -268,7 +142,10 @@ class Encoder:
 
     def _keras_model(self, model, where: str):
         path = os.path.join(self._workdir, f"model{len(self.members)}.keras")
-        model.save(path)
+        try:
+            model.save(path)
+        except Exception as error:
+            raise TypeError(f"{where}: Keras could not save this model: {error}") from error
         with open(path, "rb") as file:
             data = file.read()
         os.remove(path)
@@ -346,6 +223,13 @@ class Encoder:
 
     def _encode_other(self, value, where: str):
         if _is_skops_type(value):
+            if _holds_networks(value):
+                raise TypeError(
+                    f"{where}: {type(value).__name__} holds skkeras estimators or Keras models; "
+                    "skkeras stores those directly, in lists and dicts, or inside a Pipeline, "
+                    "but not inside other scikit-learn objects. Save the fitted estimator or "
+                    "pipeline itself (for a search, its best_estimator_)."
+                )
             sio = import_skops()
 
             try:
@@ -385,6 +269,27 @@ def _plain_item(item, where: str):
         f"{where}: object arrays may hold only strings, numbers, booleans and None; found "
         f"{type(item).__name__}."
     )
+
+
+def _holds_networks(value, depth: int = 0) -> bool:
+    """Whether a scikit-learn object contains skkeras estimators or Keras models."""
+    from sklearn.base import BaseEstimator
+
+    if depth > 8:
+        return False
+    if isinstance(value, BaseEstimator) and is_skkeras_class(type(value)):
+        return True
+    if isinstance(value, import_keras().Model):
+        return True
+    if isinstance(value, dict):
+        children = list(value.values())
+    elif isinstance(value, list | tuple):
+        children = list(value)
+    elif isinstance(value, BaseEstimator):
+        children = list(vars(value).values())
+    else:
+        return False
+    return any(_holds_networks(child, depth + 1) for child in children)
 
 
 def _is_keras_config_object(value) -> bool:
@@ -463,10 +368,17 @@ class Decoder:
     def _decode_ndarray(self, node, where):
         if "file" in node:
             return np.load(io.BytesIO(self._read(node["file"])), allow_pickle=False)
-        items = [self.decode(item, where) for item in node["items"]]
+        items = [self._decode_plain(item, where) for item in node["items"]]
         array = np.empty(len(items), dtype=object)
         array[:] = items
         return array.reshape(node["shape"])
+
+    def _decode_plain(self, item, where):
+        if item is None or isinstance(item, bool | int | float | str):
+            return item
+        if isinstance(item, dict) and item.get(TYPE_KEY) == "float":
+            return self._decode_float(item, where)
+        raise ValueError(f"{where}: object arrays may hold only strings, numbers and None.")
 
     def _decode_scalar(self, node, where):
         return np.dtype(node["dtype"]).type(self.decode(node["value"], where))
@@ -488,7 +400,7 @@ class Decoder:
         cls = self._allowed_class(node["class"], where)
         declared = set(cls._get_param_names())
         for key in node["params"]:
-            if key not in declared and (not _IDENTIFIER.match(key) or hasattr(cls, key)):
+            if key not in declared and (not IDENTIFIER.match(key) or hasattr(cls, key)):
                 raise ValueError(f"{where}: {key!r} is not a parameter name {cls.__name__} takes.")
         for key in node["state"]:
             if not is_state_name(cls, key) or key in declared:
@@ -518,7 +430,8 @@ class Decoder:
 
     def _decode_dataclass(self, node, where):
         path = node["class"]
-        cls = resolve_path(path, allow_private=True) if path.startswith("skkeras") else None
+        in_skkeras = path.partition(":")[0].split(".")[0] == "skkeras"
+        cls = resolve_path(path, allow_private=True) if in_skkeras else None
         if cls is None or not (inspect.isclass(cls) and dataclasses.is_dataclass(cls)):
             raise ValueError(f"{where}: {path!r} is not a skkeras data class.")
         obj = cls.__new__(cls)
@@ -538,6 +451,11 @@ class Decoder:
             raise ValueError(f"{where}: could not import {dotted(path)!r}: {error}") from error
         if not (inspect.isclass(obj) or inspect.isfunction(obj) or inspect.isbuiltin(obj)):
             raise ValueError(f"{where}: {dotted(path)!r} is not a class or a function.")
+        if not inspect.isclass(obj) and not is_trusted_function(path, self.trusted):
+            # Default trust covers classes; a function (skkeras.load, say) could be called
+            # with parameters chosen by the file's author when the estimator is refitted.
+            self.dropped.append((where, dotted(path)))
+            return None
         return obj
 
     def _decode_callback(self, node, where):

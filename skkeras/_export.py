@@ -42,6 +42,7 @@ def export(estimator: Any, path: str | os.PathLike, format: str = "tf_saved_mode
         ``"passthrough"``.
     path : str or path-like
         A folder for ``"tf_saved_model"`` (replaced if it exists), a file for ``"onnx"``.
+        Missing parent folders are created (TensorFlow Serving wants ``<base>/<version>``).
     format : {"tf_saved_model", "onnx"}, default="tf_saved_model"
         ``"onnx"`` needs the ``tf2onnx`` and ``onnx`` packages (TensorFlow backend).
 
@@ -69,6 +70,7 @@ def export(estimator: Any, path: str | os.PathLike, format: str = "tf_saved_mode
         )
     serving_model = serving_model_for(estimator)
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     if format == "onnx":
         _export_onnx(serving_model, path)
     else:
@@ -81,13 +83,39 @@ def serving_model_for(estimator):
     keras = import_keras()
     steps, final = _split_pipeline(estimator)
     check_is_fitted(final)
-    inputs = keras.Input(shape=tuple(final.X_shape_[1:]), dtype="float32", name="X")
+    inputs = keras.Input(shape=_sample_shape(final), dtype="float32", name="X")
     x = inputs
     for name, step in steps:
         x = _affine_step(keras, name, step, x)
-    hook = getattr(final, "_serving_outputs", None)
-    outputs = hook(x) if hook is not None else _default_outputs(keras, final, x)
-    return keras.Model(inputs, outputs, name=f"{type(final).__name__}_serving")
+    return keras.Model(inputs, serving_outputs(final, x), name=f"{type(final).__name__}_serving")
+
+
+def serving_outputs(estimator, x) -> dict:
+    """``{"predict_proba": tensor}`` or ``{"predict": tensor}`` for a symbolic input ``x``.
+
+    An estimator that is not one network post-processed like a skkeras classifier or regressor
+    (an ensemble, say) defines ``_serving_outputs(self, x)`` returning such a dict; it can call
+    this function on each of its members and combine the results with ``keras.ops``.
+    """
+    hook = getattr(estimator, "_serving_outputs", None)
+    if hook is not None:
+        return hook(x)
+    return _default_outputs(import_keras(), estimator, x)
+
+
+def _sample_shape(estimator) -> tuple:
+    """Shape of one sample: from ``X_shape_``, else the first member's, else ``n_features_in_``."""
+    if hasattr(estimator, "X_shape_"):
+        return tuple(estimator.X_shape_[1:])
+    members = getattr(estimator, "estimators_", None)
+    if members and hasattr(members[0], "X_shape_"):
+        return tuple(members[0].X_shape_[1:])
+    if hasattr(estimator, "n_features_in_"):
+        return (int(estimator.n_features_in_),)
+    raise TypeError(
+        f"export cannot tell the input shape of {type(estimator).__name__}: it has neither "
+        "X_shape_ nor n_features_in_."
+    )
 
 
 def _split_pipeline(estimator):
@@ -107,8 +135,8 @@ def _affine_step(keras, name: str, step, x):
         return x
     ops = keras.ops
     if type(step) is StandardScaler:
-        mean = step.mean_ if step.mean_ is not None else 0.0
-        scale = step.scale_ if step.scale_ is not None else 1.0
+        mean = step.mean_ if step.with_mean else 0.0
+        scale = step.scale_ if step.with_std else 1.0
         return ops.divide(ops.subtract(x, _const(mean)), _const(scale))
     if type(step) is MaxAbsScaler:
         return ops.divide(x, _const(step.scale_))
@@ -136,8 +164,9 @@ def _default_outputs(keras, estimator, x) -> dict:
     model = getattr(estimator, "model_", None)
     if model is None:
         raise TypeError(
-            "export needs a skkeras estimator with a fitted model_; got "
-            f"{type(estimator).__name__}."
+            f"export needs a skkeras estimator with a fitted model_; {type(estimator).__name__} "
+            "has none. An estimator combining several networks must define "
+            "_serving_outputs(x) (see skkeras._export.serving_outputs)."
         )
     outputs = model(x, training=False)
     if isinstance(outputs, list | tuple):
@@ -194,13 +223,17 @@ def _replace_folder(source: Path, path: Path) -> None:
 
 
 def _export_onnx(serving_model, path: Path) -> None:
-    missing = [name for name in ("tf2onnx", "onnx") if importlib.util.find_spec(name) is None]
+    keras = import_keras()
+    needed = ("tf2onnx", "onnx") if keras.backend.backend() == "tensorflow" else ("onnx",)
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
     if missing:
         raise ImportError(
             f"export(format='onnx') needs the {' and '.join(missing)} package(s), which are not "
-            "installed; install them with `pip install tf2onnx onnx`, or export "
+            f"installed; install them with `pip install {' '.join(needed)}`, or export "
             "format='tf_saved_model'."
         )
+    # Keras's ONNX exporter wants a model that has been called once.
+    serving_model(np.zeros((1, *serving_model.input_shape[1:]), dtype="float32"))
     with tempfile.TemporaryDirectory(prefix="skkeras-onnx-") as workdir:
         target = os.path.join(workdir, "model.onnx")
         serving_model.export(target, format="onnx", verbose=False)

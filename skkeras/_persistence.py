@@ -42,8 +42,8 @@ def save(estimator: Any, path: str | os.PathLike) -> Path:
     Parameters
     ----------
     estimator : estimator
-        A skkeras estimator (fitted or not), or a ``sklearn.pipeline.Pipeline`` of skkeras
-        estimators and scikit-learn transformers.
+        A skkeras estimator (fitted or not), a ``sklearn.pipeline.Pipeline`` of skkeras
+        estimators and scikit-learn transformers, or a list or dict of these.
     path : str or path-like
         Destination file; ``.skkeras`` is the conventional suffix.
 
@@ -162,6 +162,8 @@ def load(
             except (KeyError, TypeError, AttributeError) as error:
                 raise ValueError(f"{path}: the skkeras file is corrupted ({error!r}).") from error
             except ValueError as error:
+                if str(error).startswith(str(path)):
+                    raise
                 raise ValueError(f"{path}: {error}") from error
     if decoder.dropped:
         _warn_dropped(decoder.dropped, path)
@@ -296,10 +298,26 @@ def _load_keras_model(archive, name: str, path: Path, workdir: str, safe_mode: b
                 "layer), which would run when loaded; it was refused because safe_mode=True. "
                 "If you trust this file, load it with safe_mode=False."
             ) from error
+        compile_error = error
+    # The network may load without its training configuration (a custom loss or metric that is
+    # not registered with Keras): it then predicts normally but cannot continue training.
+    try:
+        model = keras.saving.load_model(model_path, safe_mode=safe_mode, compile=False)
+    except Exception as error:
         raise ValueError(
-            f"{path}: could not load the Keras model {name!r}: {error}. Custom layers must be "
-            "registered with keras.saving.register_keras_serializable and imported first."
+            f"{path}: could not load the Keras model {name!r}: {compile_error}. Custom layers, "
+            "losses and metrics must be registered with keras.saving.register_keras_serializable "
+            "and imported before loading."
         ) from error
+    warnings.warn(
+        f"{path}: the Keras model {name!r} was loaded without its training configuration "
+        f"({compile_error}). It predicts normally; to continue training it, register the custom "
+        "loss or metric with keras.saving.register_keras_serializable and import it before "
+        "loading.",
+        UserWarning,
+        stacklevel=2,
+    )
+    return model
 
 
 def _check_versions(manifest: dict, path: Path) -> None:
@@ -309,7 +327,7 @@ def _check_versions(manifest: dict, path: Path) -> None:
     current = library_versions()
     mismatches = [
         f"{name} {saved[name]} (installed: {current[name]})"
-        for name in ("skkeras", "keras", "scikit-learn")
+        for name in ("skkeras", "keras", "keras_backend", "scikit-learn")
         if name in saved and saved[name] != current[name]
     ]
     if mismatches:

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.datasets import load_diabetes, load_iris
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
@@ -16,6 +17,7 @@ from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, OneHotEncoder, Sta
 
 import skkeras
 from skkeras import KerasClassifier, KerasMLPClassifier, KerasMLPRegressor, KerasRegressor
+from skkeras._export import serving_outputs
 
 
 def build_softmax_categorical(meta):
@@ -38,6 +40,17 @@ def build_sigmoid(meta):
 
 def build_linear(meta):
     return keras.Sequential([keras.Input((meta["n_features_in_"],)), keras.layers.Dense(1)])
+
+
+def build_sequence_regressor(meta):
+    return keras.Sequential(
+        [
+            keras.Input(meta["X_shape_"][1:]),
+            keras.layers.Conv1D(2, 2, activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(1),
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -65,15 +78,23 @@ CASES = {
     "wrapper_sigmoid": lambda X, y, Xr, yr: (
         KerasClassifier(build_sigmoid, epochs=2, random_state=0).fit(X, y == "b"), X,
         "predict_proba", 2),
+    "mlp_multilabel": lambda X, y, Xr, yr: (
+        KerasMLPClassifier((4,), epochs=2, random_state=0).fit(
+            X, np.column_stack([y == "a", y == "b", X[:, 0] > 5]).astype(int)), X,
+        "predict_proba", 3),
+    "wrapper_regressor_3d_input": lambda X, y, Xr, yr: (
+        KerasRegressor(build_sequence_regressor, epochs=2, random_state=0).fit(
+            Xr[:, :8].reshape(-1, 4, 2), yr), Xr[:, :8].reshape(-1, 4, 2), "predict", None),
     "mlp_regressor_two_outputs": lambda X, y, Xr, yr: (
         KerasMLPRegressor((4,), epochs=2, random_state=0).fit(Xr, np.column_stack([yr, yr])),
         Xr, "predict", 2),
     "pipeline_scalers_regressor": lambda X, y, Xr, yr: (
         make_pipeline(
-            StandardScaler(), MinMaxScaler(clip=True), MaxAbsScaler(), "passthrough",
+            StandardScaler(with_mean=False), StandardScaler(), MinMaxScaler(clip=True),
+            MaxAbsScaler(), "passthrough",
             KerasRegressor(build_linear, epochs=2, random_state=0),
-        ).fit(Xr, yr),
-        Xr, "predict", None),
+        ).fit(Xr * 10 + 3, yr),  # not centred: the with_mean=False scaler must not centre
+        Xr * 10 + 3, "predict", None),
 }
 
 
@@ -93,9 +114,48 @@ def test_saved_model_matches_estimator(data, tmp_path, name):
         assert got.shape == (len(X), n_columns)
     np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
     np.testing.assert_allclose(loaded.serve(X.astype("float32"))[method].numpy(), got)
-    if method == "predict_proba":
+    if method == "predict_proba" and name != "mlp_multilabel":
         np.testing.assert_allclose(got.sum(axis=1), 1.0, atol=1e-5)
     assert os.listdir(tmp_path) == ["served"]
+
+
+class PlainAveragingRegressor(RegressorMixin, BaseEstimator):
+    """A minimal ensemble of networks, without a serving hook."""
+
+    def __init__(self, seeds=(0, 1)):
+        self.seeds = seeds
+
+    def fit(self, X, y):
+        self.estimators_ = [
+            KerasMLPRegressor((3,), epochs=1, random_state=seed).fit(X, y) for seed in self.seeds
+        ]
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict(self, X):
+        return np.mean([member.predict(X) for member in self.estimators_], axis=0)
+
+
+class AveragingRegressor(PlainAveragingRegressor):
+    """The same ensemble, exported through the ``_serving_outputs`` hook."""
+
+    def _serving_outputs(self, x):
+        members = [serving_outputs(member, x)["predict"] for member in self.estimators_]
+        return {"predict": keras.ops.mean(keras.ops.stack(members), axis=0)}
+
+
+def test_serving_outputs_hook_for_ensembles(data, tmp_path):
+    _, _, Xr, yr = data
+    ensemble = AveragingRegressor().fit(Xr, yr)
+    _, signature = _serve(skkeras.export(ensemble, tmp_path / "ensemble"))
+    got = signature(X=tf.constant(Xr, tf.float32))["predict"].numpy()
+    np.testing.assert_allclose(got, ensemble.predict(Xr), atol=1e-5, rtol=0)
+    assert np.abs(got - ensemble.estimators_[0].predict(Xr)).max() > 1e-4
+    plain = PlainAveragingRegressor()
+    vars(plain).update(vars(ensemble))
+    with pytest.raises(TypeError, match=r"PlainAveragingRegressor has none.*_serving_outputs"):
+        skkeras.export(plain, tmp_path / "again")
+    assert os.listdir(tmp_path) == ["ensemble"]
 
 
 def test_export_replaces_an_existing_folder(data, tmp_path):
@@ -128,17 +188,22 @@ def test_export_refusals(data, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["file"]
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("tf2onnx") is not None, reason="tf2onnx is installed here"
-)
-def test_onnx_without_tf2onnx_says_what_to_install(data, tmp_path):
+def test_onnx_without_tf2onnx_says_what_to_install(data, tmp_path, monkeypatch):
     X, y, _, _ = data
     fitted = KerasMLPClassifier((3,), epochs=1, random_state=0).fit(X, y)
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name, *args, **kwargs):
+        return None if name == "tf2onnx" else real_find_spec(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
     with pytest.raises(ImportError, match=r"pip install tf2onnx onnx"):
         skkeras.export(fitted, tmp_path / "model.onnx", format="onnx")
     assert os.listdir(tmp_path) == []
+    monkeypatch.undo()
 
 
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # raised inside Keras's tf2onnx patch
 def test_onnx_matches_estimator(data, tmp_path):
     pytest.importorskip("tf2onnx")
     runtime = pytest.importorskip("onnxruntime")

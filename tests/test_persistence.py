@@ -18,7 +18,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_diabetes, load_iris
 from sklearn.exceptions import NotFittedError
 from sklearn.impute import SimpleImputer
-from sklearn.model_selection import KFold
+from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
@@ -54,12 +54,28 @@ def build_regressor(meta):
     )
 
 
+def absolute_error(y_true, y_pred):
+    """A custom loss that is not registered with Keras."""
+    return keras.ops.mean(keras.ops.abs(y_true - y_pred), axis=-1)
+
+
 def build_with_lambda(meta):
     return keras.Sequential(
         [
             keras.Input((meta["n_features_in_"],)),
             keras.layers.Lambda(lambda x: x * 0.5),
             keras.layers.Dense(meta["n_outputs_"]),
+        ]
+    )
+
+
+def build_sequence_regressor(meta):
+    return keras.Sequential(
+        [
+            keras.Input(meta["X_shape_"][1:]),
+            keras.layers.Conv1D(2, 2, activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(1),
         ]
     )
 
@@ -132,6 +148,18 @@ def fitted(iris, diabetes):
             ).fit(Xr, yr / 100),
             Xr,
         ),
+        "mlp_classifier_multilabel": (
+            KerasMLPClassifier((4,), epochs=2, random_state=0).fit(
+                X, np.column_stack([binary == "yes", X[:, 0] > 0]).astype(int)
+            ),
+            X,
+        ),
+        "wrapper_regressor_3d_input": (
+            KerasRegressor(build_sequence_regressor, epochs=2, random_state=0).fit(
+                Xr[:, :8].reshape(-1, 4, 2), yr / 100
+            ),
+            Xr[:, :8].reshape(-1, 4, 2),
+        ),
         "pipeline_scaler": (
             make_pipeline(StandardScaler(), KerasMLPRegressor((3,), epochs=2, random_state=0))
             .fit(Xr, yr / 100),
@@ -146,9 +174,11 @@ ALL = [
     "mlp_regressor_two_outputs",
     "wrapper_classifier",
     "wrapper_regressor",
+    "mlp_classifier_multilabel",
+    "wrapper_regressor_3d_input",
     "pipeline_scaler",
 ]
-TRUSTED = [build_classifier, build_regressor]
+TRUSTED = [build_classifier, build_regressor, build_sequence_regressor]
 
 
 def _outputs(estimator, X):
@@ -320,6 +350,23 @@ def test_keras_classes_are_trusted(fitted, tmp_path):
         np.testing.assert_array_equal(got, want)
 
 
+def test_functions_need_trust_even_from_skkeras(saved, tmp_path):
+    source, estimator, X = saved
+
+    def sneak(manifest):
+        params = manifest["estimator"]["params"]
+        params["optimizer"] = {"__type__": "reference", "path": "skkeras:load"}
+        params["activation"] = {"__type__": "reference", "path": "keras.activations:relu"}
+
+    hacked = _rewrite_manifest(source, tmp_path / "fn.skkeras", sneak)
+    with pytest.warns(UserWarning, match=r"set to None: estimator\.optimizer \(skkeras\.load\)"):
+        loaded = skkeras.load(hacked)
+    assert loaded.optimizer is None
+    assert loaded.activation is keras.activations.relu
+    np.testing.assert_array_equal(loaded.predict_proba(X), estimator.predict_proba(X))
+    assert skkeras.load(hacked, trusted=["skkeras.load"]).optimizer is skkeras.load
+
+
 def test_unsupported_values_refused_before_writing(diabetes, tmp_path):
     target = tmp_path / "x.skkeras"
     with pytest.raises(TypeError, match=r"KerasRegressor\.model.*lambda"):
@@ -329,6 +376,42 @@ def test_unsupported_values_refused_before_writing(diabetes, tmp_path):
     with pytest.raises(TypeError, match=r"KerasRegressor\.thing.*cannot be saved safely"):
         skkeras.save(KerasRegressor(build_regressor, thing=object()), target)
     assert not target.exists()
+    assert os.listdir(tmp_path) == []
+
+
+def test_unregistered_custom_loss_loads_for_prediction(diabetes, tmp_path):
+    X, y = diabetes
+    estimator = KerasRegressor(build_regressor, loss=absolute_error, epochs=1, random_state=0)
+    estimator.fit(X, y / 100)
+    path = skkeras.save(estimator, tmp_path / "loss.skkeras")
+    with pytest.warns(UserWarning, match=r"loss\.skkeras.*without its training configuration"):
+        loaded = skkeras.load(path, trusted=[build_regressor, absolute_error])
+    assert loaded.loss is absolute_error
+    np.testing.assert_array_equal(loaded.predict(X), estimator.predict(X))
+    loaded.fit(X, y / 100)  # a fresh fit compiles a new network with the restored loss
+    assert loaded.n_iter_ == 1 and loaded.model_.compiled
+
+
+def test_model_instance_parameter_round_trip(diabetes, tmp_path):
+    X, y = diabetes
+    template = build_regressor({"n_features_in_": X.shape[1], "n_outputs_": 1})
+    estimator = KerasRegressor(model=template, epochs=1, random_state=0).fit(X, y / 100)
+    path = skkeras.save(estimator, tmp_path / "instance.skkeras")
+    with zipfile.ZipFile(path) as archive:
+        assert sum(name.endswith(".keras") for name in archive.namelist()) == 2
+    loaded = skkeras.load(path)
+    assert isinstance(loaded.model, keras.Model) and loaded.model is not loaded.model_
+    for got, want in zip(loaded.model.get_weights(), template.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(loaded.predict(X), estimator.predict(X))
+    loaded.fit(X, y / 100)  # the template builds a fresh network again
+    assert loaded.n_iter_ == 1
+
+
+def test_networks_inside_other_sklearn_objects_refused(tmp_path):
+    search = GridSearchCV(KerasMLPClassifier(), {"dropout": [0.0, 0.1]})
+    with pytest.raises(TypeError, match=r"GridSearchCV holds skkeras estimators.*best_estimator_"):
+        skkeras.save(search, tmp_path / "search.skkeras")
     assert os.listdir(tmp_path) == []
 
 
@@ -437,6 +520,19 @@ def test_arbitrary_classes_never_imported(saved, tmp_path, path):
     hacked = _rewrite_manifest(source, tmp_path / "hacked.skkeras",
                                lambda m: m["estimator"].update({"class": path}))
     with pytest.raises(ValueError, match=r"hacked\.skkeras"):
+        skkeras.load(hacked)
+
+
+def test_object_arrays_hold_only_plain_values(saved, tmp_path):
+    source, _, _ = saved
+
+    def sneak(manifest):
+        manifest["estimator"]["state"]["classes_"] = {
+            "__type__": "ndarray", "dtype": "object", "shape": [1],
+            "items": [{"__type__": "reference", "path": "keras.layers:Dense"}]}
+
+    hacked = _rewrite_manifest(source, tmp_path / "obj.skkeras", sneak)
+    with pytest.raises(ValueError, match=r"obj\.skkeras.*classes_.*only strings, numbers"):
         skkeras.load(hacked)
 
 
