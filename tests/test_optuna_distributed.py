@@ -57,6 +57,7 @@ def _check_shared_study(url, study, n_workers, n_trials):
     assert len({trial.params["alpha"] for trial in trials}) == len(trials)
 
 
+@pytest.mark.slow
 def test_sqlite_workers_share_a_study(tmp_path):
     _check_shared_study(f"sqlite:///{tmp_path / 'study.db'}", "shared", 3, 3)
 

@@ -117,6 +117,7 @@ def test_digits_pipeline_with_step_names(digits):
     assert search.n_features_in_ == 64
 
 
+@pytest.mark.slow
 def test_default_search_space_is_used(cancer):
     X, y = cancer
     estimator = KerasMLPClassifier(epochs=4, patience=None, random_state=0)
@@ -207,14 +208,12 @@ def _keras_models() -> int:
     return sum(isinstance(obj, keras.Model) for obj in gc.get_objects())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "pruner",
     [
         optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1),
-        pytest.param(
-            optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=2),
-            marks=pytest.mark.slow,
-        ),
+        optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=2),
     ],
     ids=["median", "successive_halving"],
 )
@@ -432,6 +431,7 @@ def test_plots_are_saved_as_png(tmp_path):
 
 
 # ---------------------------------------------------------------------- scikit-learn searches
+@pytest.mark.slow
 def test_grid_and_randomized_search_still_work(cancer):
     X, y = cancer
     estimator = KerasMLPClassifier((8,), epochs=3, patience=None, random_state=0)

@@ -77,9 +77,9 @@ class Objective:
             trial.set_user_attr(ERROR, f"{type(error).__name__}: {error}")
             raise
         finally:
-            # Keras models hold reference cycles: free the trial's networks now, so that
-            # memory stays flat across trials (no clear_session: it would reset the Keras
-            # state of models still in use elsewhere).
+            # Keras models hold reference cycles: free the trial's networks now, so that they
+            # do not pile up across trials (no clear_session: it would reset the Keras state
+            # of models still in use elsewhere).
             if self.trains_networks:
                 gc.collect()
 
