@@ -40,7 +40,7 @@ class DemoConfig:
 
 # Sized for 2 CPU cores: --quick under a minute, the default run under five. The tuned MLP's
 # row of the comparison comes from its tuning trial (same folds), so it costs no extra fits.
-QUICK = DemoConfig(trials=4, cv=2, epochs=15, patience=3, batch_size=64, bootstrap_splits=4,
+QUICK = DemoConfig(trials=4, cv=2, epochs=12, patience=3, batch_size=64, bootstrap_splits=4,
                    bootstrap_tol=None, ensemble_folds=2, stack_cv=2, forest_trees=50)
 FULL = DemoConfig(trials=10, cv=3, epochs=60, patience=8, batch_size=32, bootstrap_splits=12,
                   bootstrap_tol=0.005, ensemble_folds=3, stack_cv=3, forest_trees=200)
