@@ -38,7 +38,7 @@ class DemoConfig:
     forest_trees: int
 
 
-# Sized for 2 CPU cores: --quick under a minute, the default run under five. The tuned MLP's
+# Sized for 2 CPU cores: --quick about a minute, the default run under five. The tuned MLP's
 # row of the comparison comes from its tuning trial (same folds), so it costs no extra fits.
 QUICK = DemoConfig(trials=4, cv=2, epochs=12, patience=3, batch_size=64, bootstrap_splits=4,
                    bootstrap_tol=None, ensemble_folds=2, stack_cv=2, forest_trees=50)

@@ -85,7 +85,7 @@ def _add_demo(commands, common) -> None:
     )
     demo.add_argument(
         "--quick", action="store_true",
-        help="a smaller run that finishes in under a minute on 2 CPU cores",
+        help="a smaller run: about a minute on 2 CPU cores",
     )
     demo.add_argument(
         "--output", metavar="DIR", default="skkeras-demo",
