@@ -180,7 +180,12 @@ def _template_for(model, *, training: bool) -> _Template | None:
         if template is not None:
             _templates.move_to_end(key)
             return template
-    template = _Template(model, training=training)
+    try:
+        template = _Template(model, training=training)
+    except (TypeError, ValueError):
+        # the model cannot be re-created from its config (a Python lambda refused by Keras's
+        # safe mode, an unregistered custom function...): use Keras's own loops instead
+        return None
     with _templates_lock:
         template = _templates.setdefault(key, template)
         while len(_templates) > _MAX_TEMPLATES:

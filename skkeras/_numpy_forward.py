@@ -148,18 +148,22 @@ def numpy_forward(model):
         current = model.inputs[0]
         if len(model.inputs) != 1 or len(model.outputs) != 1:
             return None
+        # a Sequential model is a chain by construction (a reloaded one's layers do not share
+        # tensor objects with model.inputs, so the identity check below cannot be used)
+        chain = type(model).__name__ == "Sequential"
         steps = []
         for layer in model.layers:
             if type(layer).__name__ == "InputLayer":
                 continue
-            if layer.input is not current or getattr(layer, "dtype", "float32") != "float32":
+            linked = chain or layer.input is current
+            if not linked or getattr(layer, "dtype", "float32") != "float32":
                 return None
             function = _layer_function(layer)
             if function is None:
                 return None
             steps.append(function)
             current = layer.output
-        if current is not model.outputs[0]:
+        if not chain and current is not model.outputs[0]:
             return None
     except (AttributeError, ValueError, IndexError, TypeError):
         return None

@@ -17,6 +17,7 @@ import os
 import tempfile
 import warnings
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -252,7 +253,7 @@ def _read_member(archive: zipfile.ZipFile, name: str, path: Path) -> bytes:
         return archive.read(name)
     except KeyError as error:
         raise ValueError(f"{path}: the skkeras file is missing its member {name!r}.") from error
-    except (zipfile.BadZipFile, EOFError, OSError) as error:
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as error:
         raise ValueError(
             f"{path}: the member {name!r} is corrupted or truncated ({error})."
         ) from error

@@ -9,6 +9,7 @@ import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
+from scipy.stats import rankdata
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_iris
 from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import Ridge, RidgeClassifier
@@ -79,9 +80,9 @@ def test_breast_cancer_search_scores_and_results(cancer, cancer_search):
     np.testing.assert_allclose(results["mean_test_score"], splits.mean(axis=1))
     np.testing.assert_allclose(results["std_test_score"], splits.std(axis=1))
     assert results["rank_test_score"][search.best_index_] == 1
-    assert sorted(results["rank_test_score"]) == sorted(
-        np.argsort(np.argsort(-results["mean_test_score"])) + 1
-    )
+    # scikit-learn's ranking: ties share the lowest rank
+    expected_ranks = rankdata(-results["mean_test_score"], method="min")
+    np.testing.assert_array_equal(results["rank_test_score"], expected_ranks)
     assert search.best_score_ == pytest.approx(results["mean_test_score"].max())
     assert (results["mean_fit_time"] > 0).all() and (results["mean_score_time"] > 0).all()
     assert list(results["n_epochs"]) == [30, 30, 30]  # patience=None: 10 epochs x 3 folds
