@@ -2,7 +2,7 @@
 # Sets up .venv and runs the end-to-end demo. Extra arguments go to the demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SKKERAS_EXTRAS="cpu,plot"
+SKKERAS_EXTRAS="cpu,cli,tuning"
 source scripts/_venv.sh
 ensure_venv
-exec .venv/bin/python examples/quickstart.py "$@"
+exec .venv/bin/skkeras demo "$@"
