@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 PYTHON_BLOCK = re.compile(r"^```python[^\n]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 PAGES = sorted(DOCS.glob("*.md"))
+EXAMPLE_PAGES = [*PAGES, ROOT / "README.md"]  # the README's examples run too
 
 
 def python_blocks(page: Path) -> list[str]:
@@ -35,7 +36,7 @@ def test_docs_exist():
             "cross-validation.md", "coming-from-scikeras.md", "api.md"} <= names
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if "```python" in p.read_text()],
+@pytest.mark.parametrize("page", [p for p in EXAMPLE_PAGES if "```python" in p.read_text()],
                          ids=lambda page: page.name)
 def test_page_examples_run(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # examples write files only here
