@@ -11,7 +11,7 @@ results equal the model's own outputs to float32 rounding. Anything else returns
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import erf
+from scipy.special import erf, expit
 
 _F32 = np.float32
 
@@ -37,7 +37,7 @@ def _softmax(x):
 
 
 def _sigmoid(x):
-    return 1 / (1 + np.exp(-x))
+    return expit(x)  # no overflow warning for large negative x, unlike 1 / (1 + exp(-x))
 
 
 def _elu(x):
@@ -170,8 +170,10 @@ def numpy_forward(model):
 
     def forward(X):
         X = np.asarray(X, dtype=_F32)
-        for step in steps:
-            X = step(X)
+        # overflow to inf is what the backend computes too; it is not worth a warning
+        with np.errstate(over="ignore", under="ignore"):
+            for step in steps:
+                X = step(X)
         return X.astype(_F32, copy=False)
 
     return forward
