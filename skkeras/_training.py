@@ -141,35 +141,20 @@ def run_training(
 
     recorder = EpochRecorder()
     callbacks = [*callbacks, recorder]
+    common = {
+        "sample_weight": sample_weight,
+        "validation_data": validation_data,
+        "epochs": epochs,
+        "initial_epoch": initial_epoch,
+        "batch_size": batch_size,
+        "callbacks": callbacks,
+        "shuffle": shuffle,
+    }
     trained = False
     if _fastpath.can_train(model, callbacks, fit_kwargs, verbose):
-        trained = _fastpath.train(
-            model,
-            X,
-            y,
-            sample_weight=sample_weight,
-            validation_data=validation_data,
-            epochs=epochs,
-            initial_epoch=initial_epoch,
-            batch_size=batch_size,
-            callbacks=callbacks,
-            shuffle=shuffle,
-        )
+        trained = _fastpath.train(model, X, y, **common)
     if not trained:
-        _keras_fit(
-            model,
-            X,
-            y,
-            sample_weight=sample_weight,
-            validation_data=validation_data,
-            epochs=epochs,
-            initial_epoch=initial_epoch,
-            batch_size=batch_size,
-            callbacks=callbacks,
-            verbose=verbose,
-            shuffle=shuffle,
-            fit_kwargs=fit_kwargs,
-        )
+        _keras_fit(model, X, y, verbose=verbose, fit_kwargs=fit_kwargs, **common)
     if recorder.diverged_epoch is not None:
         raise TrainingDivergedError(
             f"Training diverged: the loss became {recorder.history['loss'][-1]} at epoch "
