@@ -9,7 +9,12 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ._classifier import KerasClassifierBase
 from ._layers import ACTIVATIONS, OPTIMIZERS, build_mlp
-from ._ready_made import ClassifierOutputMixin, OptimizerParamsMixin, RegressorOutputMixin
+from ._ready_made import (
+    ClassifierOutputMixin,
+    OptimizerParamsMixin,
+    RegressorOutputMixin,
+    training_params_doc,
+)
 from ._regressor import KerasRegressorBase
 
 _MLP_CONSTRAINTS = {
@@ -77,44 +82,9 @@ _MLP_PARAMS_DOC = """
     activity_l1, activity_l2 : float, default=0.0
         L1 and L2 penalties on each hidden layer's output (activity regularization).
     batch_normalization : bool, default=False
-        Batch normalization between each dense layer and its activation.
-    optimizer : str or keras optimizer, default="adam"
-        adam, sgd, rmsprop, adagrad, adadelta, adamw, nadam, adamax, ftrl or lion.
-    learning_rate : float > 0, default=0.001
-        The optimizer's learning rate.
-    momentum : float in [0, 1], default=0.9
-        Momentum for sgd and rmsprop (ignored by the others).
-    batch_size : int, default=32
-        Mini-batch size.
-    epochs : int, default=200
-        Maximum number of epochs.
-    early_stopping : bool, default=False
-        If True, hold out ``validation_fraction`` of the training data (shuffled with
-        ``random_state``; stratified for classifiers) and stop once ``val_loss`` has not improved
-        by ``min_delta`` for ``patience`` epochs. If False, stop once the training loss has not
-        improved by ``min_delta`` for ``patience`` epochs, as scikit-learn's MLP does.
-    validation_fraction : float in (0, 1), default=0.1
-        Fraction held out for early stopping.
-    patience : int or None, default=10
-        Epochs without improvement before stopping; ``None`` always trains ``epochs`` epochs.
-    min_delta : float, default=1e-4
-        Minimum decrease of the monitored loss that counts as an improvement.
-    restore_best_weights : bool, default=True
-        With early stopping, keep the weights of the epoch with the best ``val_loss``.
-    callbacks : list, dict or None, default=None
-        Extra Keras callbacks (e.g. :class:`skkeras.callbacks.StepDecay`), copied for each fit.
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, dropout, shuffling and the validation split.
-    verbose : int, default=0
-        Keras's ``fit`` verbosity.
-    warm_start : bool, default=False
-        Continue training the fitted network on the next ``fit``.
-    shuffle : bool, default=True
-        Shuffle the training data every epoch.
-    distribution : tf.distribute.Strategy, keras.distribution.Distribution or None, default=None
-        Build, compile and train the network inside ``distribution.scope()`` (data-parallel
-        training on several devices: ``tf.distribute.MirroredStrategy`` on TensorFlow,
-        ``keras.distribution.DataParallel`` on JAX)."""
+        Batch normalization between each dense layer and its activation."""
+
+_MLP_PARAMS_DOC += training_params_doc(200)
 
 _MLP_ATTRIBUTES_DOC = """
     model_ : keras.Model

@@ -55,7 +55,7 @@ class ParameterCountMixin:
         return model
 
 
-TRAINING_PARAMS_DOC = """
+_TRAINING_PARAMS_TEMPLATE = """
     optimizer : str or keras optimizer, default="adam"
         adam, sgd, rmsprop, adagrad, adadelta, adamw, nadam, adamax, ftrl or lion.
     learning_rate : float > 0, default=0.001
@@ -64,7 +64,7 @@ TRAINING_PARAMS_DOC = """
         Momentum for sgd and rmsprop (ignored by the others).
     batch_size : int, default=32
         Mini-batch size.
-    epochs : int, default=100
+    epochs : int, default={epochs}
         Maximum number of epochs.
     early_stopping : bool, default=False
         If True, hold out ``validation_fraction`` of the training data (shuffled with
@@ -82,7 +82,8 @@ TRAINING_PARAMS_DOC = """
     callbacks : list, dict or None, default=None
         Extra Keras callbacks (e.g. :class:`skkeras.callbacks.StepDecay`), copied for each fit.
     random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, dropout, augmentation, shuffling and the validation split.
+        Seeds weight initialisation, every random step of training (dropout, augmentation,
+        shuffling) and the validation split.
     verbose : int, default=0
         Keras's ``fit`` verbosity.
     warm_start : bool, default=False
@@ -91,7 +92,16 @@ TRAINING_PARAMS_DOC = """
         Shuffle the training data every epoch.
     distribution : tf.distribute.Strategy, keras.distribution.Distribution or None, default=None
         Build, compile and train the network inside ``distribution.scope()`` (data-parallel
-        training on several devices)."""
+        training on several devices: ``tf.distribute.MirroredStrategy`` on TensorFlow,
+        ``keras.distribution.DataParallel`` on JAX)."""
+
+
+def training_params_doc(default_epochs: int) -> str:
+    """The numpydoc entries of the training parameters every ready-made estimator shares."""
+    return _TRAINING_PARAMS_TEMPLATE.format(epochs=default_epochs)
+
+
+TRAINING_PARAMS_DOC = training_params_doc(100)
 
 CLASS_WEIGHT_DOC = """
     class_weight : dict, "balanced" or None, default=None
