@@ -197,7 +197,9 @@ def test_tune_csv_with_categorical_column_and_missing_values(tuned):
     tuning = results["tuning"]
     assert tuning["n_trials_total"] == 2 and tuning["n_trials_before"] == 0
     assert tuning["n_complete"] + tuning["n_pruned"] + tuning["n_failed"] == 2
-    assert 0.5 <= tuning["best_score"] <= 1.0
+    # Two short trials need not learn much; the best score is the best finished trial's.
+    finished = [trial["value"] for trial in tuning["trials"] if trial["state"] == "COMPLETE"]
+    assert tuning["best_score"] == max(finished) and 0.0 <= tuning["best_score"] <= 1.0
     assert all(name.startswith("model__") for name in tuning["best_params"])
     curve = results["learning_curve"]
     assert 1 <= curve["best_epoch"] <= curve["n_iter"] == len(curve["val_loss"]) <= 4

@@ -394,6 +394,25 @@ def test_seeded_samplers_are_reproducible(sampler):
     assert run() == run()
 
 
+def test_seeded_stored_study_is_reproducible(tmp_path):
+    # A fresh stored study with the same seed draws the same points as an in-memory one, in
+    # every process; only trial numbers seed the draws.
+    in_memory = _ridge_search(n_trials=5).cv_results_["params"]
+    for name in ("first", "second"):
+        url = f"sqlite:///{tmp_path / name}.db"
+        stored = _ridge_search(storage=url, study_name="study", n_trials=5)
+        assert stored.cv_results_["params"] == in_memory
+
+
+def test_trial_seeds_do_not_depend_on_threads():
+    # Random draws depend on the trial number only, so threads change nothing.
+    serial = _ridge_search(sampler="random", n_trials=6).cv_results_
+    threaded = _ridge_search(sampler="random", n_trials=6, n_jobs=2).cv_results_
+    by_number = dict(zip(threaded["number"], threaded["params"], strict=True))
+    assert [by_number[n] for n in serial["number"]] == list(serial["params"])
+    assert len({params["alpha"] for params in serial["params"]}) == 6
+
+
 def test_grid_sampler_covers_the_grid():
     space = {"alpha": [0.1, 10.0], "fit_intercept": [True, False]}
     search = _ridge_search(space, sampler="grid", n_trials=4)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
 from contextlib import contextmanager
@@ -32,7 +31,7 @@ from ._objective import (
     Objective,
     keras_estimator,
 )
-from ._samplers import PRUNERS, SAMPLERS, make_pruner, make_sampler
+from ._samplers import PRUNERS, SAMPLERS, make_pruner, make_trial_seeded_sampler
 from ._search_spaces import SearchSpace, default_search_space
 from ._storage import open_study, resolve_storage
 
@@ -78,9 +77,11 @@ class OptunaSearchCV(MetaEstimatorMixin, BaseEstimator):
     scoring : str, callable or None, default=None
         Scorer (greater is better); ``None`` uses the estimator's ``score``.
     sampler : {"tpe", "gp", "random", "cmaes", "grid"}, optuna sampler or None, default=None
-        ``None`` is TPE. Named samplers are seeded with ``random_state``. ``"gp"`` is Optuna's
-        Gaussian-process Bayesian optimization (needs ``torch``), ``"cmaes"`` needs ``cmaes``,
-        ``"grid"`` needs an enumerable space.
+        ``None`` is TPE. Named samplers are seeded with ``random_state``, trial by trial (trial
+        ``n`` draws from ``(random_state, n)``), so a seeded search is reproducible, stored or
+        not, and a continued study or a second worker never replays the same points. ``"gp"``
+        is Optuna's Gaussian-process Bayesian optimization (needs ``torch``), ``"cmaes"`` needs
+        ``cmaes``, ``"grid"`` needs an enumerable space.
     pruner : {"median", "successive_halving", "hyperband", "none"}, optuna pruner or None, \
 default=None
         Stops unpromising trials during training; ``None`` never prunes.
@@ -96,7 +97,7 @@ default=None
     n_jobs : int or None, default=None
         Trials run in parallel threads by this process.
     random_state : int, RandomState instance or None, default=None
-        Seeds the sampler.
+        Seeds a named sampler (see ``sampler``); an Optuna sampler instance keeps its own seed.
     error_score : "raise" or float, default=np.nan
         Split score recorded for a failed trial; ``"raise"`` stops the search on the first error.
     callbacks : list of callable or None, default=None
@@ -261,22 +262,18 @@ default=None
             return SearchSpace(default_search_space(self.estimator))
         return SearchSpace(self.param_distributions)
 
-    def _seed(self, study: optuna.Study) -> int | None:
-        """The sampler's seed; for a stored study, also the trial count and the process.
+    def _seed(self) -> int | None:
+        """The sampler's seed; each trial draws from ``(seed, trial number)``.
 
-        Workers sharing a study, or a rerun continuing one, must not replay the same random
-        start-up points, so only in-memory searches are exactly reproducible.
+        Trial numbers are unique in a study, so a seeded search is reproducible, in memory or
+        stored, while a rerun continuing a stored study, or a second worker sharing it, never
+        replays the same start-up points.
         """
         if self.random_state is None:
             return None
         if isinstance(self.random_state, Integral):
-            seed = int(self.random_state)
-        else:
-            seed = int(self.random_state.randint(0, 2**31 - 1))
-        if self.storage is None:
-            return seed
-        entropy = [seed, len(study.get_trials(deepcopy=False)), os.getpid()]
-        return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+            return int(self.random_state)
+        return int(self.random_state.randint(0, 2**31 - 1))
 
     def _open_study(self, space: SearchSpace) -> optuna.Study:
         study = open_study(
@@ -290,7 +287,7 @@ default=None
                 f"Study {study.study_name!r} minimizes; OptunaSearchCV maximizes scikit-learn "
                 "scores. Use another study_name."
             )
-        study.sampler = make_sampler(self.sampler, self._seed(study), space)
+        study.sampler = make_trial_seeded_sampler(self.sampler, self._seed(), space)
         return study
 
     def _prunes(self) -> bool:
