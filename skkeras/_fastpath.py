@@ -271,7 +271,7 @@ def _make_epoch_fn(model):
             scaled = model.optimizer.scale_loss(loss)
         variables = model.trainable_variables
         gradients = tape.gradient(scaled, variables)
-        model.optimizer.apply_gradients(zip(gradients, variables, strict=True))
+        _apply_in_cross_replica_context(model.optimizer, gradients, variables)
         return loss
 
     template_state = _Template.state_of(model, with_optimizer=True)
@@ -292,6 +292,23 @@ def _make_epoch_fn(model):
         return total / tf.cast(n_samples, tf.float32)
 
     return tf.function(epoch, reduce_retracing=True)
+
+
+def _apply_in_cross_replica_context(optimizer, gradients, variables) -> None:
+    """``optimizer.apply_gradients`` without the default strategy's gradient all-reduce.
+
+    In a replica context Keras sums the gradients over replicas; with TensorFlow's default
+    (single-replica) strategy that sum is the identity, but it is built with a
+    ``tf.custom_gradient`` that TensorFlow registers globally, holding the whole traced graph
+    forever: one graph lost per traced training loop, megabytes per architecture over a study.
+    A merge call applies the update in the cross-replica context, where there is nothing to sum.
+    """
+    import tensorflow as tf
+
+    def apply(strategy):
+        optimizer.apply_gradients(zip(gradients, variables, strict=True))
+
+    tf.distribute.get_replica_context().merge_call(apply)
 
 
 def _spec(tensor):

@@ -141,6 +141,29 @@ def test_fit_reuses_the_template_of_an_architecture(iris):
     assert len(_fastpath._templates) == n_templates
 
 
+def _traced_graphs() -> int:
+    import gc
+
+    gc.collect()
+    return sum(type(obj).__name__.endswith("FuncGraph") for obj in gc.get_objects())
+
+
+def test_forgotten_templates_free_their_traced_graphs(iris):
+    # TensorFlow registers a gradient function, holding the whole traced training loop, for
+    # every gradient all-reduce it traces; the fast path must not build one, or the graphs of
+    # every architecture a study tried stay in memory for good.
+    X, y = iris
+    _fastpath.clear_templates()
+    before = _traced_graphs()
+    for width in (5, 6, 7):
+        estimator = KerasMLPClassifier((width,), epochs=2, random_state=0).fit(X, y)
+        estimator.predict(np.repeat(X, 5, axis=0))  # beyond the NumPy forward: compiled
+        del estimator
+    assert _traced_graphs() > before  # the templates hold their graphs...
+    _fastpath.clear_templates()
+    assert _traced_graphs() == before  # ...and nothing else does
+
+
 def test_metrics_and_batch_callbacks_take_keras_fit(iris):
     import keras
 
