@@ -354,25 +354,25 @@ def _run_epochs(template, model, data, validation_data, *, epochs, initial_epoch
     model.stop_training = False
     batch = tf.constant(batch_size, dtype=tf.int32)
     state = template.state_of(model, with_optimizer=True)
-    # trace (once per architecture) for any number of rows; calls with concrete row counts
-    # then dispatch to that graph instead of tracing again for every new data size
-    template.epoch_fn.get_concrete_function(
+    # trace (once per architecture) for any number of rows, and call that graph directly: no
+    # retracing for new data sizes, no per-call signature matching
+    epoch_graph = template.epoch_fn.get_concrete_function(
         state, _spec(X), _spec(y), _spec(weights), tf.TensorSpec([None], tf.int32), batch,
         use_weights,
     )
 
     def run_epoch(*args):
-        return template.epoch_fn(*args, use_weights)
+        return epoch_graph(*args, use_weights)
 
     evaluate = None
     if validation is not None:
         val_x, val_y, val_w, val_use = validation
-        template.eval_fn.get_concrete_function(
+        eval_graph = template.eval_fn.get_concrete_function(
             _spec(val_x), _spec(val_y), _spec(val_w), batch, val_use
         )
 
         def evaluate(*args):
-            return template.eval_fn(*args, val_use)
+            return eval_graph(*args, val_use)
     callback_list.on_train_begin()
     for epoch in range(initial_epoch, initial_epoch + epochs):
         callback_list.on_epoch_begin(epoch)
