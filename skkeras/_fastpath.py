@@ -219,23 +219,17 @@ def train(
     template = _template_for(model, training=True)
     if template is None or not template.matches(model, with_optimizer=True):
         return None
-    if not template.lock.acquire(blocking=False):
-        return None  # another thread trains this architecture right now: use Keras's fit
-    try:
-        _ensure_graphs(template)
-        _run_epochs(
-            template,
-            model,
-            _tensors(X, y, sample_weight),
-            validation_data,
-            epochs=epochs,
-            initial_epoch=initial_epoch,
-            batch_size=batch_size or 32,
-            callbacks=callbacks,
-            shuffle=shuffle,
-        )
-    finally:
-        template.lock.release()
+    _run_epochs(
+        template,
+        model,
+        _tensors(X, y, sample_weight),
+        validation_data,
+        epochs=epochs,
+        initial_epoch=initial_epoch,
+        batch_size=batch_size or 32,
+        callbacks=callbacks,
+        shuffle=shuffle,
+    )
     return True
 
 
@@ -354,33 +348,38 @@ def _run_epochs(template, model, data, validation_data, *, epochs, initial_epoch
     model.stop_training = False
     batch = tf.constant(batch_size, dtype=tf.int32)
     state = template.state_of(model, with_optimizer=True)
-    # trace (once per architecture) for any number of rows, and call that graph directly: no
-    # retracing for new data sizes, no per-call signature matching
-    epoch_graph = template.epoch_fn.get_concrete_function(
-        state, _spec(X), _spec(y), _spec(weights), tf.TensorSpec([None], tf.int32), batch,
-        use_weights,
-    )
-
-    def run_epoch(*args):
-        return epoch_graph(*args, use_weights)
-
-    evaluate = None
-    if validation is not None:
-        val_x, val_y, val_w, val_use = validation
-        eval_graph = template.eval_fn.get_concrete_function(
-            _spec(val_x), _spec(val_y), _spec(val_w), batch, val_use
+    with template.lock:
+        _ensure_graphs(template)
+        # trace (once per architecture) for any number of rows, and call that graph directly:
+        # no retracing for new data sizes, no per-call signature matching
+        epoch_graph = template.epoch_fn.get_concrete_function(
+            state, _spec(X), _spec(y), _spec(weights), tf.TensorSpec([None], tf.int32), batch,
+            use_weights,
         )
+        eval_graph = None
+        if validation is not None:
+            val_x, val_y, val_w, val_use = validation
+            eval_graph = template.eval_fn.get_concrete_function(
+                _spec(val_x), _spec(val_y), _spec(val_w), batch, val_use
+            )
 
-        def evaluate(*args):
-            return eval_graph(*args, val_use)
+    def run_epoch(order):
+        # An epoch call copies this model's state into the template, trains and copies it
+        # back; validation reads the template's weights. Holding the lock for exactly that
+        # lets fits of one architecture interleave epoch by epoch (folds trained in lockstep,
+        # trials in threads) without ever seeing each other's weights.
+        with template.lock:
+            loss = epoch_graph(state, X, y, weights, order, batch, use_weights)
+            logs = {"loss": float(loss)}
+            if eval_graph is not None:
+                logs["val_loss"] = float(eval_graph(val_x, val_y, val_w, batch, val_use))
+        return logs
+
     callback_list.on_train_begin()
     for epoch in range(initial_epoch, initial_epoch + epochs):
         callback_list.on_epoch_begin(epoch)
         order = np.random.permutation(len(X)) if shuffle else np.arange(len(X))
-        loss = run_epoch(state, X, y, weights, tf.constant(order, dtype=tf.int32), batch)
-        logs = {"loss": float(loss)}
-        if evaluate is not None:
-            logs["val_loss"] = float(evaluate(val_x, val_y, val_w, batch))
+        logs = run_epoch(tf.constant(order, dtype=tf.int32))
         callback_list.on_epoch_end(epoch, logs)
         if model.stop_training:
             break

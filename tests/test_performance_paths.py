@@ -164,6 +164,35 @@ def test_forgotten_templates_free_their_traced_graphs(iris):
     assert _traced_graphs() == before  # ...and nothing else does
 
 
+def test_folds_in_lockstep_share_the_fast_path(monkeypatch, iris):
+    # Pruning trains a trial's folds in lockstep, epoch by epoch, in threads: every fold must
+    # still take the compiled path, and interleaving must not mix the folds' weights.
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    from skkeras.model_selection import OptunaSearchCV
+
+    X, y = iris
+    results = []
+    real_train = _fastpath.train
+
+    def spy(*args, **kwargs):
+        results.append(real_train(*args, **kwargs))
+        return results[-1]
+
+    monkeypatch.setattr(_fastpath, "train", spy)
+    estimator = KerasMLPClassifier(
+        (7,), epochs=4, learning_rate=0.05, shuffle=False, patience=None, random_state=0
+    )
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    search = OptunaSearchCV(
+        estimator, {"batch_size": [16]}, n_trials=1, cv=cv, pruner="median", refit=False
+    ).fit(X, y)
+    assert results == [True, True, True]
+    in_lockstep = [search.cv_results_[f"split{k}_test_score"][0] for k in range(3)]
+    one_by_one = cross_val_score(estimator.set_params(batch_size=16), X, y, cv=cv)
+    np.testing.assert_allclose(in_lockstep, one_by_one)
+
+
 def test_metrics_and_batch_callbacks_take_keras_fit(iris):
     import keras
 
