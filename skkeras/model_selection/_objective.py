@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import queue
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -46,6 +47,38 @@ class _Channel:
         self.from_fold: queue.SimpleQueue = queue.SimpleQueue()
 
 
+class Failures:
+    """The errors of the trials an objective ran (thread-safe: trials may run in threads).
+
+    Only the first exception object is kept (its traceback holds that trial's networks); the
+    others are kept as ``(type, message)`` pairs.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.n_started = 0
+        self.n_failed = 0
+        self.kinds: set[tuple[type, str]] = set()
+        self.first: Exception | None = None
+
+    def started(self) -> None:
+        with self._lock:
+            self.n_started += 1
+
+    def failed(self, error: Exception) -> None:
+        with self._lock:
+            self.n_failed += 1
+            self.kinds.add((type(error), str(error)))
+            if self.first is None:
+                self.first = error
+
+    def common_error(self) -> Exception | None:
+        """The error every trial failed with, when all failed alike (same type and message)."""
+        if self.n_started and self.n_failed == self.n_started and len(self.kinds) == 1:
+            return self.first
+        return None
+
+
 def keras_estimator(estimator):
     """The skkeras estimator that trains a network: ``estimator`` or a pipeline's last step."""
     from .._base import BaseKerasEstimator
@@ -67,14 +100,17 @@ class Objective:
         self.fit_params = fit_params
         self.prune = prune
         self.trains_networks = keras_estimator(estimator) is not None
+        self.failures = Failures()
 
     def __call__(self, trial: optuna.Trial) -> float:
+        self.failures.started()
         try:
             return self._evaluate(trial)
         except optuna.TrialPruned:
             raise
         except Exception as error:
             trial.set_user_attr(ERROR, f"{type(error).__name__}: {error}")
+            self.failures.failed(error)
             raise
         finally:
             # Keras models hold reference cycles: free the trial's networks now, so that they
