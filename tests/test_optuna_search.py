@@ -19,6 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skkeras import KerasClassifier, KerasMLPClassifier, KerasMLPRegressor
+from skkeras._fastpath import clear_templates
 from skkeras._training import TrainingDivergedError
 from skkeras.model_selection import (
     LayerPyramid,
@@ -347,6 +348,26 @@ def test_all_trials_failing_alike_reraises_their_error(diabetes):
         "OptunaSearchCV: all 2 trials of this fit failed with this error and none completed."
     ]
     assert [trial.state for trial in search.study_.trials] == [TrialState.FAIL] * 2
+
+
+def test_failed_trial_networks_are_freed_once_a_trial_completes(diabetes):
+    """The error kept in case every trial fails alike is dropped when one completes."""
+    X, y = diabetes
+    estimator = KerasMLPRegressor((8,), optimizer="sgd", epochs=2, patience=None, random_state=0)
+    counts = []
+
+    def count_networks(study, trial):
+        clear_templates()  # the fast path's cached copies of an architecture are not trials'
+        counts.append(_keras_models())
+
+    clear_templates()
+    before = _keras_models()
+    search = OptunaSearchCV(
+        estimator, _diverge_first, n_trials=2, cv=2, refit=False, callbacks=[count_networks]
+    )
+    with pytest.warns(FitFailedWarning, match="1 of 2 trials failed"):
+        search.fit(X, y)
+    assert counts[1] == before
 
 
 def test_bad_input_raises_the_estimators_own_error():

@@ -48,35 +48,45 @@ class _Channel:
 
 
 class Failures:
-    """The errors of the trials an objective ran (thread-safe: trials may run in threads).
+    """Whether every trial an objective ran failed with one same error, and that error.
 
-    Only the first exception object is kept (its traceback holds that trial's networks); the
-    others are kept as ``(type, message)`` pairs.
+    Thread-safe (trials may run in threads). The first error is kept only while every trial so
+    far failed alike: its traceback holds that trial's networks, so it is dropped as soon as a
+    trial completes, is pruned or fails differently.
     """
 
     def __init__(self):
         self._lock = threading.Lock()
-        self.n_started = 0
         self.n_failed = 0
-        self.kinds: set[tuple[type, str]] = set()
-        self.first: Exception | None = None
-
-    def started(self) -> None:
-        with self._lock:
-            self.n_started += 1
+        self._alike = True
+        self._error: Exception | None = None
 
     def failed(self, error: Exception) -> None:
         with self._lock:
             self.n_failed += 1
-            self.kinds.add((type(error), str(error)))
-            if self.first is None:
-                self.first = error
+            if not self._alike:
+                return
+            if self._error is None:
+                self._error = error
+            elif _signature(error) != _signature(self._error):
+                self._forget()
+
+    def ended_otherwise(self) -> None:
+        """A trial completed or was pruned."""
+        with self._lock:
+            self._forget()
+
+    def _forget(self) -> None:
+        self._alike, self._error = False, None
 
     def common_error(self) -> Exception | None:
         """The error every trial failed with, when all failed alike (same type and message)."""
-        if self.n_started and self.n_failed == self.n_started and len(self.kinds) == 1:
-            return self.first
-        return None
+        with self._lock:
+            return self._error if self._alike else None
+
+
+def _signature(error: Exception) -> tuple[type, str]:
+    return type(error), str(error)
 
 
 def keras_estimator(estimator):
@@ -103,10 +113,12 @@ class Objective:
         self.failures = Failures()
 
     def __call__(self, trial: optuna.Trial) -> float:
-        self.failures.started()
         try:
-            return self._evaluate(trial)
+            value = self._evaluate(trial)
+            self.failures.ended_otherwise()
+            return value
         except optuna.TrialPruned:
+            self.failures.ended_otherwise()
             raise
         except Exception as error:
             trial.set_user_attr(ERROR, f"{type(error).__name__}: {error}")
