@@ -28,3 +28,27 @@ def regressor_model(hidden=16, meta=None):
             keras.layers.Dense(meta["n_outputs_"]),
         ]
     )
+
+
+def seeded_classifier_model(hidden=8, seed=0, meta=None):
+    """Like classifier_model, with explicitly seeded initializers.
+
+    Keras draws the seed of an unseeded initializer from Python's global ``random`` module,
+    which other threads of the process (a dask worker's event loop) may draw from as well; with
+    explicit seeds the weights depend on nothing else.
+    """
+    return keras.Sequential(
+        [
+            keras.Input(meta["X_shape_"][1:]),
+            keras.layers.Dense(
+                hidden,
+                activation="relu",
+                kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
+            ),
+            keras.layers.Dense(
+                meta["n_classes_"],
+                activation="softmax",
+                kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 1),
+            ),
+        ]
+    )

@@ -19,6 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skkeras import KerasClassifier, KerasMLPClassifier, KerasMLPRegressor
+from skkeras._fastpath import clear_templates
 from skkeras._training import TrainingDivergedError
 from skkeras.model_selection import (
     LayerPyramid,
@@ -321,12 +322,63 @@ def test_error_score_is_recorded_for_failed_trials(diabetes):
     assert search.cv_results_["mean_test_score"][0] == -1.0
 
 
-def test_all_trials_failing_raises_a_clear_error(diabetes):
+def _diverge_or_invalid(trial):
+    """Trial 0 diverges, trial 1 has an invalid parameter: two different errors."""
+    return {"learning_rate": 1e12} if trial.number == 0 else {"activation": "no-such"}
+
+
+def test_all_trials_failing_differently_raises_a_summary(diabetes):
+    X, y = diabetes
+    estimator = KerasMLPRegressor((8,), optimizer="sgd", epochs=2, patience=None, random_state=0)
+    search = OptunaSearchCV(estimator, _diverge_or_invalid, n_trials=2, cv=2)
+    with pytest.raises(ValueError, match=r"No trial completed: 2 of 2 failed") as caught:
+        search.fit(X, y)
+    assert type(caught.value) is ValueError
+    assert "TrainingDivergedError: Training diverged" in str(caught.value)
+    assert "'activation' parameter" in str(caught.value)
+
+
+def test_all_trials_failing_alike_reraises_their_error(diabetes):
     X, y = diabetes
     estimator = KerasMLPRegressor((8,), optimizer="sgd", epochs=2, patience=None, random_state=0)
     search = OptunaSearchCV(estimator, {"learning_rate": [1e12]}, n_trials=2, cv=2)
-    with pytest.raises(ValueError, match=r"No trial completed: 2 of 2 failed.*diverged"):
+    with pytest.raises(TrainingDivergedError, match="Training diverged") as caught:
         search.fit(X, y)
+    assert caught.value.__notes__ == [
+        "OptunaSearchCV: all 2 trials of this fit failed with this error and none completed."
+    ]
+    assert [trial.state for trial in search.study_.trials] == [TrialState.FAIL] * 2
+
+
+def test_failed_trial_networks_are_freed_once_a_trial_completes(diabetes):
+    """The error kept in case every trial fails alike is dropped when one completes."""
+    X, y = diabetes
+    estimator = KerasMLPRegressor((8,), optimizer="sgd", epochs=2, patience=None, random_state=0)
+    counts = []
+
+    def count_networks(study, trial):
+        clear_templates()  # the fast path's cached copies of an architecture are not trials'
+        counts.append(_keras_models())
+
+    clear_templates()
+    before = _keras_models()
+    search = OptunaSearchCV(
+        estimator, _diverge_first, n_trials=2, cv=2, refit=False, callbacks=[count_networks]
+    )
+    with pytest.warns(FitFailedWarning, match="1 of 2 trials failed"):
+        search.fit(X, y)
+    assert counts[1] == before
+
+
+def test_bad_input_raises_the_estimators_own_error():
+    """Object data that cannot be converted: the inner estimator's TypeError, not a summary."""
+    X, y = load_iris(return_X_y=True)
+    X = X.astype(object)
+    X[0, 0] = {"not": "a number"}
+    search = OptunaSearchCV(RidgeClassifier(), {"alpha": [0.1, 1.0]}, n_trials=3, cv=2)
+    with pytest.raises(TypeError, match="must be a string or a real number, not 'dict'"):
+        search.fit(X, y)
+    assert len(search.study_.trials) == 3
 
 
 def test_error_score_raise_stops_the_search(diabetes):

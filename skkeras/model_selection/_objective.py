@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import queue
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -46,6 +47,48 @@ class _Channel:
         self.from_fold: queue.SimpleQueue = queue.SimpleQueue()
 
 
+class Failures:
+    """Whether every trial an objective ran failed with one same error, and that error.
+
+    Thread-safe (trials may run in threads). The first error is kept only while every trial so
+    far failed alike: its traceback holds that trial's networks, so it is dropped as soon as a
+    trial completes, is pruned or fails differently.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.n_failed = 0
+        self._alike = True
+        self._error: Exception | None = None
+
+    def failed(self, error: Exception) -> None:
+        with self._lock:
+            self.n_failed += 1
+            if not self._alike:
+                return
+            if self._error is None:
+                self._error = error
+            elif _signature(error) != _signature(self._error):
+                self._forget()
+
+    def ended_otherwise(self) -> None:
+        """A trial completed or was pruned."""
+        with self._lock:
+            self._forget()
+
+    def _forget(self) -> None:
+        self._alike, self._error = False, None
+
+    def common_error(self) -> Exception | None:
+        """The error every trial failed with, when all failed alike (same type and message)."""
+        with self._lock:
+            return self._error if self._alike else None
+
+
+def _signature(error: Exception) -> tuple[type, str]:
+    return type(error), str(error)
+
+
 def keras_estimator(estimator):
     """The skkeras estimator that trains a network: ``estimator`` or a pipeline's last step."""
     from .._base import BaseKerasEstimator
@@ -67,14 +110,19 @@ class Objective:
         self.fit_params = fit_params
         self.prune = prune
         self.trains_networks = keras_estimator(estimator) is not None
+        self.failures = Failures()
 
     def __call__(self, trial: optuna.Trial) -> float:
         try:
-            return self._evaluate(trial)
+            value = self._evaluate(trial)
+            self.failures.ended_otherwise()
+            return value
         except optuna.TrialPruned:
+            self.failures.ended_otherwise()
             raise
         except Exception as error:
             trial.set_user_attr(ERROR, f"{type(error).__name__}: {error}")
+            self.failures.failed(error)
             raise
         finally:
             # Keras models hold reference cycles: free the trial's networks now, so that they

@@ -6,7 +6,7 @@ import time
 import warnings
 from contextlib import contextmanager
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import optuna
@@ -28,6 +28,7 @@ from ._objective import (
     FIT_TIMES,
     SCORE_TIMES,
     SPLIT_SCORES,
+    Failures,
     Objective,
     keras_estimator,
 )
@@ -100,6 +101,9 @@ default=None
         Seeds a named sampler (see ``sampler``); an Optuna sampler instance keeps its own seed.
     error_score : "raise" or float, default=np.nan
         Split score recorded for a failed trial; ``"raise"`` stops the search on the first error.
+        When no trial completes, ``fit`` raises: the trials' own error when every trial of this
+        fit failed with the same one (bad input, say: a ``TypeError`` for object data, as the
+        estimator alone would raise), otherwise a ``ValueError`` listing the errors.
     callbacks : list of callable or None, default=None
         Optuna study callbacks ``f(study, frozen_trial)``, e.g. ``optuna.study.MaxTrialsCallback``.
     verbose : int, default=0
@@ -252,7 +256,7 @@ default=None
             prune=self._prunes(),
         )
         self._optimize(objective)
-        self._collect_results(space)
+        self._collect_results(space, objective.failures)
         if self.refit:
             self._refit(X, y, fit_params)
         return self
@@ -326,11 +330,11 @@ default=None
                 progress.close()
 
     # ------------------------------------------------------------------ results
-    def _collect_results(self, space: SearchSpace) -> None:
+    def _collect_results(self, space: SearchSpace, failures: Failures) -> None:
         trials = self.study_.get_trials(deepcopy=False, states=_FINISHED)
         complete = [trial for trial in trials if trial.state == TrialState.COMPLETE]
         if not complete:
-            raise ValueError(_no_complete_message(trials))
+            _raise_no_complete(trials, failures)
         failed = [trial for trial in trials if trial.state == TrialState.FAIL]
         if failed:
             warnings.warn(
@@ -428,6 +432,24 @@ def _optuna_logging(verbose: int):
 
 def _error(trial) -> str:
     return str(trial.user_attrs.get(ERROR) or trial.system_attrs.get("fail_reason", "unknown"))
+
+
+def _raise_no_complete(trials, failures: Failures) -> NoReturn:
+    """No trial completed: re-raise the trials' error if they all failed alike, else explain.
+
+    An error raised by every trial of this fit, with the same type and message, does not depend
+    on the sampled parameters (bad input, a broken estimator), or the whole space fails the
+    same way; it is re-raised as is, with its traceback, as the estimator alone would raise it
+    (a ``TypeError`` for object data, say). Different errors are summarized in a ValueError.
+    """
+    error = failures.common_error()
+    if error is None:
+        raise ValueError(_no_complete_message(trials))
+    error.add_note(
+        f"OptunaSearchCV: all {failures.n_failed} trials of this fit failed with this error "
+        "and none completed."
+    )
+    raise error
 
 
 def _no_complete_message(trials) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import optuna
 
@@ -44,7 +46,8 @@ def make_trial_seeded_sampler(sampler, seed: int | None, space) -> optuna.sample
         return make_sampler(sampler, seed, space)
     make_sampler(sampler, seed, space)  # validates the name and its optional dependency
     name = "tpe" if sampler is None else sampler
-    return TrialSeededSampler(lambda trial_seed: _named_sampler(name, trial_seed, space), seed)
+    # A partial, not a lambda: a fitted search (its study_ holds this sampler) must pickle.
+    return TrialSeededSampler(partial(_named_sampler, name, space=space), seed)
 
 
 class TrialSeededSampler(optuna.samplers.BaseSampler):
