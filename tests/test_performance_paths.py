@@ -148,15 +148,19 @@ def _traced_graphs() -> int:
     return sum(type(obj).__name__.endswith("FuncGraph") for obj in gc.get_objects())
 
 
-def test_forgotten_templates_free_their_traced_graphs(iris):
+@pytest.mark.parametrize("activation", ["relu", "swish"])
+def test_forgotten_templates_free_their_traced_graphs(iris, activation):
     # TensorFlow registers a gradient function, holding the whole traced training loop, for
-    # every gradient all-reduce it traces; the fast path must not build one, or the graphs of
-    # every architecture a study tried stay in memory for good.
+    # every tf.custom_gradient it traces (Keras's gradient all-reduce, tf.nn.silu); the fast
+    # path and the built-in networks must not use one, or the graphs of every architecture a
+    # study tried stay in memory for good.
     X, y = iris
     _fastpath.clear_templates()
     before = _traced_graphs()
     for width in (5, 6, 7):
-        estimator = KerasMLPClassifier((width,), epochs=2, random_state=0).fit(X, y)
+        estimator = KerasMLPClassifier(
+            (width,), activation=activation, epochs=2, random_state=0
+        ).fit(X, y)
         estimator.predict(np.repeat(X, 5, axis=0))  # beyond the NumPy forward: compiled
         del estimator
     assert _traced_graphs() > before  # the templates hold their graphs...
