@@ -532,3 +532,65 @@ def test_no_default_space_for_other_estimators():
 def test_categorical_distribution_given_directly():
     search = _ridge_search({"alpha": CategoricalDistribution([0.5, 2.0])}, n_trials=3)
     assert {p["alpha"] for p in search.cv_results_["params"]} <= {0.5, 2.0}
+
+
+# ---------------------------------------------------------------------- trials_per_process
+def _workers(search) -> list[str]:
+    return [trial.user_attrs["worker"] for trial in search.study_.trials]
+
+
+@pytest.mark.slow
+def test_trials_run_in_fresh_processes_like_in_one():
+    import os
+    import socket
+
+    here = _ridge_search(n_trials=5)
+    recycled = _ridge_search(n_trials=5, trials_per_process=2)
+    assert recycled.n_trials_ == 5
+    assert isinstance(recycled.study_._storage, optuna.storages.InMemoryStorage)
+    workers = _workers(recycled)
+    # trials 0-1, 2-3 and 4 ran in three processes, none of them this one
+    assert workers[0] == workers[1] != workers[2] == workers[3] != workers[4]
+    assert f"{socket.gethostname()}:{os.getpid()}" not in workers
+    assert set(_workers(here)) == {f"{socket.gethostname()}:{os.getpid()}"}
+    # trial-seeded sampling and the shared splits make it the same search
+    assert recycled.cv_results_["params"] == here.cv_results_["params"]
+    np.testing.assert_allclose(
+        recycled.cv_results_["mean_test_score"], here.cv_results_["mean_test_score"]
+    )
+    assert recycled.best_params_ == here.best_params_
+
+
+@pytest.mark.slow
+def test_trials_in_fresh_processes_continue_a_stored_study(tmp_path):
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    _ridge_search(storage=url, study_name="chunks", n_trials=2, trials_per_process=1)
+    search = _ridge_search(storage=url, study_name="chunks", n_trials=2, trials_per_process=2)
+    assert search.n_trials_ == 4
+    assert len(set(_workers(search))) == 3
+    assert list(search.cv_results_["number"]) == [0, 1, 2, 3]
+
+
+@pytest.mark.slow
+def test_keras_trials_in_fresh_processes_with_pruning(cancer):
+    X, y = cancer
+    estimator = KerasMLPClassifier((8,), epochs=4, patience=None, random_state=0)
+    search = OptunaSearchCV(
+        estimator, {"learning_rate": FloatDistribution(1e-3, 1e-1, log=True)}, n_trials=3,
+        cv=2, pruner="median", random_state=0, trials_per_process=2,
+    ).fit(X, y)
+    assert search.n_trials_ == 3 and len(set(_workers(search))) == 2
+    assert search.best_score_ > 0.8
+    assert accuracy_score(y, search.predict(X)) > 0.8
+
+
+def test_trials_per_process_needs_a_storage_workers_can_reach():
+    X, y = load_iris(return_X_y=True)
+    search = OptunaSearchCV(
+        RidgeClassifier(), {"alpha": [1.0]}, n_trials=2, trials_per_process=1,
+        storage=optuna.storages.InMemoryStorage(),
+    )
+    with pytest.raises(ValueError, match=r"trials_per_process .*got InMemoryStorage"):
+        search.fit(X, y)
+    with pytest.raises(ValueError, match="'trials_per_process' parameter"):
+        OptunaSearchCV(RidgeClassifier(), {"alpha": [1.0]}, trials_per_process=0).fit(X, y)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gc
+import os
 import queue
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -14,12 +16,13 @@ from sklearn.base import clone
 from sklearn.utils import _safe_indexing
 
 #: Trial user attributes written by the objective (read back to build ``cv_results_``).
-SPLIT_SCORES, FIT_TIMES, SCORE_TIMES, EPOCHS, ERROR = (
+SPLIT_SCORES, FIT_TIMES, SCORE_TIMES, EPOCHS, ERROR, WORKER = (
     "split_test_scores",
     "fit_times",
     "score_times",
     "epochs",
     "error",
+    "worker",
 )
 
 
@@ -113,6 +116,7 @@ class Objective:
         self.failures = Failures()
 
     def __call__(self, trial: optuna.Trial) -> float:
+        trial.set_user_attr(WORKER, f"{socket.gethostname()}:{os.getpid()}")
         try:
             value = self._evaluate(trial)
             self.failures.ended_otherwise()

@@ -32,6 +32,7 @@ from ._objective import (
     Objective,
     keras_estimator,
 )
+from ._recycling import check_recyclable_storage, optimize_in_fresh_processes
 from ._samplers import PRUNERS, SAMPLERS, make_pruner, make_trial_seeded_sampler
 from ._search_spaces import SearchSpace, default_search_space
 from ._storage import open_study, resolve_storage
@@ -108,6 +109,15 @@ default=None
         Optuna study callbacks ``f(study, frozen_trial)``, e.g. ``optuna.study.MaxTrialsCallback``.
     verbose : int, default=0
         0 is quiet; 1 shows a progress bar with the best score so far; 2 also logs every trial.
+    trials_per_process : int or None, default=None
+        Run the trials in a sequence of fresh worker processes, this many trials each, one
+        process at a time, on the stored study (``storage=None`` uses a temporary SQLite
+        database, copied into memory at the end). TensorFlow keeps some memory for every new
+        architecture a process trains, so this bounds the memory of a long search, at the cost
+        of starting a process (importing TensorFlow) every ``trials_per_process`` trials. The
+        estimator, data, scorer and ``callbacks`` must pickle; a script using it needs an
+        ``if __name__ == "__main__":`` guard, as with any spawned process. ``None`` runs every
+        trial in this process.
 
     Attributes
     ----------
@@ -171,6 +181,7 @@ default=None
         "error_score": [StrOptions({"raise"}), Real],
         "callbacks": [list, None],
         "verbose": ["verbose"],
+        "trials_per_process": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
@@ -192,6 +203,7 @@ default=None
         error_score: Any = np.nan,
         callbacks: list | None = None,
         verbose: int = 0,
+        trials_per_process: int | None = None,
     ):
         self.estimator = estimator
         self.param_distributions = param_distributions
@@ -209,6 +221,7 @@ default=None
         self.error_score = error_score
         self.callbacks = callbacks
         self.verbose = verbose
+        self.trials_per_process = trials_per_process
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X, y=None, *, groups=None, **fit_params) -> OptunaSearchCV:
@@ -243,20 +256,27 @@ default=None
         splits = list(cv.split(X, y, groups))
         self.n_splits_ = len(splits)
         self.scorer_ = check_scoring(self.estimator, self.scoring)
-        with _optuna_logging(self.verbose):
-            self.study_ = self._open_study(space)
-        objective = Objective(
-            estimator=self.estimator,
-            space=space,
-            X=X,
-            y=y,
-            splits=splits,
-            scorer=self.scorer_,
-            fit_params=fit_params,
-            prune=self._prunes(),
-        )
-        self._optimize(objective)
-        self._collect_results(space, objective.failures)
+        if self.trials_per_process is not None:
+            check_recyclable_storage(self.storage)
+            self.study_ = optimize_in_fresh_processes(self, X, y, splits, fit_params)
+            self.study_.sampler = make_trial_seeded_sampler(self.sampler, self._seed(), space)
+            self.study_.pruner = make_pruner(self.pruner)
+            self._collect_results(space, Failures())
+        else:
+            with _optuna_logging(self.verbose):
+                self.study_ = self._open_study(space)
+            objective = Objective(
+                estimator=self.estimator,
+                space=space,
+                X=X,
+                y=y,
+                splits=splits,
+                scorer=self.scorer_,
+                fit_params=fit_params,
+                prune=self._prunes(),
+            )
+            self._optimize(objective)
+            self._collect_results(space, objective.failures)
         if self.refit:
             self._refit(X, y, fit_params)
         return self
