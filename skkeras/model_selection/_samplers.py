@@ -19,6 +19,11 @@ def make_sampler(sampler, seed: int | None, space) -> optuna.samplers.BaseSample
     """
     if isinstance(sampler, optuna.samplers.BaseSampler):
         return sampler
+    return _named_sampler(_checked_name(sampler), seed, space)
+
+
+def _checked_name(sampler) -> str:
+    """The sampler's name (``None`` is TPE), once its optional dependency is known present."""
     name = "tpe" if sampler is None else sampler
     if name not in SAMPLERS:
         raise ValueError(
@@ -29,7 +34,7 @@ def make_sampler(sampler, seed: int | None, space) -> optuna.samplers.BaseSample
         _require("torch", "sampler='gp'")
     if name == "cmaes":
         _require("cmaes", "sampler='cmaes'")
-    return _named_sampler(name, seed, space)
+    return name
 
 
 def make_trial_seeded_sampler(sampler, seed: int | None, space) -> optuna.samplers.BaseSampler:
@@ -44,8 +49,7 @@ def make_trial_seeded_sampler(sampler, seed: int | None, space) -> optuna.sample
     """
     if seed is None or sampler == "grid" or isinstance(sampler, optuna.samplers.BaseSampler):
         return make_sampler(sampler, seed, space)
-    make_sampler(sampler, seed, space)  # validates the name and its optional dependency
-    name = "tpe" if sampler is None else sampler
+    name = _checked_name(sampler)
     # A partial, not a lambda: a fitted search (its study_ holds this sampler) must pickle.
     return TrialSeededSampler(partial(_named_sampler, name, space=space), seed)
 
