@@ -105,7 +105,8 @@ def _wait_for_running(url, study, process, timeout=180):
         running = [trial for trial in trials if trial.state == TrialState.RUNNING]
         if running:
             time.sleep(2)  # well inside the trial: the network is training
-            return running[0]
+            # read it again: the first snapshot may predate the sampled parameters
+            return {trial.number: trial for trial in _trials(url, study)}[running[0].number]
         time.sleep(0.5)
     process.kill()
     raise AssertionError("the worker never started a trial")
