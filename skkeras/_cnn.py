@@ -103,14 +103,14 @@ def conv_block(
         if batch_normalization:
             x = layers.BatchNormalization(name=f"{name}_bn{index + 1}")(x)
         if index < convs - 1 or not residual:
-            x = activation_layer(activation)(x)
+            x = activation_layer(activation, layer_name=f"{name}_activation{index + 1}")(x)
     if residual:
         if shortcut.shape[-1] != filters or _pair(strides) != (1, 1):
             shortcut = layers.Conv2D(
                 filters, 1, strides=strides, padding="same", name=f"{name}_projection"
             )(shortcut)
         x = layers.Add(name=f"{name}_add")([x, shortcut])
-        x = activation_layer(activation)(x)
+        x = activation_layer(activation, layer_name=f"{name}_activation")(x)
     return x
 
 
@@ -139,7 +139,7 @@ def build_cnn(
     """(reshape) -> (augmentation) -> conv blocks, each (pooled) -> flatten -> (dropout) ->
     dense blocks -> output layer."""
     keras = import_keras()
-    inputs = keras.Input(shape=input_shape)
+    inputs = keras.Input(shape=input_shape, name="X")
     x = inputs
     if tuple(input_shape) != tuple(image_shape):
         x = keras.layers.Reshape(image_shape, name="to_images")(x)
@@ -160,10 +160,11 @@ def build_cnn(
     x = keras.layers.Flatten(name="flatten")(x)
     if dropout:
         x = keras.layers.Dropout(dropout, name="flatten_dropout")(x)
-    for units in dense_units:
+    for index, units in enumerate(dense_units):
         x = dense_block(
             x,
             int(units),
+            name=f"dense_{index + 1}",
             activation=activation,
             dropout=dropout,
             l1=0.0,

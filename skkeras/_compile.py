@@ -8,13 +8,18 @@ from ._keras import import_keras
 
 
 def make_optimizer(optimizer, kwargs: dict, *, estimator_name: str):
-    """A fresh optimizer object for one fit (never the user's instance, which may hold state)."""
+    """A fresh optimizer object for one fit (never the user's instance, which may hold state).
+
+    Optimizers made from a name or a class are named after their class (``adam``), not numbered
+    (``adam_12``): the name prefixes its variables' names, and TensorFlow's runtime keeps a kernel
+    for every variable name it meets (see :func:`skkeras._layers.build_mlp`).
+    """
     keras = import_keras()
     try:
         if isinstance(optimizer, str):
-            return type(keras.optimizers.get(optimizer))(**kwargs)
+            optimizer = type(keras.optimizers.get(optimizer))
         if inspect.isclass(optimizer):
-            return optimizer(**kwargs)
+            return optimizer(**{"name": optimizer.__name__.lower(), **kwargs})
         return type(optimizer).from_config({**optimizer.get_config(), **kwargs})
     except (ValueError, TypeError) as error:
         raise ValueError(

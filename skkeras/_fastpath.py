@@ -32,6 +32,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from ._fused_updates import apply_fused
 from ._keras import backend_name, import_keras
 from ._numpy_forward import numpy_forward
 
@@ -113,7 +114,13 @@ def _architecture_key(model, *, training: bool) -> str | None:
 
 def _anonymous(config, model):
     """``config`` with layer and model names replaced by their positions (names vary per fit)."""
-    names = {layer.name: f"<layer {index}>" for index, layer in enumerate(model.layers)}
+    layer_names = [layer.name for layer in model.layers]
+    # a Sequential model's input layer is in its config but not in model.layers
+    for entry in config.get("layers", []) if isinstance(config, dict) else []:
+        name = entry.get("config", {}).get("name") if isinstance(entry, dict) else None
+        if isinstance(name, str) and name not in layer_names:
+            layer_names.append(name)
+    names = {name: f"<layer {index}>" for index, name in enumerate(layer_names)}
     names[model.name] = "<model>"
 
     def rename(value):
@@ -265,7 +272,8 @@ def _make_epoch_fn(model):
             scaled = model.optimizer.scale_loss(loss)
         variables = model.trainable_variables
         gradients = tape.gradient(scaled, variables)
-        _apply_in_cross_replica_context(model.optimizer, gradients, variables)
+        if not apply_fused(model.optimizer, gradients, variables):
+            _apply_in_cross_replica_context(model.optimizer, gradients, variables)
         return loss
 
     template_state = _Template.state_of(model, with_optimizer=True)

@@ -5,12 +5,14 @@ Keras and its backend are imported on first use so that ``import skkeras`` stays
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import random
 import sys
 import tempfile
 from contextlib import contextmanager
+from contextvars import ContextVar
 from numbers import Integral
 
 import numpy as np
@@ -116,6 +118,13 @@ def resolve_seed(random_state) -> int:
     )
 
 
+#: One fit in this many empties TensorFlow's kernel cache (see :func:`set_keras_seed`).
+_FITS_PER_CACHE_RESET = 64
+_fits = itertools.count()
+#: The seed of the fit running in this thread (see :func:`seeded`), for Keras's own ``fit``.
+_fit_seed: ContextVar[int | None] = ContextVar("skkeras_fit_seed", default=None)
+
+
 @contextmanager
 def seeded(seed: int):
     """Seed Keras and the backend for a fit, leaving Python's and NumPy's global RNGs as found.
@@ -123,12 +132,56 @@ def seeded(seed: int):
     Only the seeding functions are used (no op determinism switch), so later unseeded code keeps
     working.
     """
-    keras = import_keras()
     python_state = random.getstate()
     numpy_state = np.random.get_state()
-    keras.utils.set_random_seed(seed)
+    token = _fit_seed.set(seed)
+    set_keras_seed(seed)
     try:
         yield
     finally:
+        _fit_seed.reset(token)
         random.setstate(python_state)
         np.random.set_state(numpy_state)
+
+
+def set_keras_seed(seed: int) -> None:
+    """``keras.utils.set_random_seed(seed)``, leaving TensorFlow's own global seed alone.
+
+    Setting TensorFlow's global seed empties its runtime's cache of instantiated kernels and
+    functions, so the next call of every compiled graph is prepared again: about 80 ms for a
+    small network's training loop, once per fit. Keras's layers and initializers draw from
+    Keras's seed (and Python's ``random``), never from TensorFlow's; only the ``tf.data``
+    shuffling of Keras's own ``fit`` reads it, and :func:`seed_tensorflow_for_keras_fit` sets it
+    just before such a fit. Other backends, or a Keras laid out differently, get
+    ``keras.utils.set_random_seed`` itself.
+
+    That cache also keeps a kernel for every variable name it meets, and Keras numbers the
+    layers of every new model (``dense_57``): networks from a user's builder would grow it by
+    tens of KiB per variable per fit. So one fit in ``_FITS_PER_CACHE_RESET`` does set
+    TensorFlow's seed, which empties the cache (the ready-made networks name their layers and
+    barely add to it).
+    """
+    keras = import_keras()
+    if keras.backend.backend() != "tensorflow" or next(_fits) % _FITS_PER_CACHE_RESET == 0:
+        keras.utils.set_random_seed(seed)
+        return
+    try:
+        from keras.src.backend.common import global_state
+        from keras.src.random.seed_generator import GLOBAL_SEED_GENERATOR
+        from keras.src.utils.rng_utils import GLOBAL_RANDOM_SEED
+    except ImportError:
+        keras.utils.set_random_seed(seed)
+        return
+    global_state.set_global_attribute(GLOBAL_RANDOM_SEED, seed)
+    global_state.set_global_attribute(GLOBAL_SEED_GENERATOR, None)  # re-made from the seed
+    random.seed(seed)
+    np.random.seed(seed)
+
+
+def seed_tensorflow_for_keras_fit() -> None:
+    """Give TensorFlow the running fit's seed before Keras's own ``fit`` shuffles with it."""
+    seed = _fit_seed.get()
+    if seed is not None and backend_name() == "tensorflow":
+        import tensorflow as tf
+
+        tf.random.set_seed(seed)

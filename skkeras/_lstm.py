@@ -49,10 +49,11 @@ def build_lstm(
     """A functional network: (reshape to ``sequence_shape``) -> LSTM layers -> output layer.
 
     Every LSTM layer but the last returns its whole output sequence, which the next one reads;
-    the last returns its final state only.
+    the last returns its final state only. Every layer has a fixed name, as in
+    :func:`skkeras._layers.build_mlp`.
     """
     keras = import_keras()
-    inputs = keras.Input(shape=input_shape)
+    inputs = keras.Input(shape=input_shape, name="X")
     x = inputs
     if tuple(input_shape) != tuple(sequence_shape):
         x = keras.layers.Reshape(sequence_shape, name="to_sequences")(x)
@@ -62,9 +63,10 @@ def build_lstm(
             return_sequences=index < len(units) - 1,
             dropout=dropout,
             recurrent_dropout=recurrent_dropout,
+            name=f"lstm_{index + 1}",  # fixed names: see skkeras._layers.build_mlp
         )
         if bidirectional:
-            layer = keras.layers.Bidirectional(layer)
+            layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{index + 1}")
         x = layer(x)
     return keras.Model(inputs, output_layer(x, n_outputs, output_activation))
 

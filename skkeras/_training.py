@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from . import _fastpath
-from ._keras import backend_name, import_keras
+from ._keras import backend_name, import_keras, seed_tensorflow_for_keras_fit
 
 
 class TrainingDivergedError(ValueError):
@@ -167,6 +167,7 @@ def run_training(
 
 def _keras_fit(model, X, y, *, epochs, initial_epoch, fit_kwargs, **kwargs) -> None:
     """The plain path: Keras's own ``Model.fit``."""
+    seed_tensorflow_for_keras_fit()
     model.fit(X, y, epochs=initial_epoch + epochs, initial_epoch=initial_epoch, **kwargs,
               **fit_kwargs)
 

@@ -80,6 +80,95 @@ def test_fast_training_matches_keras_fit(monkeypatch, iris, params):
     _assert_same_training(fast, plain, X)
 
 
+def _optimizer(name):
+    """Optimizers the compiled loop updates with fused kernels, or (the last two) does not."""
+    import keras
+
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.05, decay_steps=3, decay_rate=0.5)
+    return {
+        "amsgrad": keras.optimizers.Adam(0.02, amsgrad=True),
+        "nesterov": keras.optimizers.SGD(0.05, momentum=0.8, nesterov=True),
+        "adam_schedule": keras.optimizers.Adam(schedule),
+        "adam_clipnorm": keras.optimizers.Adam(0.02, clipnorm=0.1),
+        "rmsprop": keras.optimizers.RMSprop(0.01),
+    }[name]
+
+
+@pytest.mark.parametrize(
+    "name", ["amsgrad", "nesterov", "adam_schedule", "adam_clipnorm", "rmsprop"]
+)
+def test_fast_training_matches_keras_fit_for_each_optimizer(monkeypatch, iris, name):
+    X, y = iris
+    estimator = KerasMLPClassifier(
+        (8,), epochs=4, batch_size=16, shuffle=False, random_state=0, optimizer=_optimizer(name)
+    )
+    fast, plain = _fit_both(monkeypatch, estimator, X, y)
+    _assert_same_training(fast, plain, X)
+
+
+def test_fused_updates_compute_keras_updates():
+    """Several steps of each fused update equal Keras's own ``apply_gradients``."""
+    import keras
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    initial = [rng.normal(size=(5, 3)).astype("float32"), rng.normal(size=3).astype("float32")]
+    steps = [[rng.normal(size=w.shape).astype("float32") for w in initial] for _ in range(4)]
+    # betas whose complements are exact in float32 (the kernels compute 1 - beta in float32,
+    # Keras in float64: with beta_2=0.999 they differ by 1.3e-5 relative, see _fused_updates)
+    betas = {"beta_1": 0.5, "beta_2": 0.75}
+    optimizers = {
+        "adam": lambda: keras.optimizers.Adam(0.1, **betas),
+        "amsgrad": lambda: keras.optimizers.Adam(0.1, amsgrad=True, **betas),
+        "sgd": lambda: keras.optimizers.SGD(0.1),
+        "momentum": lambda: keras.optimizers.SGD(0.1, momentum=0.7),
+        "nesterov": lambda: keras.optimizers.SGD(0.1, momentum=0.7, nesterov=True),
+    }
+    for name, make in optimizers.items():
+        results = []
+        for fused in (True, False):
+            variables = [keras.Variable(w) for w in initial]
+            optimizer = make()
+            optimizer.build(variables)
+
+            step = _update_step(optimizer, variables, fused)
+            for gradients in steps:
+                step([tf.constant(g) for g in gradients])
+            assert int(optimizer.iterations) == len(steps)
+            results.append([v.numpy() for v in variables + list(optimizer.variables)])
+        for a, b in zip(*results, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7, err_msg=name)
+
+
+def _update_step(optimizer, variables, fused):
+    import tensorflow as tf
+
+    from skkeras._fused_updates import apply_fused
+
+    @tf.function
+    def step(gradients):
+        if not (fused and apply_fused(optimizer, gradients, variables)):
+            optimizer.apply_gradients(zip(gradients, variables, strict=True))
+
+    return step
+
+
+@pytest.mark.parametrize(
+    "options", [{"clipnorm": 1.0}, {"weight_decay": 0.01}, {"use_ema": True}]
+)
+def test_fused_updates_decline_what_they_do_not_compute(options):
+    import keras
+    import tensorflow as tf
+
+    from skkeras._fused_updates import apply_fused
+
+    variables = [keras.Variable(np.ones((2, 2), "float32"))]
+    optimizer = keras.optimizers.Adam(0.1, **options)
+    optimizer.build(variables)
+    assert not apply_fused(optimizer, [tf.ones((2, 2))], variables)
+    assert int(optimizer.iterations) == 0
+
+
 def test_fast_training_with_weights_and_early_stopping(monkeypatch, cancer):
     X, y = cancer
     weights = np.linspace(0.5, 2.0, len(y))
@@ -132,13 +221,70 @@ def test_models_in_use_are_not_disturbed(iris):
     np.testing.assert_array_equal(again.predict_proba(X), before)
 
 
-def test_fit_reuses_the_template_of_an_architecture(iris):
+def _sequential_classifier(**params):
+    from tests._builders import classifier_model
+
+    return KerasClassifier(classifier_model, hidden=9, loss="sparse_categorical_crossentropy",
+                           **params)
+
+
+@pytest.mark.parametrize("make", [KerasMLPClassifier, _sequential_classifier])
+def test_fit_reuses_the_template_of_an_architecture(iris, make):
     X, y = iris
-    KerasMLPClassifier((9,), epochs=1, random_state=0).fit(X, y)
+    params = {"hidden_layer_sizes": (9,)} if make is KerasMLPClassifier else {}
+    make(epochs=1, random_state=0, **params).fit(X, y)
     n_templates = len(_fastpath._templates)
     for seed in range(3):
-        KerasMLPClassifier((9,), epochs=1, learning_rate=0.01, random_state=seed).fit(X, y)
+        make(epochs=1, random_state=seed, **params).fit(X, y)
     assert len(_fastpath._templates) == n_templates
+
+
+def test_ready_made_networks_reuse_their_variable_names(iris):
+    # TensorFlow's runtime keeps a kernel for every variable name it meets, for good: numbered
+    # names (dense_57, adam_12) would add a few hundred KiB per fit to the process. (Dropout's
+    # seed generator is numbered by Keras with no way to name it; the periodic cache reset of
+    # skkeras._keras.set_keras_seed bounds that one.)
+    X, y = iris
+
+    def names(estimator):
+        model = estimator.fit(X, y).model_
+        variables = [*model.variables, *model.optimizer.variables]
+        return [v.value.name for v in variables if not v.path.startswith("seed_generator")]
+
+    for params in [{"dropout": 0.1, "batch_normalization": True, "activation": "swish"},
+                   {"activation": "prelu", "optimizer": "sgd"}]:
+        first = names(KerasMLPClassifier((4, 3), epochs=1, **params))
+        assert names(KerasMLPClassifier((4, 3), epochs=1, **params)) == first
+
+
+def test_fast_fits_leave_tensorflow_global_seed_alone(monkeypatch, iris):
+    """A user's own seeded TensorFlow random sequence is not reset by a fit in between."""
+    import itertools
+
+    import tensorflow as tf
+
+    from skkeras import _keras
+
+    monkeypatch.setattr(_keras, "_fits", itertools.count(1))  # not the periodic cache reset
+    X, y = iris
+    tf.random.set_seed(123)
+    expected = [tf.random.uniform([3]).numpy() for _ in range(2)]
+    tf.random.set_seed(123)
+    first = tf.random.uniform([3]).numpy()
+    KerasMLPClassifier((4,), epochs=1, random_state=0).fit(X, y)
+    np.testing.assert_array_equal([first, tf.random.uniform([3]).numpy()], expected)
+
+
+def test_keras_fit_path_is_reproducible(monkeypatch, iris):
+    monkeypatch.setenv("SKKERAS_FASTPATH", "0")
+    X, y = iris
+
+    def proba(seed):
+        estimator = KerasMLPClassifier((6,), epochs=3, batch_size=16, random_state=seed)
+        return estimator.fit(X, y).predict_proba(X)
+
+    np.testing.assert_array_equal(proba(5), proba(5))
+    assert not np.allclose(proba(5), proba(6))
 
 
 def _traced_graphs() -> list:
