@@ -63,19 +63,20 @@ def _switched_off() -> bool:
 
 
 # ---------------------------------------------------------------------------------- eligibility
-def can_train(model, callbacks, fit_kwargs: dict, verbose: int) -> bool:
-    """Whether ``model`` can be trained by the compiled epoch loop with these settings."""
+def training_key(model, callbacks, fit_kwargs: dict, verbose: int) -> str | None:
+    """The key of ``model``'s training template if the compiled epoch loop can train it with
+    these settings, else None. Pass it to :func:`train`."""
     if fit_kwargs or verbose or not enabled() or not _single_io(model):
-        return False
+        return None
     import tensorflow as tf
 
     if tf.distribute.has_strategy():
-        return False
+        return None
     if getattr(model, "run_eagerly", False) or getattr(model, "jit_compile", False):
-        return False
+        return None
     if not _loss_only(model) or not all(_epoch_level(callback) for callback in callbacks):
-        return False
-    return _architecture_key(model, training=True) is not None
+        return None
+    return _architecture_key(model, training=True)
 
 
 def _single_io(model) -> bool:
@@ -177,8 +178,8 @@ def _assign_all(sources, targets):
     return 0
 
 
-def _template_for(model, *, training: bool) -> _Template | None:
-    key = _architecture_key(model, training=training)
+def _template_for(model, *, training: bool, key: str | None = None) -> _Template | None:
+    key = key or _architecture_key(model, training=training)
     if key is None:
         return None
     key = ("train" if training else "predict", key)
@@ -212,6 +213,7 @@ def train(
     X,
     y,
     *,
+    key: str,
     sample_weight,
     validation_data,
     epochs: int,
@@ -220,10 +222,13 @@ def train(
     callbacks: list,
     shuffle: bool,
 ):
-    """Train ``model`` like ``Model.fit`` would; return None if no template could be used."""
+    """Train ``model`` like ``Model.fit`` would; return None if no template could be used.
+
+    ``key`` is :func:`training_key`'s answer for this model and these settings.
+    """
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
-    template = _template_for(model, training=True)
+    template = _template_for(model, training=True, key=key)
     if template is None or not template.matches(model, with_optimizer=True):
         return None
     _run_epochs(

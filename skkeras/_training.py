@@ -85,8 +85,10 @@ def _instantiate_one(callback, kwargs: dict):
 
 
 def early_stopping_callback(*, monitor: str, patience: int, min_delta: float, restore: bool):
-    keras = import_keras()
-    return keras.callbacks.EarlyStopping(
+    import_keras()
+    from .callbacks._stopping import FloatEarlyStopping
+
+    return FloatEarlyStopping(
         monitor=monitor,
         patience=patience,
         min_delta=min_delta,
@@ -151,8 +153,9 @@ def run_training(
         "shuffle": shuffle,
     }
     trained = False
-    if _fastpath.can_train(model, callbacks, fit_kwargs, verbose):
-        trained = _fastpath.train(model, X, y, **common)
+    key = _fastpath.training_key(model, callbacks, fit_kwargs, verbose)
+    if key is not None:
+        trained = _fastpath.train(model, X, y, key=key, **common)
     if not trained:
         _keras_fit(model, X, y, verbose=verbose, fit_kwargs=fit_kwargs, **common)
     if recorder.diverged_epoch is not None:

@@ -195,3 +195,29 @@ def test_partial_fit_with_classes_accepts_batches_missing_a_class(iris):
     assert clf.predict_proba(X).shape == (len(X), 3)
     with pytest.raises(ValueError, match="not in classes"):
         KerasMLPClassifier(**FAST).partial_fit(X, y, classes=[0, 1])
+
+
+@pytest.mark.parametrize("mode", ["min", "max"])
+def test_float_early_stopping_decides_as_keras(mode):
+    import keras
+
+    from skkeras.callbacks._stopping import FloatEarlyStopping
+
+    values = [1.0, 0.9, 0.95, 0.899, 0.9, 0.7, 0.71, 0.72, 0.73, 0.74]
+    if mode == "max":
+        values = [-v for v in values]
+    runs = []
+    for kind in (keras.callbacks.EarlyStopping, FloatEarlyStopping):
+        model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+        callback = kind(monitor="loss", patience=2, min_delta=0.005, mode=mode,
+                        restore_best_weights=True)
+        callback.set_model(model)
+        model.stop_training = False
+        callback.on_train_begin()
+        trace = []
+        for epoch, value in enumerate(values):
+            callback.on_epoch_end(epoch, {"loss": value})
+            trace.append((callback.wait, callback.best, callback.best_epoch, model.stop_training))
+        runs.append(trace)
+    assert runs[0] == runs[1]
+    assert runs[1][-1][3]  # it did stop

