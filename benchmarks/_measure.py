@@ -201,6 +201,12 @@ def measure_grid(library, data, epochs, quick):
     # (importing TensorFlow there) and tracing; the second reuses both, as every later search
     # in the same session does.
     for n_jobs in (1, 2):
+        if n_jobs > 1:
+            # fresh workers: those of an earlier library would be restarted anyway, by loky's
+            # memory-leak check, once TensorFlow's import grows them by more than 300 MB
+            from joblib.externals.loky import get_reusable_executor
+
+            get_reusable_executor().shutdown(wait=True)
         for call in ("first", "again"):
             search = GridSearchCV(_libs.make(library, epochs), grid, cv=3, n_jobs=n_jobs)
             start = time.perf_counter()

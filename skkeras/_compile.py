@@ -19,7 +19,9 @@ def make_optimizer(optimizer, kwargs: dict, *, estimator_name: str):
         if isinstance(optimizer, str):
             optimizer = type(keras.optimizers.get(optimizer))
         if inspect.isclass(optimizer):
-            return optimizer(**{"name": optimizer.__name__.lower(), **kwargs})
+            if optimizer.__module__.startswith("keras."):  # a user's class may take no name
+                kwargs = {"name": optimizer.__name__.lower(), **kwargs}
+            return optimizer(**kwargs)
         return type(optimizer).from_config({**optimizer.get_config(), **kwargs})
     except (ValueError, TypeError) as error:
         raise ValueError(

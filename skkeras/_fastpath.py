@@ -485,9 +485,10 @@ def _bind(forward_fn, model):
     trainable = [variable.value for variable in model.trainable_variables]
     non_trainable = [variable.value for variable in model.non_trainable_variables]
     spec = tf.TensorSpec([None, *model.inputs[0].shape[1:]], tf.float32)
-    forward_fn.get_concrete_function(trainable, non_trainable, spec)  # any number of rows
+    # traced for any number of rows, and called directly (no per-call signature matching)
+    graph = forward_fn.get_concrete_function(trainable, non_trainable, spec)
 
     def forward(X):
-        return forward_fn(trainable, non_trainable, tf.convert_to_tensor(X, dtype=tf.float32))
+        return graph(trainable, non_trainable, tf.convert_to_tensor(X, dtype=tf.float32))
 
     return forward

@@ -48,18 +48,27 @@ def cap_tensorflow_threads() -> None:
         tf.config.threading.set_inter_op_parallelism_threads(int(inter))
 
 
+_keras_module = None
+
+
 def import_keras():
     """Import and return the ``keras`` module (quietly)."""
-    if "keras" in sys.modules:
-        return sys.modules["keras"]
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with _without_startup_banners():
-        cap_tensorflow_threads()
-        import keras
+    global _keras_module
+    if _keras_module is not None:
+        return _keras_module
+    if "keras" not in sys.modules:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        with _without_startup_banners():
+            cap_tensorflow_threads()
+            import keras  # noqa: F401
     # TensorFlow's Python logger warns about retracing for every new model; skkeras builds
-    # models on purpose, so only errors are shown.
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    return keras
+    # models on purpose, so only errors are shown (unless the user chose a level), also when
+    # the user imported Keras first.
+    logger = logging.getLogger("tensorflow")
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.ERROR)
+    _keras_module = sys.modules["keras"]
+    return _keras_module
 
 
 #: Informational lines TensorFlow's C++ runtime prints on import whatever TF_CPP_MIN_LOG_LEVEL says.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
@@ -508,6 +510,25 @@ def test_no_tensorflow_banner_on_stderr():
     assert completed.stdout.strip() == "4.0"
     assert "oneDNN custom operations" not in completed.stderr
     assert "absl::InitializeLog" not in completed.stderr
+
+
+@pytest.mark.slow
+def test_no_retracing_warnings_when_keras_was_imported_first():
+    import subprocess
+    import sys
+
+    code = (
+        "import keras, numpy as np\n"
+        "from skkeras import KerasMLPClassifier\n"
+        "X = np.random.rand(300, 5).astype('float32'); y = np.arange(300) % 3\n"
+        "for seed in range(3):\n"
+        "    clf = KerasMLPClassifier((8,), epochs=1, random_state=seed).fit(X, y)\n"
+        "    for n in (1, 100, 250, 7, 33): clf.predict(X[:n])\n"
+    )
+    env = {**os.environ, "SKKERAS_FASTPATH": "0"}  # Keras's own fit and predict
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                               check=True, env=env)
+    assert "retracing" not in completed.stderr
 
 
 def test_large_batches_use_the_compiled_forward(iris, monkeypatch):
