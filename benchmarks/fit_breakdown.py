@@ -9,7 +9,6 @@ one switched off in turn (patched in this process):
 
 * ``tf seed every fit``: the fit sets TensorFlow's global seed, as ``keras.utils.set_random_seed``
   does; that empties TensorFlow's kernel cache, so the training graph is prepared again.
-* ``keras update ops``: Keras's own optimizer update instead of the fused TensorFlow kernels.
 * ``numbered names``: Keras's numbered layer and optimizer names (``dense_57``, ``adam_12``).
 * ``keras early stopping``: Keras's ``EarlyStopping``, which compares with backend operations.
 
@@ -61,14 +60,6 @@ def _tf_seed_every_fit():
 
 
 @contextlib.contextmanager
-def _keras_update_ops():
-    from skkeras import _fastpath
-
-    with _patched(_fastpath, "apply_fused", lambda *args: False):
-        yield
-
-
-@contextlib.contextmanager
 def _numbered_names():
     import keras
 
@@ -110,7 +101,6 @@ def _keras_early_stopping():
 VARIANTS = {
     "all measures": contextlib.nullcontext,
     "tf seed every fit": _tf_seed_every_fit,
-    "keras update ops": _keras_update_ops,
     "numbered names": _numbered_names,
     "keras early stopping": _keras_early_stopping,
 }

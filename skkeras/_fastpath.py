@@ -32,7 +32,6 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ._fused_updates import apply_fused
 from ._keras import backend_name, import_keras
 from ._numpy_forward import numpy_forward
 
@@ -277,8 +276,7 @@ def _make_epoch_fn(model):
             scaled = model.optimizer.scale_loss(loss)
         variables = model.trainable_variables
         gradients = tape.gradient(scaled, variables)
-        if not apply_fused(model.optimizer, gradients, variables):
-            _apply_in_cross_replica_context(model.optimizer, gradients, variables)
+        _apply_in_cross_replica_context(model.optimizer, gradients, variables)
         return loss
 
     template_state = _Template.state_of(model, with_optimizer=True)
