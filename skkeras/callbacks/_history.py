@@ -12,7 +12,10 @@ def current_learning_rate(optimizer) -> float:
     """The optimizer's learning rate as a Python float (schedules evaluated at the current step)."""
     rate = optimizer.learning_rate
     if isinstance(rate, keras.Variable):
-        return float(rate)  # a third of the time of converting to NumPy first
+        try:
+            return float(rate)  # a third of the time of converting to NumPy first
+        except TypeError:  # a distributed (mirrored) variable has no float()
+            pass
     if callable(rate) and not hasattr(rate, "numpy"):
         rate = rate(optimizer.iterations)
     return float(np.asarray(keras.ops.convert_to_numpy(rate)))
