@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 
 from ._keras import import_keras
@@ -17,7 +18,9 @@ def make_optimizer(optimizer, kwargs: dict, *, estimator_name: str):
     keras = import_keras()
     try:
         if isinstance(optimizer, str):
-            optimizer = type(keras.optimizers.get(optimizer))
+            optimizer = _optimizer_classes().get(optimizer.lower()) or type(
+                keras.optimizers.get(optimizer)  # builds a throwaway instance: aliases only
+            )
         if inspect.isclass(optimizer):
             if optimizer.__module__.startswith("keras."):  # a user's class may take no name
                 kwargs = {"name": optimizer.__name__.lower(), **kwargs}
@@ -28,6 +31,30 @@ def make_optimizer(optimizer, kwargs: dict, *, estimator_name: str):
             f"The 'optimizer' parameter of {estimator_name} could not be built from "
             f"{optimizer!r} with {kwargs}: {error}"
         ) from error
+
+
+@functools.cache
+def _optimizer_classes() -> dict:
+    """Keras's ready-to-use optimizer classes by lower-case class name (``"adam"``...): not the
+    base class, nor wrappers that need another optimizer."""
+    keras = import_keras()
+    return {
+        value.__name__.lower(): value
+        for value in vars(keras.optimizers).values()
+        if inspect.isclass(value)
+        and issubclass(value, keras.optimizers.Optimizer)
+        and value is not keras.optimizers.Optimizer
+        and _all_defaults(value)
+    }
+
+
+def _all_defaults(cls) -> bool:
+    parameters = inspect.signature(cls).parameters.values()
+    return all(
+        parameter.default is not parameter.empty
+        or parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
+        for parameter in parameters
+    )
 
 
 def _class_name(snake_name: str) -> str:

@@ -221,3 +221,25 @@ def test_float_early_stopping_decides_as_keras(mode):
         runs.append(trace)
     assert runs[0] == runs[1]
     assert runs[1][-1][3]  # it did stop
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("adam", "Adam"), ("Adam", "Adam"), ("RMSprop", "RMSprop"), ("adamw", "AdamW"),
+     ("sgd", "SGD")],
+)
+def test_optimizer_names_give_keras_classes_with_fixed_names(name, kind):
+    from skkeras._compile import make_optimizer
+
+    optimizer = make_optimizer(name, {"learning_rate": 0.01}, estimator_name="Est")
+    assert type(optimizer).__name__ == kind
+    assert optimizer.name == kind.lower()
+    assert float(optimizer.learning_rate) == pytest.approx(0.01)
+
+
+def test_unknown_optimizer_name_names_the_parameter():
+    from skkeras._compile import make_optimizer
+
+    for name in ("adamm", "optimizer"):  # a typo; Keras's abstract base class
+        with pytest.raises(ValueError, match="'optimizer' parameter of Est"):
+            make_optimizer(name, {}, estimator_name="Est")
