@@ -156,10 +156,10 @@ class _Split:
         self.wrap(_fastpath, "train", "fit: fast path (optimizer variables, template, epoch loop)")
         self.wrap(keras.callbacks.CallbackList, "on_epoch_end", "epoch loop: callbacks")
         self.wrap(_fastpath, "_run_epochs", "fast path: epoch loop")
-        real_concrete = _fastpath._ensure_graphs
+        ensure_graphs = _fastpath._ensure_graphs
 
         def timed_graphs(template):
-            real_concrete(template)
+            ensure_graphs(template)
             if not isinstance(template.epoch_fn, _TimedFunction):
                 template.epoch_fn = _TimedFunction(template.epoch_fn, self.seconds)
 

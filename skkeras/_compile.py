@@ -6,6 +6,7 @@ import functools
 import inspect
 
 from ._keras import import_keras
+from ._layers import OPTIMIZERS
 
 
 def make_optimizer(optimizer, kwargs: dict, *, estimator_name: str):
@@ -35,26 +36,14 @@ def make_optimizer(optimizer, kwargs: dict, *, estimator_name: str):
 
 @functools.cache
 def _optimizer_classes() -> dict:
-    """Keras's ready-to-use optimizer classes by lower-case class name (``"adam"``...): not the
-    base class, nor wrappers that need another optimizer."""
+    """The classes of the optimizers the ready-made estimators accept by name (``"adam"``...)."""
     keras = import_keras()
-    return {
+    classes = {
         value.__name__.lower(): value
         for value in vars(keras.optimizers).values()
         if inspect.isclass(value)
-        and issubclass(value, keras.optimizers.Optimizer)
-        and value is not keras.optimizers.Optimizer
-        and _all_defaults(value)
     }
-
-
-def _all_defaults(cls) -> bool:
-    parameters = inspect.signature(cls).parameters.values()
-    return all(
-        parameter.default is not parameter.empty
-        or parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
-        for parameter in parameters
-    )
+    return {name: classes[name] for name in OPTIMIZERS if name in classes}
 
 
 def _class_name(snake_name: str) -> str:
