@@ -141,7 +141,7 @@ def _training_step_timer(library):
         return
     from skkeras import _fastpath
 
-    real_train, real_ensure = _fastpath.train, _fastpath._ensure_graphs
+    real_run, real_ensure = _fastpath._run_epochs, _fastpath._ensure_graphs
     current = [0.0]
 
     def timed(function):
@@ -166,17 +166,17 @@ def _training_step_timer(library):
         if not getattr(template.epoch_fn, "timed", False):
             template.epoch_fn = timed_epoch_fn(template.epoch_fn)
 
-    def train(*args, **kwargs):
+    def run_epochs(*args, **kwargs):  # the epoch loop of every fast fit, one call per fit
         current[0] = 0.0
-        result = real_train(*args, **kwargs)
+        result = real_run(*args, **kwargs)
         per_fit.append(current[0])
         return result
 
-    _fastpath.train, _fastpath._ensure_graphs = train, ensure
+    _fastpath._run_epochs, _fastpath._ensure_graphs = run_epochs, ensure
     try:
         yield per_fit
     finally:
-        _fastpath.train, _fastpath._ensure_graphs = real_train, real_ensure
+        _fastpath._run_epochs, _fastpath._ensure_graphs = real_run, real_ensure
 
 
 GRID = {

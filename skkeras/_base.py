@@ -6,6 +6,7 @@ subclasses provide the target handling (classifier or regressor) and ``_build_ke
 
 from __future__ import annotations
 
+import random
 from contextlib import nullcontext
 from numbers import Integral, Real
 from typing import Any
@@ -15,21 +16,21 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
-from . import _fastpath
+from . import _fastpath, _reuse
 from ._compile import make_loss, make_metrics, make_optimizer
 from ._data import check_fit_data, check_predict_data, check_weights
-from ._keras import import_keras, resolve_seed, seeded
+from ._keras import import_keras, resolve_seed, seeded, set_keras_seed
 from ._routing import ROUTING_PREFIXES, is_routed_name, routed
 from ._training import (
     default_compile_options,
     early_stopping_callback,
     instantiate_callbacks,
     run_training,
+    run_training_from_start,
     split_validation,
 )
 
 _PREDICT_CHUNK = 65536
-
 
 class BaseKerasEstimator(BaseEstimator):
     """Shared machinery of every skkeras estimator. Not meant to be used directly."""
@@ -60,6 +61,10 @@ class BaseKerasEstimator(BaseEstimator):
     _stop_on_training_loss = False
     #: Whether the constructor takes extra (builder and routed) keyword arguments.
     _accepts_extra_params = False
+    #: Whether the network is built from the estimator's parameters alone (the ready-made
+    #: estimators), so that fits with equal parameters, data shapes and seeds start from the same
+    #: state and may skip building it (see :mod:`skkeras._reuse`).
+    _network_from_params = False
     _y_numeric = False
 
     # ------------------------------------------------------------------ parameters
@@ -145,7 +150,30 @@ class BaseKerasEstimator(BaseEstimator):
         return self._fit(X, y, sample_weight, fit_params, 1, not self._is_fitted())
 
     def _is_fitted(self) -> bool:
-        return hasattr(self, "model_")
+        return "model_" in self.__dict__ or "_trained_state" in self.__dict__
+
+    def __getattr__(self, name: str):
+        # the Keras model of a network trained from a remembered start is built on first use
+        if name == "model_" and "_trained_state" in self.__dict__:
+            return self._materialize_model()
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _ensure_model(self) -> None:
+        """Build ``model_`` now if the network was trained without one (before saving it)."""
+        if "_trained_state" in self.__dict__:
+            self._materialize_model()
+
+    def _materialize_model(self):
+        trained = self.__dict__["_trained_state"]
+        try:
+            with seeded(trained.seed):
+                model = self._make_model(None, trained.n_train_steps)
+            _fastpath.load_state(model, trained.values)
+        except AttributeError as error:  # would read as "no attribute model_" from __getattr__
+            raise RuntimeError(f"Could not build the trained network's model: {error}") from error
+        self.__dict__["model_"] = model
+        del self.__dict__["_trained_state"]
+        return model
 
     def _fit(self, X, y, sample_weight, fit_params, epochs, reinitialize):
         self._validate_params()
@@ -167,14 +195,74 @@ class BaseKerasEstimator(BaseEstimator):
         train_idx, validation = self._split(X, y, sample_weight, validation_data, seed)
         batch_size = self.batch_size or 32
         n_steps = max(1, int(np.ceil(len(train_idx) / batch_size)))
+        data = (X, y, sample_weight, train_idx, validation, epochs)
         with seeded(seed), _distribution_scope(getattr(self, "distribution", None)):
             if reinitialize:
-                self.model_ = self._make_model(X, n_steps)
-            result = self._train(
-                X, y, sample_weight, train_idx, validation, epochs, fit_params
-            )
+                result = self._fit_new_network(data, fit_params, seed, n_steps)
+            else:
+                result = self._train(self.model_, *data, fit_params)
         self._record(result)
         return self
+
+    def _fit_new_network(self, data, fit_params: dict, seed: int, n_steps: int):
+        """Build (or start from a remembered state) and train a new network."""
+        self.__dict__.pop("model_", None)
+        self.__dict__.pop("_trained_state", None)
+        signature = self._start_signature(fit_params)
+        start = _reuse.recall(signature, seed) if signature is not None else None
+        if start is not None:
+            result = self._train_from_start(start, *data)
+            if result is not None:
+                self._trained_state = _reuse.TrainedState(start.key, result.values, seed, n_steps)
+                return result
+            set_keras_seed(seed)  # the template was busy: build as if nothing had happened
+        X = data[0]
+        model = self._make_model(X, n_steps)
+        facts = self._model_facts(model, X)
+        self._apply_model_facts(facts)
+        self.model_ = model
+        initial = _fastpath.initial_state(model) if signature is not None else None
+        rng_states = random.getstate(), np.random.get_state()
+        result = self._train(model, *data, fit_params)
+        if initial is not None and result.template_key is not None:
+            start = _reuse.Start(result.template_key, initial, *rng_states, facts)
+            _reuse.remember(signature, seed, start)
+        return result
+
+    def _start_signature(self, fit_params: dict) -> str | None:
+        """The :func:`~skkeras._reuse.signature` of the network this fit builds, if a remembered
+        start may replace building it; else None."""
+        if not self._network_from_params or fit_params or self.verbose or self.callbacks:
+            return None
+        if not isinstance(self.random_state, Integral) or not _fastpath.enabled():
+            return None
+        if getattr(self, "distribution", None) is not None:
+            return None
+        return _reuse.signature(type(self), self.get_params(deep=False), self._meta())
+
+    def _train_from_start(self, start, X, y, sample_weight, train_idx, validation, epochs):
+        self._apply_model_facts(start.facts)
+        random.setstate(start.python_rng)
+        np.random.set_state(start.numpy_rng)
+        inputs = self._training_inputs(X, y, sample_weight, train_idx, validation)
+        return run_training_from_start(
+            start,
+            *inputs["data"],
+            sample_weight=inputs["sample_weight"],
+            validation_data=inputs["validation_data"],
+            epochs=epochs,
+            batch_size=self.batch_size,
+            callbacks=inputs["callbacks"],
+            monitor=inputs["monitor"],
+            shuffle=self.shuffle,
+        )
+
+    def _model_facts(self, model, X) -> dict[str, Any]:
+        """Fitted facts derived from the built ``model`` (restored without it on later fits)."""
+        return {}
+
+    def _apply_model_facts(self, facts: dict[str, Any]) -> None:
+        """Set the fitted attributes described by :meth:`_model_facts`."""
 
     def _check_params(self) -> None:
         """Checks beyond ``_parameter_constraints``; raise before any training."""
@@ -256,7 +344,25 @@ class BaseKerasEstimator(BaseEstimator):
             meta["feature_names_in_"] = self.feature_names_in_
         return meta
 
-    def _train(self, X, y, sample_weight, train_idx, validation, epochs, fit_params):
+    def _train(self, model, X, y, sample_weight, train_idx, validation, epochs, fit_params):
+        inputs = self._training_inputs(X, y, sample_weight, train_idx, validation)
+        return run_training(
+            model,
+            *inputs["data"],
+            sample_weight=inputs["sample_weight"],
+            validation_data=inputs["validation_data"],
+            epochs=epochs,
+            initial_epoch=len(self.history_.get("loss", [])),
+            batch_size=self.batch_size,
+            callbacks=inputs["callbacks"],
+            monitor=inputs["monitor"],
+            verbose=int(self.verbose),
+            shuffle=self.shuffle,
+            fit_kwargs=fit_params,
+        )
+
+    def _training_inputs(self, X, y, sample_weight, train_idx, validation) -> dict[str, Any]:
+        """The encoded training rows, validation data and callbacks of a fit."""
         encoded = self.target_.encode(y)
         weights = None if sample_weight is None else sample_weight[train_idx]
         if len(train_idx) != len(X):
@@ -270,21 +376,13 @@ class BaseKerasEstimator(BaseEstimator):
                 encoded_val,
             )
         callbacks, monitor = self._callbacks(has_validation=validation is not None)
-        return run_training(
-            self.model_,
-            X,
-            encoded,
-            sample_weight=weights,
-            validation_data=keras_validation,
-            epochs=epochs,
-            initial_epoch=len(self.history_.get("loss", [])),
-            batch_size=self.batch_size,
-            callbacks=callbacks,
-            monitor=monitor,
-            verbose=int(self.verbose),
-            shuffle=self.shuffle,
-            fit_kwargs=fit_params,
-        )
+        return {
+            "data": (X, encoded),
+            "sample_weight": weights,
+            "validation_data": keras_validation,
+            "callbacks": callbacks,
+            "monitor": monitor,
+        }
 
     def _callbacks(self, *, has_validation: bool):
         params = self.get_params(deep=False)
@@ -322,7 +420,10 @@ class BaseKerasEstimator(BaseEstimator):
         # routed parameters are plain attributes; reading them directly avoids ``get_params``'s
         # signature inspection, which costs more than predicting one row
         chunk = getattr(self, "predict__batch_size", None) or _PREDICT_CHUNK
-        predict = _fastpath.predict_function(self.model_)
+        trained = self.__dict__.get("_trained_state")
+        predict = _fastpath.trained_forward(trained) if trained is not None else None
+        if predict is None:
+            predict = _fastpath.predict_function(self.model_)
         outputs = [
             _as_numpy(predict(X[start : start + chunk])) for start in range(0, len(X), chunk)
         ]

@@ -52,12 +52,16 @@ class KerasClassifierBase(ClassifierMixin, BaseKerasEstimator):
         self.target_type_ = target.target_type
         return target
 
-    def _make_model(self, X, n_train_steps: int):
-        model = super()._make_model(X, n_train_steps)
+    def _model_facts(self, model, X) -> dict[str, Any]:
         from ._base import _output_units
 
-        self.target_.encoding = self.target_.choose_encoding(model.loss, _output_units(model, X))
-        return model
+        facts = super()._model_facts(model, X)
+        facts["encoding"] = self.target_.choose_encoding(model.loss, _output_units(model, X))
+        return facts
+
+    def _apply_model_facts(self, facts: dict[str, Any]) -> None:
+        super()._apply_model_facts(facts)
+        self.target_.encoding = facts["encoding"]
 
     def _check_continued_target(self, y) -> None:
         if self.target_.encoding == MULTILABEL:

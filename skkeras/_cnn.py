@@ -257,6 +257,7 @@ def _conv_output(size: int, kernel: int, stride: int, padding: str) -> int:
 class _CNNMixin(ParameterCountMixin, OptimizerParamsMixin):
     """Builds the convolutional network from flat parameters."""
 
+    _network_from_params = True
     _allow_nd = True
     _stop_on_training_loss = True
 

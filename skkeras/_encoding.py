@@ -167,6 +167,9 @@ class Encoder:
         path = public_path(type(value))
         if path is None:
             raise TypeError(f"{where}: the class {name} cannot be imported by name.")
+        ensure_model = getattr(value, "_ensure_model", None)
+        if ensure_model is not None:
+            ensure_model()  # a network trained without a Keras model gets one to be saved
         params = value.get_params(deep=False)
         state = {
             key: item

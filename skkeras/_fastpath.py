@@ -42,6 +42,7 @@ _NUMPY_MAX_ROWS = 512
 _templates: OrderedDict = OrderedDict()
 _templates_lock = threading.Lock()
 _forwards: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_trained_forwards: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _BATCH_HOOKS = (
     "on_train_batch_begin",
     "on_train_batch_end",
@@ -150,8 +151,11 @@ class _Template:
     def __init__(self, model, *, training: bool):
         keras = import_keras()
         self.model = keras.models.clone_model(model)
-        self.lock = threading.Lock()
+        # re-entrant: a fit from a remembered start holds it for the whole fit, and the epoch
+        # loop takes it again around each epoch
+        self.lock = threading.RLock()
         self.epoch_fn = self.eval_fn = None
+        self.load_fn = self.read_fn = None
         if training:
             optimizer = type(model.optimizer).from_config(model.optimizer.get_config())
             self.model.compile(optimizer=optimizer, loss=model.loss, jit_compile=False)
@@ -206,6 +210,14 @@ def clear_templates() -> None:
         _templates.clear()
 
 
+def _cached_template(key: str) -> _Template | None:
+    with _templates_lock:
+        template = _templates.get(("train", key))
+        if template is not None:
+            _templates.move_to_end(("train", key))
+        return template
+
+
 # ---------------------------------------------------------------------------------- training
 def train(
     model,
@@ -242,6 +254,90 @@ def train(
         shuffle=shuffle,
     )
     return True
+
+
+def initial_state(model) -> list:
+    """Copies of every variable of a compiled ``model`` before training, in the template's
+    order (the optimizer is built first if it is not yet)."""
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    return [value.numpy().copy() for value in _Template.state_of(model, with_optimizer=True)]
+
+
+def load_state(model, values: list) -> None:
+    """Set every variable of a compiled ``model`` (optimizer included) from ``values``, given
+    in :func:`initial_state`'s order."""
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    state = _Template.state_of(model, with_optimizer=True)
+    if [tuple(variable.shape) for variable in state] != [tuple(np.shape(v)) for v in values]:
+        raise ValueError("the network's variables do not match the given values")
+    for variable, value in zip(state, values, strict=True):
+        variable.assign(value)
+
+
+def train_from_start(
+    key: str,
+    values: list,
+    X,
+    y,
+    *,
+    sample_weight,
+    validation_data,
+    epochs: int,
+    batch_size: int | None,
+    callbacks: list,
+    shuffle: bool,
+):
+    """Train the template of ``key`` from the state ``values`` (see :func:`initial_state`) and
+    return the trained state, or None if that template is gone or busy (nothing happened then).
+
+    The callbacks see the template's model for the whole fit; it is locked meanwhile, so no
+    other fit of the architecture can touch it.
+    """
+    import tensorflow as tf
+
+    template = _cached_template(key)
+    if template is None or tf.distribute.has_strategy():
+        return None
+    if not template.lock.acquire(blocking=False):
+        return None
+    try:
+        if template.epoch_fn is None or len(values) != len(
+            _Template.state_of(template.model, with_optimizer=True)
+        ):
+            return None
+        _ensure_state_io(template)
+        template.load_fn([tf.convert_to_tensor(value) for value in values])
+        _run_epochs(
+            template,
+            template.model,
+            _tensors(X, y, sample_weight),
+            validation_data,
+            epochs=epochs,
+            initial_epoch=0,
+            batch_size=batch_size or 32,
+            callbacks=callbacks,
+            shuffle=shuffle,
+        )
+        return [value.numpy() for value in template.read_fn()]
+    finally:
+        template.lock.release()
+
+
+def _ensure_state_io(template: _Template) -> None:
+    """Compiled graphs loading and reading all of the template's variables in one call each."""
+    if template.load_fn is not None:
+        return
+    import tensorflow as tf
+
+    state = _Template.state_of(template.model, with_optimizer=True)
+    load = tf.function(lambda values: _assign_all(values, state))
+    read = tf.function(lambda: [tf.identity(variable) for variable in state])
+    template.load_fn = load.get_concrete_function(
+        [tf.TensorSpec(variable.shape, variable.dtype) for variable in state]
+    )
+    template.read_fn = read.get_concrete_function()
 
 
 def _tensors(X, y, sample_weight):
@@ -440,9 +536,58 @@ def _compiled_forward(model):
     template = _template_for(model, training=False)
     if template is None or not template.matches(model, with_optimizer=False):
         return None
+    trainable = [variable.value for variable in model.trainable_variables]
+    non_trainable = [variable.value for variable in model.non_trainable_variables]
+    return _bind(_forward_fn_of(template), trainable, non_trainable, model.inputs[0].shape)
+
+
+def _forward_fn_of(template: _Template):
     if getattr(template, "forward_fn", None) is None:
         template.forward_fn = _make_forward_fn(template.model)
-    return _bind(template.forward_fn, model)
+    return template.forward_fn
+
+
+def trained_forward(trained):
+    """A forward pass ``f(X) -> outputs`` computed from a :class:`~skkeras._reuse.TrainedState`
+    (no Keras model of its own), or None when its architecture's template is gone."""
+    cached = _trained_forwards.get(trained)
+    if cached is not None:
+        return cached
+    template = _cached_template(trained.key)
+    if template is None or _switched_off():
+        return None
+    model = template.model
+    n_trainable = len(model.trainable_variables)
+    weights = trained.values[: n_trainable + len(model.non_trainable_variables)]
+    by_variable = {
+        id(variable): value
+        for variable, value in zip(
+            [*model.trainable_variables, *model.non_trainable_variables], weights, strict=True
+        )
+    }
+    small = numpy_forward(model, values=by_variable)
+    large = []
+
+    def compiled(X):
+        if not large:
+            import tensorflow as tf
+
+            tensors = [tf.constant(value) for value in weights]
+            large.append(
+                _bind(
+                    _forward_fn_of(template), tensors[:n_trainable], tensors[n_trainable:],
+                    model.inputs[0].shape,
+                )
+            )
+        return large[0](X)
+
+    def forward(X):
+        if small is not None and len(X) <= _NUMPY_MAX_ROWS:
+            return small(X)
+        return compiled(X)
+
+    _trained_forwards[trained] = forward
+    return forward
 
 
 def predict_function(model):
@@ -477,12 +622,11 @@ def _make_forward_fn(template_model):
     return tf.function(forward, reduce_retracing=True)
 
 
-def _bind(forward_fn, model):
+def _bind(forward_fn, trainable, non_trainable, input_shape):
+    """``forward_fn`` on these weights (variables or constant tensors)."""
     import tensorflow as tf
 
-    trainable = [variable.value for variable in model.trainable_variables]
-    non_trainable = [variable.value for variable in model.non_trainable_variables]
-    spec = tf.TensorSpec([None, *model.inputs[0].shape[1:]], tf.float32)
+    spec = tf.TensorSpec([None, *input_shape[1:]], tf.float32)
     # traced for any number of rows, and called directly (no per-call signature matching)
     graph = forward_fn.get_concrete_function(trainable, non_trainable, spec)
 

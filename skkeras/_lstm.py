@@ -74,6 +74,7 @@ def build_lstm(
 class _LSTMMixin(ParameterCountMixin, OptimizerParamsMixin):
     """Builds the LSTM network from flat parameters."""
 
+    _network_from_params = True
     _allow_nd = True
     _stop_on_training_loss = True
 

@@ -35,6 +35,7 @@ _MLP_CONSTRAINTS = {
 class _MLPMixin(OptimizerParamsMixin):
     """Builds the MLP from flat parameters; stops on a training-loss plateau like sklearn."""
 
+    _network_from_params = True
     _allow_nd = False
     _stop_on_training_loss = True
 

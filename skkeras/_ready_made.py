@@ -49,10 +49,14 @@ class RegressorOutputMixin:
 class ParameterCountMixin:
     """Records ``n_parameters_``, the number of weights of the built network."""
 
-    def _make_model(self, X, n_train_steps: int):
-        model = super()._make_model(X, n_train_steps)
-        self.n_parameters_ = int(model.count_params())
-        return model
+    def _model_facts(self, model, X) -> dict[str, Any]:
+        facts = super()._model_facts(model, X)
+        facts["n_parameters_"] = int(model.count_params())
+        return facts
+
+    def _apply_model_facts(self, facts: dict[str, Any]) -> None:
+        super()._apply_model_facts(facts)
+        self.n_parameters_ = facts["n_parameters_"]
 
 
 _TRAINING_PARAMS_TEMPLATE = """

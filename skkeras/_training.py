@@ -24,6 +24,10 @@ class TrainingResult:
     history: dict
     epochs_run: int
     best_epoch: int
+    #: The fast path's training-template key when the compiled epoch loop trained the model.
+    template_key: str | None = None
+    #: The trained variable values when the model was trained from a remembered start.
+    values: list | None = None
 
 
 def split_validation(n_samples: int, fraction: float, seed: int, stratify=None):
@@ -139,10 +143,7 @@ def run_training(
     train (no metrics, epoch-level callbacks only...) skip Keras's ``fit`` machinery; everything
     else goes through ``Model.fit``.
     """
-    from .callbacks import EpochRecorder
-
-    recorder = EpochRecorder()
-    callbacks = [*callbacks, recorder]
+    recorder, callbacks = _with_recorder(callbacks)
     common = {
         "sample_weight": sample_weight,
         "validation_data": validation_data,
@@ -158,6 +159,50 @@ def run_training(
         trained = _fastpath.train(model, X, y, key=key, **common)
     if not trained:
         _keras_fit(model, X, y, verbose=verbose, fit_kwargs=fit_kwargs, **common)
+    return _result(recorder, monitor, template_key=key if trained else None)
+
+
+def run_training_from_start(
+    start,
+    X,
+    y,
+    *,
+    sample_weight,
+    validation_data,
+    epochs: int,
+    batch_size: int | None,
+    callbacks: list,
+    monitor: str | None,
+    shuffle: bool,
+) -> TrainingResult | None:
+    """Train a network from a remembered :class:`~skkeras._reuse.Start`, without a Keras model of
+    its own; None if its template is gone or busy (nothing was trained then)."""
+    recorder, callbacks = _with_recorder(callbacks)
+    values = _fastpath.train_from_start(
+        start.key,
+        start.values,
+        X,
+        y,
+        sample_weight=sample_weight,
+        validation_data=validation_data,
+        epochs=epochs,
+        batch_size=batch_size,
+        callbacks=callbacks,
+        shuffle=shuffle,
+    )
+    if values is None:
+        return None
+    return _result(recorder, monitor, template_key=start.key, values=values)
+
+
+def _with_recorder(callbacks: list):
+    from .callbacks import EpochRecorder
+
+    recorder = EpochRecorder()
+    return recorder, [*callbacks, recorder]
+
+
+def _result(recorder, monitor: str | None, **extra) -> TrainingResult:
     if recorder.diverged_epoch is not None:
         raise TrainingDivergedError(
             f"Training diverged: the loss became {recorder.history['loss'][-1]} at epoch "
@@ -165,7 +210,9 @@ def run_training(
             "batch_normalization."
         )
     epochs_run = len(recorder.history.get("loss", []))
-    return TrainingResult(recorder.history, epochs_run, _best_epoch(recorder.history, monitor))
+    return TrainingResult(
+        recorder.history, epochs_run, _best_epoch(recorder.history, monitor), **extra
+    )
 
 
 def _keras_fit(model, X, y, *, epochs, initial_epoch, fit_kwargs, **kwargs) -> None:

@@ -9,7 +9,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from sklearn.preprocessing import StandardScaler
 
-from skkeras import KerasClassifier, KerasMLPClassifier, KerasMLPRegressor, _fastpath
+from skkeras import KerasClassifier, KerasMLPClassifier, KerasMLPRegressor, _fastpath, _reuse
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +43,7 @@ def _fit_both(monkeypatch, estimator, X, y, **fit_kwargs):
         return result
 
     monkeypatch.setattr(_fastpath, "train", spy)
+    _reuse.forget_all()  # build the network, as Keras's fit below does
     fast = clone(estimator).fit(X, y, **fit_kwargs)
     assert calls == [True], "the fast path was not used"
     monkeypatch.setenv("SKKERAS_FASTPATH", "0")

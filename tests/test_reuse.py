@@ -1,0 +1,259 @@
+"""Fits from a remembered starting state train exactly what a freshly built network trains."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import threading
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_iris
+from sklearn.preprocessing import StandardScaler
+
+from skkeras import (
+    KerasCNNClassifier,
+    KerasLSTMRegressor,
+    KerasMLPClassifier,
+    KerasMLPRegressor,
+    _fastpath,
+    _reuse,
+    load,
+    save,
+)
+
+
+@pytest.fixture(scope="module")
+def iris():
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X).astype(np.float32), y
+
+
+@pytest.fixture(scope="module")
+def sequences():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 5, 2)).astype(np.float32)
+    return X, X.sum(axis=(1, 2))
+
+
+@pytest.fixture(scope="module")
+def images():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(48, 8, 8, 1)).astype(np.float32)
+    return X, (X.mean(axis=(1, 2, 3)) > 0).astype(int)
+
+
+def _fresh(estimator, X, y, **fit_params):
+    """Fit a clone with every remembered start forgotten: the network is built."""
+    _reuse.forget_all()
+    fitted = clone(estimator).fit(X, y, **fit_params)
+    assert "model_" in vars(fitted) and "_trained_state" not in vars(fitted)
+    return fitted
+
+
+def _from_start(estimator, X, y, **fit_params):
+    """Fit a clone that must start from the state remembered by an earlier fit."""
+    fitted = clone(estimator).fit(X, y, **fit_params)
+    assert "_trained_state" in vars(fitted) and "model_" not in vars(fitted), (
+        "the fit built its network instead of starting from the remembered state"
+    )
+    return fitted
+
+
+def _all_values(model):
+    variables = [*model.weights, *model.optimizer.variables]
+    return [np.asarray(variable.numpy()) for variable in variables]
+
+
+def _assert_same_fit(reused, fresh, X):
+    assert reused.n_iter_ == fresh.n_iter_
+    assert reused.best_epoch_ == fresh.best_epoch_
+    assert sorted(reused.history_) == sorted(fresh.history_)
+    for key in fresh.history_:
+        np.testing.assert_allclose(reused.history_[key], fresh.history_[key], rtol=1e-6)
+    np.testing.assert_allclose(reused.predict(X), fresh.predict(X), rtol=1e-5, atol=1e-6)
+    for a, b in zip(_all_values(reused.model_), _all_values(fresh.model_), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"dropout": 0.3, "batch_normalization": True, "activation": "prelu"},
+        {"early_stopping": True, "patience": 2, "restore_best_weights": True, "epochs": 8},
+        {"activation": "swish", "optimizer": "sgd", "l2": 1e-3},
+    ],
+)
+def test_fit_from_a_remembered_start_matches_a_fresh_build(iris, params):
+    X, y = iris
+    estimator = KerasMLPClassifier((8, 4), **{"epochs": 4, "random_state": 0, **params})
+    fresh = _fresh(estimator, X, y)
+    reused = _from_start(estimator, X, y)
+    _assert_same_fit(reused, fresh, X)
+    np.testing.assert_array_equal(reused.predict_proba(X), fresh.predict_proba(X))
+
+
+def test_folds_start_from_the_first_folds_network(iris):
+    """Cross-validation: other rows, same network and seed."""
+    X, y = iris
+    estimator = KerasMLPClassifier((6,), epochs=3, random_state=7)
+    _fresh(estimator, X[:100], y[:100])
+    reused = _from_start(estimator, X[50:], y[50:])
+    fresh = _fresh(estimator, X[50:], y[50:])
+    _assert_same_fit(reused, fresh, X)
+
+
+def test_regressor_lstm_and_cnn_start_from_remembered_states(iris, sequences, images):
+    X = iris[0]
+    cases = [
+        (KerasMLPRegressor((5,), epochs=3, random_state=0), X, X[:, 0]),
+        (KerasLSTMRegressor(units=4, epochs=2, batch_size=16, random_state=0), *sequences),
+        (
+            KerasCNNClassifier(
+                filters=(4,), dense_units=(), epochs=2, batch_size=16, random_state=0,
+                augmentation={"flip": "horizontal", "rotation": 0.1},
+            ),
+            *images,
+        ),
+    ]
+    for estimator, X_case, y_case in cases:
+        fresh = _fresh(estimator, X_case, y_case)
+        reused = _from_start(estimator, X_case, y_case)
+        _assert_same_fit(reused, fresh, X_case)
+        assert getattr(reused, "n_parameters_", None) == getattr(fresh, "n_parameters_", None)
+
+
+def test_other_networks_and_seeds_do_not_share_a_start(iris):
+    X, y = iris
+    _fresh(KerasMLPClassifier((6,), epochs=2, random_state=0), X, y)
+    for other in [
+        KerasMLPClassifier((7,), epochs=2, random_state=0),
+        KerasMLPClassifier((6,), epochs=2, random_state=1),
+        KerasMLPClassifier((6,), epochs=2, random_state=0, dropout=0.1),
+        KerasMLPClassifier((6,), epochs=2, random_state=0, learning_rate=0.01),
+    ]:
+        assert "model_" in vars(clone(other).fit(X, y))
+    # training-only parameters keep the network and its start
+    _from_start(KerasMLPClassifier((6,), epochs=5, batch_size=8, random_state=0), X, y)
+
+
+@pytest.mark.parametrize("case", ["unseeded", "callbacks", "verbose"])
+def test_unseeded_fits_callbacks_and_verbose_fits_build_their_network(iris, case):
+    from skkeras.callbacks import StepDecay
+
+    X, y = iris
+    params = {
+        "unseeded": {"random_state": None},
+        "callbacks": {"callbacks": [StepDecay(milestones=(1,), factor=0.5)]},
+        "verbose": {"verbose": 1},
+    }[case]
+    estimator = KerasMLPClassifier((6,), epochs=2, **{"random_state": 0, **params})
+    clone(estimator).fit(X, y)
+    assert "model_" in vars(clone(estimator).fit(X, y))
+
+
+def test_trained_state_is_pickled_copied_and_saved(iris, tmp_path):
+    X, y = iris
+    estimator = KerasMLPClassifier((6,), epochs=2, random_state=0)
+    _fresh(estimator, X, y)
+    reused = _from_start(estimator, X, y)
+    expected = reused.predict_proba(X)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(reused)).predict_proba(X), expected)
+    np.testing.assert_array_equal(copy.deepcopy(reused).predict_proba(X), expected)
+    loaded = load(save(reused, tmp_path / "reused.skkeras"))
+    np.testing.assert_allclose(loaded.predict_proba(X), expected, rtol=1e-6)
+
+
+def test_prediction_without_a_template_builds_the_model(iris):
+    X, y = iris
+    estimator = KerasMLPClassifier((6,), epochs=2, random_state=0)
+    fresh = _fresh(estimator, X, y)
+    reused = _from_start(estimator, X, y)
+    _fastpath.clear_templates()
+    np.testing.assert_allclose(reused.predict_proba(X), fresh.predict_proba(X), rtol=1e-6)
+    assert "model_" in vars(reused) and "_trained_state" not in vars(reused)
+
+
+def test_large_batches_from_a_trained_state(iris):
+    X, y = iris
+    estimator = KerasMLPClassifier((6,), epochs=2, random_state=0)
+    fresh = _fresh(estimator, X, y)
+    reused = _from_start(estimator, X, y)
+    large = np.resize(X, (2 * _fastpath._NUMPY_MAX_ROWS, X.shape[1]))
+    np.testing.assert_allclose(
+        reused.predict_proba(large), fresh.predict_proba(large), rtol=1e-5, atol=1e-6
+    )
+    assert "model_" not in vars(reused)
+
+
+def test_warm_start_and_partial_fit_continue_a_trained_state(iris):
+    X, y = iris
+    estimator = KerasMLPClassifier((6,), epochs=2, random_state=0, warm_start=True)
+    fresh = _fresh(estimator, X, y).fit(X, y)
+    fresh.partial_fit(X, y)
+    reused = _from_start(estimator, X, y).fit(X, y)
+    reused.partial_fit(X, y)
+    _assert_same_fit(reused, fresh, X)
+    assert reused.n_iter_ == 5
+
+
+def test_a_busy_template_makes_the_fit_build_its_network(iris):
+    X, y = iris
+    estimator = KerasMLPClassifier((6,), epochs=2, random_state=0)
+    fresh = _fresh(estimator, X, y)
+    template = _fastpath._cached_template(_reuse.recall(*next(iter(_reuse._starts))).key)
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        with template.lock:
+            held.set()
+            release.wait(timeout=60)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(timeout=60)
+    try:
+        built = clone(estimator).fit(X, y)
+    finally:
+        release.set()
+        holder.join()
+    assert "model_" in vars(built)
+    _assert_same_fit(built, fresh, X)
+
+
+def test_fits_in_threads_share_starts_safely(iris):
+    """Fits from the start hold the template for the whole fit: no other fit disturbs them.
+
+    Fits that find it busy build their network; builds in concurrent threads draw their initial
+    weights from Python's global generator, which threads share, so only the fits from the start
+    are compared.
+    """
+    X, y = iris
+    estimator = KerasMLPClassifier((6,), epochs=3, random_state=0, shuffle=False)
+    expected = _fresh(estimator, X, y).predict_proba(X)
+    results = [None] * 4
+
+    def fit(index):
+        fitted = clone(estimator).fit(X, y)
+        results[index] = ("_trained_state" in vars(fitted), fitted.predict_proba(X))
+
+    threads = [threading.Thread(target=fit, args=(index,)) for index in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    from_start = [probabilities for started, probabilities in results if started]
+    assert from_start
+    for probabilities in from_start:
+        np.testing.assert_allclose(probabilities, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_remembered_starts_are_bounded(iris, monkeypatch):
+    X, y = iris
+    monkeypatch.setattr(_reuse, "_MAX_STARTS", 2)
+    _reuse.forget_all()
+    for seed in range(4):
+        KerasMLPClassifier((3,), epochs=1, random_state=seed).fit(X, y)
+    assert len(_reuse._starts) == 2
