@@ -113,7 +113,8 @@ CLASS_WEIGHT_DOC = """
 
 ATTRIBUTES_DOC = """
     model_ : keras.Model
-        The trained network.
+        The trained network. After a fit that started from a remembered state (an integer
+        ``random_state`` seen before with the same network), it is built when first read.
     n_parameters_ : int
         Number of weights of the network (trainable and not, e.g. batch-normalization
         statistics).

@@ -95,6 +95,19 @@ def test_fit_from_a_remembered_start_matches_a_fresh_build(iris, params):
     np.testing.assert_array_equal(reused.predict_proba(X), fresh.predict_proba(X))
 
 
+def test_weights_and_validation_data_from_a_remembered_start(iris):
+    X, y = iris
+    weights = np.linspace(0.5, 2.0, len(y))
+    estimator = KerasMLPClassifier(
+        (6,), epochs=3, random_state=0, class_weight="balanced", early_stopping=True
+    )
+    fit_params = {"sample_weight": weights, "validation_data": (X[::3], y[::3])}
+    fresh = _fresh(estimator, X, y, **fit_params)
+    reused = _from_start(estimator, X, y, **fit_params)
+    assert "val_loss" in reused.history_
+    _assert_same_fit(reused, fresh, X)
+
+
 def test_folds_start_from_the_first_folds_network(iris):
     """Cross-validation: other rows, same network and seed."""
     X, y = iris
