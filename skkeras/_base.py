@@ -221,7 +221,7 @@ class BaseKerasEstimator(BaseEstimator):
         facts = self._model_facts(model, X)
         self._apply_model_facts(facts)
         self.model_ = model
-        initial = _fastpath.initial_state(model) if signature is not None else None
+        initial = _fastpath.state_values(model) if signature is not None else None
         rng_states = random.getstate(), np.random.get_state()
         result = self._train(model, *data, fit_params)
         if initial is not None and result.template_key is not None:

@@ -12,6 +12,10 @@ removes it while computing the same thing as ``Model.fit`` / ``Model.predict_on_
   (early stopping, learning-rate schedules, the epoch recorder) see and change the real model as
   usual. Fits of the same architecture (CV folds, search trials, clones) reuse the traced graph:
   no per-fit tracing and no per-model graphs that accumulate in memory.
+* **Training from a remembered start** (:mod:`skkeras._reuse`). A fit whose network and seed
+  were built before needs no model of its own: the template is loaded with the remembered
+  starting state, trained (locked for the whole fit, its callbacks see the template's model)
+  and its trained state read back.
 * **Prediction.** Plain layer stacks (every ready-made MLP) are computed in NumPy
   (:mod:`skkeras._numpy_forward`); other single-input models get a cached ``tf.function`` per
   architecture running the template's stateless forward pass on the model's own variables, for
@@ -155,7 +159,6 @@ class _Template:
         # loop takes it again around each epoch
         self.lock = threading.RLock()
         self.epoch_fn = self.eval_fn = None
-        self.load_fn = self.read_fn = None
         if training:
             optimizer = type(model.optimizer).from_config(model.optimizer.get_config())
             self.model.compile(optimizer=optimizer, loss=model.loss, jit_compile=False)
@@ -256,9 +259,9 @@ def train(
     return True
 
 
-def initial_state(model) -> list:
-    """Copies of every variable of a compiled ``model`` before training, in the template's
-    order (the optimizer is built first if it is not yet)."""
+def state_values(model) -> list:
+    """NumPy copies of every variable of a compiled ``model``, optimizer's included, in the
+    templates' order (the optimizer is built first if it is not yet)."""
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
     return [value.numpy().copy() for value in _Template.state_of(model, with_optimizer=True)]
@@ -266,7 +269,7 @@ def initial_state(model) -> list:
 
 def load_state(model, values: list) -> None:
     """Set every variable of a compiled ``model`` (optimizer included) from ``values``, given
-    in :func:`initial_state`'s order."""
+    in :func:`state_values`'s order."""
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
     state = _Template.state_of(model, with_optimizer=True)
@@ -289,7 +292,7 @@ def train_from_start(
     callbacks: list,
     shuffle: bool,
 ):
-    """Train the template of ``key`` from the state ``values`` (see :func:`initial_state`) and
+    """Train the template of ``key`` from the state ``values`` (see :func:`state_values`) and
     return the trained state, or None if that template is gone or busy (nothing happened then).
 
     The callbacks see the template's model for the whole fit; it is locked meanwhile, so no
@@ -303,12 +306,11 @@ def train_from_start(
     if not template.lock.acquire(blocking=False):
         return None
     try:
-        if template.epoch_fn is None or len(values) != len(
-            _Template.state_of(template.model, with_optimizer=True)
-        ):
+        if template.epoch_fn is None:
             return None
-        _ensure_state_io(template)
-        template.load_fn([tf.convert_to_tensor(value) for value in values])
+        # eager assignments: a compiled graph would save half a millisecond a fit, but tracing
+        # it costs about 90 ms per architecture, more than the folds of a CV ever get back
+        load_state(template.model, values)
         _run_epochs(
             template,
             template.model,
@@ -320,24 +322,9 @@ def train_from_start(
             callbacks=callbacks,
             shuffle=shuffle,
         )
-        return [value.numpy() for value in template.read_fn()]
+        return state_values(template.model)
     finally:
         template.lock.release()
-
-
-def _ensure_state_io(template: _Template) -> None:
-    """Compiled graphs loading and reading all of the template's variables in one call each."""
-    if template.load_fn is not None:
-        return
-    import tensorflow as tf
-
-    state = _Template.state_of(template.model, with_optimizer=True)
-    load = tf.function(lambda values: _assign_all(values, state))
-    read = tf.function(lambda: [tf.identity(variable) for variable in state])
-    template.load_fn = load.get_concrete_function(
-        [tf.TensorSpec(variable.shape, variable.dtype) for variable in state]
-    )
-    template.read_fn = read.get_concrete_function()
 
 
 def _tensors(X, y, sample_weight):
