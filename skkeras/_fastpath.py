@@ -41,8 +41,10 @@ from ._numpy_forward import numpy_forward
 
 _MAX_TEMPLATES = 16
 #: Batches up to this many rows are predicted in NumPy; larger ones by TensorFlow's kernels,
-#: which are faster there and do not contend with BLAS thread pools.
-_NUMPY_MAX_ROWS = 512
+#: which are faster there. (The benchmark MLP, with and without batch normalization, on the
+#: three benchmark tables and 2 cores: NumPy took 0.3-0.4x TensorFlow's time at 600 rows,
+#: 0.7-0.9x at 10,000 and 1.0-1.3x at 65,536.)
+_NUMPY_MAX_ROWS = 16384
 _templates: OrderedDict = OrderedDict()
 _templates_lock = threading.Lock()
 _forwards: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

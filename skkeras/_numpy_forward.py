@@ -69,13 +69,35 @@ ACTIVATIONS = {
 }
 
 
-def _activation(function):
+def _softmax_in_place(x):
+    x -= x.max(axis=-1, keepdims=True)
+    np.exp(x, out=x)
+    x /= x.sum(axis=-1, keepdims=True)
+    return x
+
+
+#: The same functions, overwriting their argument (an array the forward pass made itself):
+#: on 10,000 rows, allocating a new array per operation costs as much as the arithmetic.
+IN_PLACE_ACTIVATIONS = {
+    "linear": lambda x: x,
+    "relu": lambda x: np.maximum(x, 0, out=x),
+    "tanh": lambda x: np.tanh(x, out=x),
+    "sigmoid": lambda x: expit(x, out=x),
+    "softmax": _softmax_in_place,
+}
+
+
+def _activation_name(function) -> str | None:
     import keras
 
     name = keras.activations.serialize(function)
     if isinstance(name, dict):
         name = name.get("config", name.get("class_name"))
-    return ACTIVATIONS.get(name) if isinstance(name, str) else None
+    return name if isinstance(name, str) else None
+
+
+def _activation(function):
+    return ACTIVATIONS.get(_activation_name(function))
 
 
 def _fixed(value):
@@ -84,16 +106,17 @@ def _fixed(value):
 
 
 def _dense(layer, read):
-    activation = _activation(layer.activation)
+    name = _activation_name(layer.activation)
+    activation = IN_PLACE_ACTIVATIONS.get(name) or ACTIVATIONS.get(name)
     if activation is None:
         return None
     kernel = read(layer.kernel)
     bias = read(layer.bias) if layer.use_bias else None
 
     def apply(x):
-        x = x @ kernel()
+        x = x @ kernel()  # a new array: the bias and activation may overwrite it
         if bias is not None:
-            x = x + bias()
+            x += bias()
         return activation(x)
 
     return apply
@@ -115,7 +138,9 @@ def _batch_normalization(layer, read):
         offset = -mean() * inverse
         if beta is not None:
             offset = offset + beta()
-        return x * inverse + offset
+        x = x * inverse  # a new array
+        x += offset
+        return x
 
     return apply
 
@@ -147,6 +172,13 @@ def _layer_function(layer, read):
         "LeakyReLU": _leaky_relu,
     }
     return builders[kind](layer, read) if kind in builders else None
+
+
+def _in_place_variant(layer):
+    """The overwriting version of an Activation layer's function, if there is one."""
+    if type(layer).__name__ != "Activation":
+        return None
+    return IN_PLACE_ACTIVATIONS.get(_activation_name(layer.activation))
 
 
 def _is_swish_product(layer, previous, current, steps) -> bool:
@@ -183,13 +215,14 @@ def numpy_forward(model, values: dict | None = None):
         # tensor objects with model.inputs, so the identity check below cannot be used)
         chain = type(model).__name__ == "Sequential"
         steps = []
+        overwriting = []  # per step, a version that may overwrite its argument (or None)
         previous = None  # the input of the last layer taken
         for layer in model.layers:
             if type(layer).__name__ == "InputLayer":
                 continue
             if not chain and _is_swish_product(layer, previous, current, steps):
                 # x * sigmoid(x), as skkeras builds swish: the sigmoid step becomes swish
-                steps[-1] = ACTIVATIONS["swish"]
+                steps[-1], overwriting[-1] = ACTIVATIONS["swish"], None
                 current = layer.output
                 continue
             linked = chain or layer.input is current
@@ -199,6 +232,7 @@ def numpy_forward(model, values: dict | None = None):
             if function is None:
                 return None
             steps.append(function)
+            overwriting.append(_in_place_variant(layer))
             previous, current = current, layer.output
         if not chain and current is not model.outputs[0]:
             return None
@@ -206,11 +240,12 @@ def numpy_forward(model, values: dict | None = None):
         return None
 
     def forward(X):
-        X = np.asarray(X, dtype=_F32)
+        X = original = np.asarray(X, dtype=_F32)
         # overflow to inf is what the backend computes too; it is not worth a warning
         with np.errstate(over="ignore", under="ignore"):
-            for step in steps:
-                X = step(X)
+            for step, in_place in zip(steps, overwriting, strict=True):
+                # an array an earlier step made may be overwritten, the caller's may not
+                X = in_place(X) if in_place is not None and X is not original else step(X)
         return X.astype(_F32, copy=False)
 
     return forward

@@ -337,6 +337,31 @@ def test_numpy_forward_matches_the_model(iris, params):
     np.testing.assert_allclose(clf.predict_proba(X), expected, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("first", ["relu", "softmax", "tanh", "sigmoid", "batch_normalization"])
+def test_numpy_forward_leaves_the_input_alone(iris, first):
+    """Activations overwrite the arrays the forward pass made, never the caller's."""
+    import keras
+
+    from skkeras._numpy_forward import numpy_forward
+
+    X = iris[0]
+    layer = (
+        keras.layers.BatchNormalization()
+        if first == "batch_normalization"
+        else keras.layers.Activation(first)
+    )
+    model = keras.Sequential([
+        keras.Input((4,)), layer, keras.layers.Dense(5), keras.layers.Activation("relu"),
+        keras.layers.Activation("softmax"),
+    ])
+    X_copy = X.copy()
+    forward = numpy_forward(model)
+    np.testing.assert_allclose(
+        forward(X), np.asarray(model.predict_on_batch(X)), rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_array_equal(X, X_copy)
+
+
 def test_numpy_forward_regressor_and_binary(cancer, diabetes):
     X, y = diabetes
     reg = KerasMLPRegressor((4,), epochs=2, random_state=0).fit(X, y)
