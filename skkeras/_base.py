@@ -225,7 +225,7 @@ class BaseKerasEstimator(BaseEstimator):
         rng_states = random.getstate(), np.random.get_state()
         result = self._train(model, *data, fit_params)
         if initial is not None and result.template_key is not None:
-            start = _reuse.Start(result.template_key, initial, *rng_states, facts)
+            start = _reuse.Start.of(result.template_key, initial, *rng_states, facts)
             _reuse.remember(signature, seed, start)
         return result
 

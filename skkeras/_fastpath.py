@@ -39,7 +39,9 @@ import numpy as np
 from ._keras import backend_name, import_keras
 from ._numpy_forward import numpy_forward
 
-_MAX_TEMPLATES = 16
+#: Architectures whose templates (model, optimizer and traced graphs: about 10 MiB each for the
+#: default search space's networks, measured with ``benchmarks.trial_memory``) are kept.
+_MAX_TEMPLATES = 8
 #: Batches up to this many rows are predicted in NumPy; larger ones by TensorFlow's kernels,
 #: which are faster there. (The benchmark MLP, with and without batch normalization, on the
 #: three benchmark tables and 2 cores: NumPy took 0.3-0.4x TensorFlow's time at 600 rows,

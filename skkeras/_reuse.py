@@ -27,8 +27,9 @@ import numpy as np
 from ._keras import backend_name, import_keras
 
 #: Starting states kept, all networks and seeds together (least recently used dropped first).
-_MAX_STARTS = 64
-_MAX_BYTES = 64 * 2**20
+#: A cross-validation needs one; a study rarely meets a network and seed of an earlier trial.
+_MAX_STARTS = 16
+_MAX_BYTES = 16 * 2**20
 #: Parameters that change how a network is trained but not the network or its starting state.
 TRAINING_ONLY_PARAMS = frozenset(
     {
@@ -49,9 +50,10 @@ class Start:
     ----------
     key : str
         The fast path's training-template key of the network.
-    values : list of ndarray
+    values : list of ndarray or Zeros
         Every variable's value, in the template's order (weights, non-trainable variables,
-        optimizer variables).
+        optimizer variables); all-zero ones (the optimizer's slots) are kept as :class:`Zeros`.
+        :meth:`arrays` gives them all as arrays.
     python_rng, numpy_rng : object
         The states of Python's and NumPy's global generators after the build, so that the
         training that follows shuffles exactly as after a build.
@@ -66,9 +68,30 @@ class Start:
     numpy_rng: Any
     facts: dict = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, key: str, values: list, python_rng, numpy_rng, facts: dict) -> Start:
+        """A start from the state ``values`` of a freshly built network."""
+        kept = [value if value.any() else Zeros(value.shape, value.dtype) for value in values]
+        return cls(key, kept, python_rng, numpy_rng, facts)
+
+    def arrays(self) -> list:
+        """Every variable's starting value as an array."""
+        return [
+            np.zeros(value.shape, value.dtype) if isinstance(value, Zeros) else value
+            for value in self.values
+        ]
+
     @property
     def n_bytes(self) -> int:
-        return sum(value.nbytes for value in self.values)
+        return sum(value.nbytes for value in self.values if isinstance(value, np.ndarray))
+
+
+@dataclass(frozen=True)
+class Zeros:
+    """An all-zero starting value, kept by shape and type only."""
+
+    shape: tuple
+    dtype: np.dtype
 
 
 @dataclass(eq=False)

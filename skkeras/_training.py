@@ -180,7 +180,7 @@ def run_training_from_start(
     recorder, callbacks = _with_recorder(callbacks)
     values = _fastpath.train_from_start(
         start.key,
-        start.values,
+        start.arrays(),
         X,
         y,
         sample_weight=sample_weight,
