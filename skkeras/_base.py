@@ -215,7 +215,7 @@ class BaseKerasEstimator(BaseEstimator):
             if result is not None:
                 self._trained_state = _reuse.TrainedState(start.key, result.values, seed, n_steps)
                 return result
-            set_keras_seed(seed)  # the template was busy: build as if nothing had happened
+            set_keras_seed(seed)  # the spare model was busy: build as if nothing had happened
         X = data[0]
         model = self._make_model(X, n_steps)
         facts = self._model_facts(model, X)

@@ -13,9 +13,9 @@ removes it while computing the same thing as ``Model.fit`` / ``Model.predict_on_
   usual. Fits of the same architecture (CV folds, search trials, clones) reuse the traced graph:
   no per-fit tracing and no per-model graphs that accumulate in memory.
 * **Training from a remembered start** (:mod:`skkeras._reuse`). A fit whose network and seed
-  were built before needs no model of its own: the template is loaded with the remembered
-  starting state, trained (locked for the whole fit, its callbacks see the template's model)
-  and its trained state read back.
+  were built before needs no model of its own: the template's spare model (one per
+  architecture) is loaded with the remembered starting state, trained like any estimator's
+  model, and its trained state read back.
 * **Prediction.** Plain layer stacks (every ready-made MLP) are computed in NumPy
   (:mod:`skkeras._numpy_forward`); other single-input models get a cached ``tf.function`` per
   architecture running the template's stateless forward pass on the model's own variables, for
@@ -157,16 +157,21 @@ class _Template:
     """A private model + optimizer of one architecture, with its compiled graphs."""
 
     def __init__(self, model, *, training: bool):
-        keras = import_keras()
-        self.model = keras.models.clone_model(model)
-        # re-entrant: a fit from a remembered start holds it for the whole fit, and the epoch
-        # loop takes it again around each epoch
-        self.lock = threading.RLock()
+        self.model = _compiled_copy(model) if training else _copy(model)
+        self.lock = threading.Lock()
         self.epoch_fn = self.eval_fn = None
-        if training:
-            optimizer = type(model.optimizer).from_config(model.optimizer.get_config())
-            self.model.compile(optimizer=optimizer, loss=model.loss, jit_compile=False)
-            optimizer.build(self.model.trainable_variables)
+        # the model that fits from a remembered start train (see train_from_start)
+        self.trainee = None
+        self.trainee_lock = threading.Lock()
+
+    def get_trainee(self):
+        """The template's spare model for fits from a remembered start (made on first use)."""
+        if self.trainee is None:
+            trainee = _compiled_copy(self.model)
+            if not self.matches(trainee, with_optimizer=True):
+                return None
+            self.trainee = trainee
+        return self.trainee
 
     @staticmethod
     def state_of(model, with_optimizer: bool) -> list:
@@ -180,6 +185,19 @@ class _Template:
         return len(ours) == len(theirs) and all(
             a.shape == b.shape and a.dtype == b.dtype for a, b in zip(ours, theirs, strict=True)
         )
+
+
+def _copy(model):
+    return import_keras().models.clone_model(model)
+
+
+def _compiled_copy(model):
+    """An untrained copy of a compiled ``model``, compiled alike, its optimizer built."""
+    copy = _copy(model)
+    optimizer = type(model.optimizer).from_config(model.optimizer.get_config())
+    copy.compile(optimizer=optimizer, loss=model.loss, jit_compile=False)
+    optimizer.build(copy.trainable_variables)
+    return copy
 
 
 def _assign_all(sources, targets):
@@ -296,28 +314,31 @@ def train_from_start(
     callbacks: list,
     shuffle: bool,
 ):
-    """Train the template of ``key`` from the state ``values`` (see :func:`state_values`) and
-    return the trained state, or None if that template is gone or busy (nothing happened then).
+    """Train a model of the architecture ``key`` from the state ``values`` (see
+    :func:`state_values`) and return the trained state; None if the architecture's template is
+    gone or its spare model busy (nothing happened then).
 
-    The callbacks see the template's model for the whole fit; it is locked meanwhile, so no
-    other fit of the architecture can touch it.
+    The spare model (:meth:`_Template.get_trainee`, one per template) trains exactly as an
+    estimator's own model does: through the template's compiled epoch loop, its state copied in
+    and out at each epoch, its callbacks seeing it. It is locked for the whole fit.
     """
     import tensorflow as tf
 
     template = _cached_template(key)
-    if template is None or tf.distribute.has_strategy():
+    if template is None or template.epoch_fn is None or tf.distribute.has_strategy():
         return None
-    if not template.lock.acquire(blocking=False):
+    if not template.trainee_lock.acquire(blocking=False):
         return None
     try:
-        if template.epoch_fn is None:
+        trainee = template.get_trainee()
+        if trainee is None:
             return None
         # eager assignments: a compiled graph would save half a millisecond a fit, but tracing
         # it costs about 90 ms per architecture, more than the folds of a CV ever get back
-        load_state(template.model, values)
+        load_state(trainee, values)
         _run_epochs(
             template,
-            template.model,
+            trainee,
             _tensors(X, y, sample_weight),
             validation_data,
             epochs=epochs,
@@ -326,9 +347,9 @@ def train_from_start(
             callbacks=callbacks,
             shuffle=shuffle,
         )
-        return state_values(template.model)
+        return state_values(trainee)
     finally:
-        template.lock.release()
+        template.trainee_lock.release()
 
 
 def _tensors(X, y, sample_weight):

@@ -212,7 +212,7 @@ def test_warm_start_and_partial_fit_continue_a_trained_state(iris):
     assert reused.n_iter_ == 5
 
 
-def test_a_busy_template_makes_the_fit_build_its_network(iris):
+def test_a_busy_spare_model_makes_the_fit_build_its_network(iris):
     X, y = iris
     estimator = KerasMLPClassifier((6,), epochs=2, random_state=0)
     fresh = _fresh(estimator, X, y)
@@ -220,7 +220,7 @@ def test_a_busy_template_makes_the_fit_build_its_network(iris):
     held, release = threading.Event(), threading.Event()
 
     def hold():
-        with template.lock:
+        with template.trainee_lock:
             held.set()
             release.wait(timeout=60)
 
@@ -237,7 +237,8 @@ def test_a_busy_template_makes_the_fit_build_its_network(iris):
 
 
 def test_fits_in_threads_share_starts_safely(iris):
-    """Fits from the start hold the template for the whole fit: no other fit disturbs them.
+    """Fits from the start hold the template's spare model for the whole fit: no other fit
+    disturbs them.
 
     Fits that find it busy build their network; builds in concurrent threads draw their initial
     weights from Python's global generator, which threads share, so only the fits from the start
@@ -261,6 +262,26 @@ def test_fits_in_threads_share_starts_safely(iris):
     assert from_start
     for probabilities in from_start:
         np.testing.assert_allclose(probabilities, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_fits_that_build_after_fits_from_a_start_train_and_validate_the_same(iris):
+    """A fit from a start must not change the compiled loop that later fits (which build their
+    network) use: their validation loss is computed on the weights they train. The fit from
+    the start is the first with sample weights, so it is the one that traces that variant."""
+    X, y = iris
+    weights = np.linspace(0.5, 2.0, len(y))
+    estimator = KerasMLPClassifier((6,), epochs=6, random_state=0, early_stopping=True)
+    weighted = {"sample_weight": weights, "validation_data": (X[::2], y[::2])}
+    _fastpath.clear_templates()
+    expected = _fresh(estimator.set_params(random_state=5), X, y, **weighted).history_
+    _fastpath.clear_templates()
+    _fresh(estimator.set_params(random_state=0), X, y, validation_data=(X[::2], y[::2]))
+    _from_start(estimator, X, y, **weighted)
+    after = clone(estimator).set_params(random_state=5).fit(X, y, **weighted)
+    assert "model_" in vars(after)
+    assert len(set(after.history_["val_loss"])) > 1
+    for key in expected:
+        np.testing.assert_allclose(after.history_[key], expected[key], rtol=1e-6)
 
 
 def test_remembered_starts_are_bounded(iris, monkeypatch):
