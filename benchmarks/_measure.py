@@ -125,7 +125,7 @@ def measure_cv(library, data, epochs):
     }
     if library == "keras" or not step_times:
         return result
-    # fit time of folds 2-5 over the time their compiled epoch calls took (pure training)
+    # fit time of folds 2-5 over the time their compiled training calls took (pure training)
     ratios = [fit / steps for fit, steps in zip(fold_times[1:], step_times[1:], strict=True)]
     result["later_folds_steps_s"] = summary(step_times[1:])
     result["later_folds_fit_over_steps"] = summary(ratios)
@@ -134,49 +134,44 @@ def measure_cv(library, data, epochs):
 
 @contextlib.contextmanager
 def _training_step_timer(library):
-    """For skkeras's fast path: seconds spent in the compiled epoch calls of each fit."""
+    """For skkeras's fast path: seconds each fit spent in its compiled training calls (the whole
+    fit in one call, or one call per epoch and validation)."""
     per_fit: list[float] = []
     if library != "skkeras":
         yield per_fit
         return
     from skkeras import _fastpath
 
-    real_run, real_ensure = _fastpath._run_epochs, _fastpath._ensure_graphs
+    real_call, real_train, real_train_from_start = (
+        _fastpath._call_training_graph, _fastpath.train, _fastpath.train_from_start
+    )
     current = [0.0]
 
-    def timed(function):
+    def timed_call(*args):
+        start = time.perf_counter()
+        try:
+            return real_call(*args)
+        finally:
+            current[0] += time.perf_counter() - start
+
+    def per_fit_of(train):  # the fast path's entry points, one call per fit
         def call(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                current[0] += time.perf_counter() - start
+            current[0] = 0.0
+            result = train(*args, **kwargs)
+            per_fit.append(current[0])
+            return result
 
         return call
 
-    def timed_epoch_fn(epoch_fn):
-        # the fast path calls the concrete graph that get_concrete_function returns
-        call = timed(epoch_fn)
-        call.get_concrete_function = lambda *a, **k: timed(epoch_fn.get_concrete_function(*a, **k))
-        call.timed = True
-        return call
-
-    def ensure(template):
-        real_ensure(template)
-        if not getattr(template.epoch_fn, "timed", False):
-            template.epoch_fn = timed_epoch_fn(template.epoch_fn)
-
-    def run_epochs(*args, **kwargs):  # the epoch loop of every fast fit, one call per fit
-        current[0] = 0.0
-        result = real_run(*args, **kwargs)
-        per_fit.append(current[0])
-        return result
-
-    _fastpath._run_epochs, _fastpath._ensure_graphs = run_epochs, ensure
+    _fastpath._call_training_graph = timed_call
+    _fastpath.train = per_fit_of(real_train)
+    _fastpath.train_from_start = per_fit_of(real_train_from_start)
     try:
         yield per_fit
     finally:
-        _fastpath._run_epochs, _fastpath._ensure_graphs = real_run, real_ensure
+        _fastpath._call_training_graph, _fastpath.train, _fastpath.train_from_start = (
+            real_call, real_train, real_train_from_start
+        )
 
 
 GRID = {

@@ -99,7 +99,7 @@ def markdown(report: dict) -> str:
         if cv := _cv_rows(results):
             lines += ["### 5-fold cross-validation (s)", ""]
             lines += _table(["library", "total", "fold 1 fit", "folds 2-5 fit",
-                             "folds 2-5 epoch calls", "folds 2-5 fit / epoch calls"], cv)
+                             "folds 2-5 compiled calls", "folds 2-5 fit / compiled calls"], cv)
         if grid := _grid_rows(results):
             lines += ["### GridSearchCV, 3 folds (s)", ""]
             lines += ["First call: joblib starts its worker processes (each imports TensorFlow) "

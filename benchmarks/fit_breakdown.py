@@ -10,7 +10,10 @@ one switched off in turn (patched in this process):
 * ``tf seed every fit``: the fit sets TensorFlow's global seed, as ``keras.utils.set_random_seed``
   does; that empties TensorFlow's kernel cache, so the training graph is prepared again.
 * ``numbered names``: Keras's numbered layer and optimizer names (``dense_57``, ``adam_12``).
-* ``keras early stopping``: Keras's ``EarlyStopping``, which compares with backend operations.
+* ``keras early stopping``: Keras's ``EarlyStopping``, which compares with backend operations
+  (and, not being the estimator's own callback, makes the fit run one call per epoch).
+* ``one compiled call per epoch``: the fit runs one compiled call per epoch with its callbacks in
+  Python between them, instead of the whole fit in one call with early stopping in the graph.
 
 Those fits each take a new seed, so each builds its network. The row ``same seed every fit``
 gives every fit the warm-up's seed, as the folds of a cross-validation have: from the second fit
@@ -23,7 +26,7 @@ fit (``Sequential builder, new key every fit``: what such builders got before se
 
 Variants run in blocks (templates cleared, one warm-up fit, then ``--fits`` timed fits), and the
 sequence of blocks is repeated ``--rounds`` times so that machine noise hits all of them.
-With every measure on, the time is also split into model building, the compiled epoch calls,
+With every measure on, the time is also split into model building, the compiled calls,
 callbacks and the rest. Results go to ``benchmarks/results/fit_breakdown.md|json``.
 """
 
@@ -125,8 +128,19 @@ def _new_key_every_fit():
         yield
 
 
+@contextlib.contextmanager
+def _call_per_epoch():
+    """Every fit runs one compiled call per epoch, its callbacks in Python between them (what
+    every fit did before session 5; fits with callbacks of the user's still do)."""
+    from skkeras import _compiled_fit
+
+    with _patched(_compiled_fit, "plan", lambda callbacks, has_validation: None):
+        yield
+
+
 VARIANTS = {
     "all measures": contextlib.nullcontext,
+    "one compiled call per epoch": _call_per_epoch,
     "tf seed every fit": _tf_seed_every_fit,
     "numbered names": _numbered_names,
     "keras early stopping": _keras_early_stopping,
@@ -210,40 +224,15 @@ class _Split:
         from skkeras import _base, _fastpath
 
         self.wrap(_base.BaseKerasEstimator, "_make_model", "fit: build and compile the model")
-        self.wrap(_fastpath, "train", "fit: fast path (optimizer variables, template, epoch loop)")
-        self.wrap(keras.callbacks.CallbackList, "on_epoch_end", "epoch loop: callbacks")
-        self.wrap(_fastpath, "_run_epochs", "fast path: epoch loop")
-        ensure_graphs = _fastpath._ensure_graphs
-
-        def timed_graphs(template):
-            ensure_graphs(template)
-            if not isinstance(template.epoch_fn, _TimedFunction):
-                template.epoch_fn = _TimedFunction(template.epoch_fn, self.seconds)
-
-        self._stack.enter_context(_patched(_fastpath, "_ensure_graphs", timed_graphs))
+        self.wrap(_fastpath, "train", "fit: fast path (template, training loop)")
+        self.wrap(_fastpath, "_fit_whole", "fast path: whole fit in one compiled call")
+        self.wrap(_fastpath, "_run_epochs", "fast path: one compiled call per epoch")
+        self.wrap(keras.callbacks.CallbackList, "on_epoch_end", "training loop: callbacks")
+        self.wrap(_fastpath, "_call_training_graph", "training loop: compiled calls")
         return self
 
     def __exit__(self, *exc):
         self._stack.close()
-
-
-class _TimedFunction:
-    """A ``tf.function`` whose concrete functions time their calls."""
-
-    def __init__(self, function, seconds):
-        self.function, self.seconds = function, seconds
-
-    def get_concrete_function(self, *args):
-        concrete = self.function.get_concrete_function(*args)
-
-        def call(*call_args):
-            start = time.perf_counter()
-            try:
-                return concrete(*call_args)
-            finally:
-                self.seconds["epoch loop: compiled epoch calls"] += time.perf_counter() - start
-
-        return call
 
 
 def split_of_a_fit(X, y, n_fits: int) -> dict:
@@ -259,7 +248,7 @@ def split_of_a_fit(X, y, n_fits: int) -> dict:
         total = time.perf_counter() - start
     _fastpath.clear_templates()
     ms = {"whole fit": 1000 * total / n_fits}
-    for prefix in ("fit:", "fast path:", "epoch loop:"):  # each part after what contains it
+    for prefix in ("fit:", "fast path:", "training loop:"):  # each part after what contains it
         for label in sorted(split.seconds):
             if label.startswith(prefix):
                 ms[label] = 1000 * split.seconds[label] / n_fits

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from contextlib import nullcontext
+from functools import cache
 from numbers import Integral, Real
 from typing import Any
 
@@ -68,6 +69,12 @@ class BaseKerasEstimator(BaseEstimator):
     _y_numeric = False
 
     # ------------------------------------------------------------------ parameters
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        # scikit-learn inspects the constructor's signature at every call (several times a
+        # fit); a class's signature does not change, so it is read once
+        return list(_constructor_param_names(cls))
+
     def _extra_params(self) -> dict[str, Any]:
         declared = set(self._get_param_names())
         return {
@@ -215,7 +222,7 @@ class BaseKerasEstimator(BaseEstimator):
             if result is not None:
                 self._trained_state = _reuse.TrainedState(start.key, result.values, seed, n_steps)
                 return result
-            set_keras_seed(seed)  # the spare model was busy: build as if nothing had happened
+            set_keras_seed(seed)  # the template was gone: build as if nothing had happened
         X = data[0]
         model = self._make_model(X, n_steps)
         facts = self._model_facts(model, X)
@@ -436,6 +443,11 @@ class BaseKerasEstimator(BaseEstimator):
         tags.input_tags.three_d_array = self._allow_nd
         tags.target_tags.multi_output = True
         return tags
+
+
+@cache
+def _constructor_param_names(cls) -> tuple[str, ...]:
+    return tuple(BaseEstimator._get_param_names.__func__(cls))
 
 
 def _distribution_scope(distribution):

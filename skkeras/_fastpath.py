@@ -4,18 +4,23 @@ For small tabular networks almost all of a Keras ``fit`` is overhead: tracing a 
 ``tf.function`` for every model, the per-epoch data pipeline, per-step dispatch. This module
 removes it while computing the same thing as ``Model.fit`` / ``Model.predict_on_batch``:
 
-* **Training.** One private *template* copy (model + optimizer) is kept per architecture. A whole
-  epoch runs in one compiled graph call (a ``tf.while_loop`` over the batches, each step being
-  exactly Keras's own train step: forward pass with ``training=True``, ``compute_loss``,
-  ``GradientTape``, ``optimizer.apply_gradients``). Before each epoch the estimator's model and
-  optimizer state is copied into the template, afterwards it is copied back, so callbacks
-  (early stopping, learning-rate schedules, the epoch recorder) see and change the real model as
-  usual. Fits of the same architecture (CV folds, search trials, clones) reuse the traced graph:
-  no per-fit tracing and no per-model graphs that accumulate in memory.
+* **Training.** One private *template* copy (model + optimizer) is kept per architecture, with
+  its compiled graphs. Each training step is exactly Keras's own train step (forward pass with
+  ``training=True``, ``compute_loss``, ``GradientTape``, ``optimizer.apply_gradients``), the
+  batches of an epoch visited in a ``tf.while_loop``. Fits of the same architecture (CV folds,
+  search trials, clones) reuse the traced graphs: no per-fit tracing and no per-model graphs
+  that accumulate in memory.
+
+  - When the only callbacks are the estimator's own (the epoch recorder and its early
+    stopping), the *whole fit* is one compiled call (:mod:`skkeras._compiled_fit`): the
+    estimator's state goes in, every epoch, validation loss and early-stopping decision runs in
+    the graph, and the trained state and the epochs' logs come out.
+  - Otherwise each *epoch* is one call: the estimator's model and optimizer state is copied
+    into the template before it and back after it, so callbacks (a user's, learning-rate
+    schedules, per-epoch pruning) see and change the real model as usual between epochs.
 * **Training from a remembered start** (:mod:`skkeras._reuse`). A fit whose network and seed
-  were built before needs no model of its own: the template's spare model (one per
-  architecture) is loaded with the remembered starting state, trained like any estimator's
-  model, and its trained state read back.
+  were built before needs no model of its own: the whole-fit graph takes the remembered
+  starting state as its input and returns the trained state.
 * **Prediction.** Plain layer stacks (every ready-made MLP) are computed in NumPy
   (:mod:`skkeras._numpy_forward`); other single-input models get a cached ``tf.function`` per
   architecture running the template's stateless forward pass on the model's own variables, for
@@ -36,6 +41,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from . import _compiled_fit
 from ._keras import backend_name, import_keras
 from ._numpy_forward import numpy_forward
 
@@ -159,19 +165,9 @@ class _Template:
     def __init__(self, model, *, training: bool):
         self.model = _compiled_copy(model) if training else _copy(model)
         self.lock = threading.Lock()
-        self.epoch_fn = self.eval_fn = None
-        # the model that fits from a remembered start train (see train_from_start)
-        self.trainee = None
-        self.trainee_lock = threading.Lock()
-
-    def get_trainee(self):
-        """The template's spare model for fits from a remembered start (made on first use)."""
-        if self.trainee is None:
-            trainee = _compiled_copy(self.model)
-            if not self.matches(trainee, with_optimizer=True):
-                return None
-            self.trainee = trainee
-        return self.trainee
+        # per-epoch graphs (fits with callbacks of their own) and the whole-fit graph
+        self.epoch_fn = self.eval_fn = self.fit_fn = None
+        self.fit_graphs: dict = {}
 
     @staticmethod
     def state_of(model, with_optimizer: bool) -> list:
@@ -260,24 +256,30 @@ def train(
 ):
     """Train ``model`` like ``Model.fit`` would; return None if no template could be used.
 
-    ``key`` is :func:`training_key`'s answer for this model and these settings.
+    ``key`` is :func:`training_key`'s answer for this model and these settings. When the only
+    callbacks are the estimator's own (:func:`skkeras._compiled_fit.plan`), the whole fit is
+    one compiled call; otherwise each epoch is one, with the callbacks run between them.
     """
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
     template = _template_for(model, training=True, key=key)
     if template is None or not template.matches(model, with_optimizer=True):
         return None
-    _run_epochs(
-        template,
-        model,
-        _tensors(X, y, sample_weight),
-        validation_data,
-        epochs=epochs,
-        initial_epoch=initial_epoch,
-        batch_size=batch_size or 32,
-        callbacks=callbacks,
-        shuffle=shuffle,
-    )
+    data = _tensors(X, y, sample_weight)
+    validation = _validation_tensors(validation_data)
+    settings = {"epochs": epochs, "batch_size": batch_size or 32, "shuffle": shuffle}
+    fit_plan = _compiled_fit.plan(callbacks, has_validation=validation is not None)
+    if fit_plan is None:
+        _run_epochs(
+            template, model, data, validation, initial_epoch=initial_epoch, callbacks=callbacks,
+            **settings,
+        )
+        return True
+    variables = template.state_of(model, with_optimizer=True)
+    state = [variable.read_value() for variable in variables]
+    final = _fit_whole(template, fit_plan, state, data, validation, initial_epoch, **settings)
+    for variable, value in zip(variables, final, strict=True):
+        variable.assign(value)
     return True
 
 
@@ -316,40 +318,105 @@ def train_from_start(
 ):
     """Train a model of the architecture ``key`` from the state ``values`` (see
     :func:`state_values`) and return the trained state; None if the architecture's template is
-    gone or its spare model busy (nothing happened then).
+    gone or the callbacks need a model (nothing happened then).
 
-    The spare model (:meth:`_Template.get_trainee`, one per template) trains exactly as an
-    estimator's own model does: through the template's compiled epoch loop, its state copied in
-    and out at each epoch, its callbacks seeing it. It is locked for the whole fit.
+    The whole fit is one call of the template's compiled fit graph, which takes the starting
+    state as its input and returns the trained one: no Keras model is involved.
     """
     import tensorflow as tf
 
     template = _cached_template(key)
-    if template is None or template.epoch_fn is None or tf.distribute.has_strategy():
+    if template is None or tf.distribute.has_strategy():
         return None
-    if not template.trainee_lock.acquire(blocking=False):
+    validation = _validation_tensors(validation_data)
+    fit_plan = _compiled_fit.plan(callbacks, has_validation=validation is not None)
+    if fit_plan is None:
         return None
-    try:
-        trainee = template.get_trainee()
-        if trainee is None:
-            return None
-        # eager assignments: a compiled graph would save half a millisecond a fit, but tracing
-        # it costs about 90 ms per architecture, more than the folds of a CV ever get back
-        load_state(trainee, values)
-        _run_epochs(
-            template,
-            trainee,
-            _tensors(X, y, sample_weight),
-            validation_data,
-            epochs=epochs,
-            initial_epoch=0,
-            batch_size=batch_size or 32,
-            callbacks=callbacks,
-            shuffle=shuffle,
+    state = [tf.convert_to_tensor(value) for value in values]
+    final = _fit_whole(
+        template, fit_plan, state, _tensors(X, y, sample_weight), validation, 0,
+        epochs=epochs, batch_size=batch_size or 32, shuffle=shuffle,
+    )
+    return [value.numpy() for value in final]
+
+
+def _fit_whole(template, fit_plan, state, data, validation, initial_epoch, *, epochs,
+               batch_size, shuffle):
+    """Run the whole fit in the template's compiled fit graph from ``state`` (tensors in the
+    templates' order); hand the epochs' logs to the plan's recorder; return the final state."""
+    import tensorflow as tf
+
+    X, y, weights, use_weights = data
+    seeds = tf.constant(_epoch_seeds(epochs, shuffle))
+    arguments = (
+        state, X, y, weights, seeds, tf.constant(shuffle), tf.constant(batch_size, tf.int32),
+        use_weights, tf.constant(initial_epoch, tf.int32), _compiled_fit.rule_tensors(fit_plan),
+        validation,
+    )
+    with template.lock:
+        graph = _fit_graph(template, arguments)
+        final, losses, val_losses, rates = _call_training_graph(graph, *arguments)
+    _compiled_fit.record(
+        fit_plan, initial_epoch, losses, val_losses, rates, has_validation=validation is not None
+    )
+    return final
+
+
+def _fit_graph(template, arguments):
+    """The template's whole-fit graph for these arguments' types (traced once per architecture
+    and kind of data, for any number of rows; looked up without TensorFlow's signature
+    matching, which costs a noticeable share of a small fit)."""
+    _, X, y, _, _, _, _, use_weights, _, _, validation = arguments
+    kind = (_spec(X), _spec(y), use_weights)
+    if validation is not None:
+        kind += (_spec(validation[0]), _spec(validation[1]), validation[3])
+    graph = template.fit_graphs.get(kind)
+    if graph is None:
+        if template.fit_fn is None:
+            template.fit_fn = tf_function(
+                _compiled_fit.make_fit_fn(
+                    template.model, _epoch_trainer(template.model), _evaluator(template.model)
+                )
+            )
+        graph = template.fit_graphs[kind] = template.fit_fn.get_concrete_function(
+            *_specs(arguments)
         )
-        return state_values(trainee)
-    finally:
-        template.trainee_lock.release()
+    return graph
+
+
+def _call_training_graph(graph, *arguments):
+    """Every compiled training call (an epoch, a validation, a whole fit) goes through here."""
+    return graph(*arguments)
+
+
+def _epoch_seeds(epochs: int, shuffle: bool) -> np.ndarray:
+    """Each epoch's shuffling seed, drawn from NumPy's global generator (which the estimator
+    seeds for the fit)."""
+    if not shuffle:
+        return np.zeros((epochs, 2), dtype=np.int64)
+    return np.random.randint(0, 2**31 - 1, size=(epochs, 2)).astype(np.int64)
+
+
+def _specs(arguments):
+    """The whole-fit graph's argument types, data with any number of rows (so new data sizes
+    reuse the traced graph) and the state as it is."""
+    import tensorflow as tf
+
+    def spec(value):
+        if isinstance(value, list | tuple):
+            return type(value)(spec(item) for item in value)
+        if isinstance(value, tf.Tensor) and value.shape.rank:
+            return _spec(value)
+        return value
+
+    state, *data = arguments
+    return [state, *(spec(argument) for argument in data)]
+
+
+def _validation_tensors(validation_data):
+    if validation_data is None:
+        return None
+    return _tensors(*_unpack_validation(validation_data))
 
 
 def _tensors(X, y, sample_weight):
@@ -364,14 +431,22 @@ def _tensors(X, y, sample_weight):
     return X, y, tf.convert_to_tensor(np.asarray(sample_weight, dtype=np.float32)), True
 
 
-def _ensure_graphs(template: _Template) -> None:
+def _ensure_epoch_graphs(template: _Template) -> None:
     if template.epoch_fn is None:
         template.epoch_fn = _make_epoch_fn(template.model)
-        template.eval_fn = _make_eval_fn(template.model)
+        template.eval_fn = tf_function(_evaluator(template.model))
 
 
-def _make_epoch_fn(model):
-    """One compiled call = one epoch of Keras's train step over ``order``'s batches."""
+def tf_function(function):
+    import tensorflow as tf
+
+    return tf.function(function, reduce_retracing=True)
+
+
+def _epoch_trainer(model):
+    """The graph body of one epoch of Keras's train step on ``model``:
+    ``train_epoch(X, y, weights, seed, shuffle, batch_size, use_weights) -> mean loss``, the
+    rows visited in the order ``seed`` shuffles them to (if ``shuffle``)."""
     import tensorflow as tf
 
     def step(x, y, weights, use_weights):
@@ -387,12 +462,12 @@ def _make_epoch_fn(model):
         _apply_in_cross_replica_context(model.optimizer, gradients, variables)
         return loss
 
-    template_state = _Template.state_of(model, with_optimizer=True)
-
-    def epoch(state, X, y, weights, order, batch_size, use_weights):
-        # copy the estimator's model and optimizer state in, train, copy it back: one call
-        _assign_all(state, template_state)
-        n_samples = tf.shape(order)[0]
+    def train_epoch(X, y, weights, seed, shuffle, batch_size, use_weights):
+        n_samples = tf.shape(X)[0]
+        rows = tf.range(n_samples)
+        order = tf.cond(
+            shuffle, lambda: tf.random.experimental.stateless_shuffle(rows, seed), lambda: rows
+        )
         n_steps = (n_samples + batch_size - 1) // batch_size
         total = tf.constant(0.0, dtype=tf.float32)
         for index in tf.range(n_steps):
@@ -401,10 +476,24 @@ def _make_epoch_fn(model):
                 tf.gather(X, batch), tf.gather(y, batch), tf.gather(weights, batch), use_weights
             )
             total += tf.cast(loss, tf.float32) * tf.cast(tf.shape(batch)[0], tf.float32)
-        _assign_all(template_state, state)
         return total / tf.cast(n_samples, tf.float32)
 
-    return tf.function(epoch, reduce_retracing=True)
+    return train_epoch
+
+
+def _make_epoch_fn(model):
+    """One compiled call = one epoch: the estimator's model and optimizer state is copied into
+    the template ``model``, trained for an epoch and copied back."""
+    train_epoch = _epoch_trainer(model)
+    template_state = _Template.state_of(model, with_optimizer=True)
+
+    def epoch(state, X, y, weights, seed, shuffle, batch_size, use_weights):
+        _assign_all(state, template_state)
+        loss = train_epoch(X, y, weights, seed, shuffle, batch_size, use_weights)
+        _assign_all(template_state, state)
+        return loss
+
+    return tf_function(epoch)
 
 
 def _apply_in_cross_replica_context(optimizer, gradients, variables) -> None:
@@ -431,8 +520,9 @@ def _spec(tensor):
     return tf.TensorSpec([None, *tensor.shape[1:]], tensor.dtype)
 
 
-def _make_eval_fn(model):
-    """Mean validation loss (batch losses weighted by batch size, as ``Model.evaluate``)."""
+def _evaluator(model):
+    """The graph body of the mean validation loss (batch losses weighted by batch size, as
+    ``Model.evaluate``): ``evaluate(X, y, weights, batch_size, use_weights)``."""
     import tensorflow as tf
 
     def evaluate(X, y, weights, batch_size, use_weights):
@@ -449,31 +539,30 @@ def _make_eval_fn(model):
             total += tf.cast(loss, tf.float32) * tf.cast(stop - start, tf.float32)
         return total / tf.cast(n_samples, tf.float32)
 
-    return tf.function(evaluate, reduce_retracing=True)
+    return evaluate
 
 
-def _run_epochs(template, model, data, validation_data, *, epochs, initial_epoch, batch_size,
+def _run_epochs(template, model, data, validation, *, epochs, initial_epoch, batch_size,
                 callbacks, shuffle):
+    """Train ``model`` one compiled call per epoch, running ``callbacks`` between them."""
     import tensorflow as tf
 
     keras = import_keras()
     X, y, weights, use_weights = data
-    validation = None
-    if validation_data is not None:
-        validation = _tensors(*_unpack_validation(validation_data))
     callback_list = keras.callbacks.CallbackList(
         callbacks, model=model, epochs=initial_epoch + epochs, steps=None, verbose=0
     )
     model.stop_training = False
     batch = tf.constant(batch_size, dtype=tf.int32)
+    shuffled = tf.constant(shuffle)
     state = template.state_of(model, with_optimizer=True)
+    seeds = tf.constant(_epoch_seeds(epochs, shuffle))
     with template.lock:
-        _ensure_graphs(template)
+        _ensure_epoch_graphs(template)
         # trace (once per architecture) for any number of rows, and call that graph directly:
         # no retracing for new data sizes, no per-call signature matching
         epoch_graph = template.epoch_fn.get_concrete_function(
-            state, _spec(X), _spec(y), _spec(weights), tf.TensorSpec([None], tf.int32), batch,
-            use_weights,
+            state, _spec(X), _spec(y), _spec(weights), seeds[0], shuffled, batch, use_weights
         )
         eval_graph = None
         if validation is not None:
@@ -482,23 +571,25 @@ def _run_epochs(template, model, data, validation_data, *, epochs, initial_epoch
                 _spec(val_x), _spec(val_y), _spec(val_w), batch, val_use
             )
 
-    def run_epoch(order):
+    def run_epoch(seed):
         # An epoch call copies this model's state into the template, trains and copies it
         # back; validation reads the template's weights. Holding the lock for exactly that
         # lets fits of one architecture interleave epoch by epoch (folds trained in lockstep,
         # trials in threads) without ever seeing each other's weights.
         with template.lock:
-            loss = epoch_graph(state, X, y, weights, order, batch, use_weights)
+            loss = _call_training_graph(
+                epoch_graph, state, X, y, weights, seed, shuffled, batch, use_weights
+            )
             logs = {"loss": float(loss)}
             if eval_graph is not None:
-                logs["val_loss"] = float(eval_graph(val_x, val_y, val_w, batch, val_use))
+                val_loss = _call_training_graph(eval_graph, val_x, val_y, val_w, batch, val_use)
+                logs["val_loss"] = float(val_loss)
         return logs
 
     callback_list.on_train_begin()
-    for epoch in range(initial_epoch, initial_epoch + epochs):
+    for index, epoch in enumerate(range(initial_epoch, initial_epoch + epochs)):
         callback_list.on_epoch_begin(epoch)
-        order = np.random.permutation(len(X)) if shuffle else np.arange(len(X))
-        logs = run_epoch(tf.constant(order, dtype=tf.int32))
+        logs = run_epoch(seeds[index])
         callback_list.on_epoch_end(epoch, logs)
         if model.stop_training:
             break

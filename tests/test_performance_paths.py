@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from functools import partial
 
+import keras
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from sklearn.preprocessing import StandardScaler
 
@@ -118,6 +121,18 @@ def test_fast_training_with_weights_and_early_stopping(monkeypatch, cancer):
     )
     fast, plain = _fit_both(monkeypatch, estimator, X, y, sample_weight=weights)
     assert "val_loss" in fast.history_
+    _assert_same_training(fast, plain, X)
+
+
+@pytest.mark.parametrize("restore", [True, False])
+def test_fast_early_stopping_stops_and_restores_like_keras_fit(monkeypatch, cancer, restore):
+    X, y = cancer
+    estimator = KerasMLPClassifier(
+        (6,), epochs=40, batch_size=16, shuffle=False, early_stopping=True, patience=1,
+        restore_best_weights=restore, learning_rate=0.05, random_state=3,
+    )
+    fast, plain = _fit_both(monkeypatch, estimator, X, y)
+    assert fast.n_iter_ < 40, "early stopping did not stop: the test checks nothing"
     _assert_same_training(fast, plain, X)
 
 
@@ -504,13 +519,76 @@ def test_large_batches_use_the_compiled_forward(iris, monkeypatch):
     np.testing.assert_allclose(clf.predict_proba(X[:77]), expected[:77], rtol=1e-6, atol=1e-7)
 
 
-def test_new_data_sizes_do_not_retrace(iris):
-    """Fits on different numbers of rows (CV folds) reuse one traced epoch graph."""
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"early_stopping": True, "patience": 2, "restore_best_weights": True},
+        {"early_stopping": True, "patience": 1, "min_delta": 0.01},
+        {"patience": 1, "min_delta": 0.02},  # stop on the training loss
+        {"patience": None, "batch_normalization": True, "dropout": 0.2},
+    ],
+)
+def test_whole_fit_in_one_call_matches_the_per_epoch_loop(cancer, params):
+    """A fit with only the estimator's own callbacks is one compiled call, its early stopping
+    decided in the graph; a user's callback makes it one call per epoch, the callbacks run in
+    Python. Both train the same epochs (shuffled, weighted) and stop at the same one."""
+    X, y = cancer
+    weights = np.linspace(0.5, 2.0, len(y))
+    estimator = KerasMLPClassifier(
+        (6,), epochs=30, batch_size=16, learning_rate=0.05, random_state=0, **params
+    )
+    _reuse.forget_all()
+    whole = clone(estimator).fit(X, y, sample_weight=weights)
+    callback = _EpochCallback
+    per_epoch = clone(estimator).set_params(callbacks=[callback]).fit(X, y, sample_weight=weights)
+    if params["patience"] is not None:
+        assert whole.n_iter_ < 30, "early stopping did not stop: the test checks nothing"
+    assert whole.n_iter_ == per_epoch.n_iter_
+    assert whole.best_epoch_ == per_epoch.best_epoch_
+    assert sorted(whole.history_) == sorted(per_epoch.history_)
+    for key, values in per_epoch.history_.items():
+        np.testing.assert_allclose(whole.history_[key], values, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(
+        whole.predict_proba(X), per_epoch.predict_proba(X), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_whole_fit_stops_after_a_diverged_epoch(iris):
+    from skkeras._training import TrainingDivergedError
+
     X, y = iris
-    KerasMLPClassifier((7,), epochs=1, random_state=0).fit(X, y)
+    X = X * 1e30  # the loss overflows at once
+    for callbacks in (None, [_EpochCallback]):
+        estimator = KerasMLPClassifier(
+            (6,), epochs=5, random_state=0, optimizer="sgd", learning_rate=1e3,
+            callbacks=callbacks,
+        )
+        with pytest.raises(TrainingDivergedError, match="at epoch 1"):
+            estimator.fit(X, y)
+
+
+class _EpochCallback(keras.callbacks.Callback):
+    """An epoch-level callback of the user's: the fit runs one compiled call per epoch."""
+
+    def __init__(self):
+        super().__init__()
+        self.epochs = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs += 1
+
+
+@pytest.mark.parametrize(("callbacks", "graph"), [(None, "fit_fn"), ([_EpochCallback], "epoch_fn")])
+def test_new_data_sizes_do_not_retrace(iris, callbacks, graph):
+    """Fits on different numbers of rows (CV folds) reuse one traced graph."""
+    X, y = iris
+    make = partial(KerasMLPClassifier, (7,), epochs=1, random_state=0, callbacks=callbacks)
+    make().fit(X, y)
     key = next(key for key in reversed(_fastpath._templates) if key[0] == "train")
-    epoch_fn = _fastpath._templates[key].epoch_fn
-    traced = epoch_fn.experimental_get_tracing_count()
+    function = getattr(_fastpath._templates[key], graph)
+    traced = function.experimental_get_tracing_count()
     for n_rows in (100, 120, 149):
-        KerasMLPClassifier((7,), epochs=1, random_state=0).fit(X[:n_rows], y[:n_rows])
-    assert epoch_fn.experimental_get_tracing_count() == traced
+        _reuse.forget_all()
+        make().fit(X[:n_rows], y[:n_rows])
+        make().fit(X[:n_rows], y[:n_rows])  # from the remembered start (no callbacks only)
+    assert function.experimental_get_tracing_count() == traced

@@ -45,9 +45,15 @@ class EpochRecorder(keras.callbacks.Callback):
         optimizer = getattr(self.model, "optimizer", None)
         if optimizer is not None:
             logs.setdefault("learning_rate", current_learning_rate(optimizer))
+        if self.record_epoch(epoch, logs):
+            self.model.stop_training = True
+
+    def record_epoch(self, epoch: int, logs: dict) -> bool:
+        """Append one epoch's ``logs`` (0-based ``epoch``); return whether training diverged."""
         for key, value in logs.items():
             self.history.setdefault(key, []).append(float(value))
         loss = logs.get("loss")
         if loss is not None and not math.isfinite(float(loss)):
             self.diverged_epoch = epoch + 1
-            self.model.stop_training = True
+            return True
+        return False

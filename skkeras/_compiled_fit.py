@@ -1,0 +1,197 @@
+"""A whole fit in one compiled call: every epoch, validation and early stopping in the graph.
+
+The fast path (:mod:`skkeras._fastpath`) otherwise runs one compiled call per epoch and the
+callbacks in Python between them. For the small networks of a cross-validation that Python
+work (a call's argument binding, the callbacks, reading the loss back) costs as much as a
+fifth of the training. When the only callbacks are the ones an estimator adds itself, the
+epoch recorder and its early stopping, their rules are simple enough to run in the graph:
+
+* the recorder logs the loss, the validation loss and the learning rate of every epoch, and
+  stops after the first epoch whose loss is not finite;
+* :class:`~skkeras.callbacks._stopping.FloatEarlyStopping` (``baseline=None``,
+  ``start_from_epoch=0``, minimizing ``loss`` or ``val_loss``) is Keras's ``EarlyStopping``:
+  the first value is the best; a later one improves when ``value + |min_delta| < best`` (in
+  float64, as the Python comparison); ``patience`` epochs without improvement stop training
+  (never on epoch 0); with ``restore_best_weights`` the weights of the best epoch (or of the
+  first, when none improved) are put back at the end.
+
+The graph computes the same epochs as the per-epoch loop, in the same order, and returns the
+final state and the per-epoch logs, which are then handed to the recorder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: ``patience`` standing for "never stop" when no early stopping is asked for.
+_NEVER = np.iinfo(np.int32).max
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a fit whose callbacks the graph can replace is run.
+
+    Attributes
+    ----------
+    recorder : EpochRecorder
+        The fit's recorder, which receives the logs of the epochs run.
+    patience : int
+        Epochs without improvement before stopping (a huge number without early stopping).
+    min_delta : float
+        The smallest decrease counted as an improvement (non-negative).
+    monitor_validation : bool
+        Whether ``val_loss`` (else ``loss``) is monitored.
+    restore : bool
+        Whether the best epoch's weights are put back at the end.
+    """
+
+    recorder: object
+    patience: int = _NEVER
+    min_delta: float = 0.0
+    monitor_validation: bool = False
+    restore: bool = False
+
+
+def plan(callbacks: list, *, has_validation: bool) -> Plan | None:
+    """The :class:`Plan` replacing ``callbacks`` in the graph, or None when they must run in
+    Python (a user's callback, a schedule callback, an early stopping the graph does not
+    mirror)."""
+    from .callbacks._history import EpochRecorder
+    from .callbacks._stopping import FloatEarlyStopping
+
+    if not callbacks or type(callbacks[-1]) is not EpochRecorder:
+        return None
+    recorder, others = callbacks[-1], callbacks[:-1]
+    if not others:
+        return Plan(recorder)
+    if len(others) > 1 or type(others[0]) is not FloatEarlyStopping:
+        return None
+    stopping = others[0]
+    monitored = {"loss": False, "val_loss": True}.get(stopping.monitor)
+    if (
+        monitored is None
+        or (monitored and not has_validation)
+        or stopping.mode not in ("min", "auto")
+        or stopping.baseline is not None
+        or stopping.start_from_epoch != 0
+        or stopping.verbose
+    ):
+        return None
+    return Plan(
+        recorder,
+        patience=int(stopping.patience),
+        min_delta=abs(float(stopping.min_delta)),
+        monitor_validation=monitored,
+        restore=bool(stopping.restore_best_weights),
+    )
+
+
+def make_fit_fn(model, train_epoch, evaluate):
+    """A function (to be traced by ``tf.function``) training ``model`` (a template) for a whole fit.
+
+    ``train_epoch(X, y, weights, seed, shuffle, batch_size, use_weights)`` and
+    ``evaluate(X, y, weights, batch_size, use_weights)`` are the graph bodies of one epoch and
+    of the validation loss. The function takes the starting state (in the templates' variable
+    order) and returns the final state and the per-epoch ``loss``, ``val_loss`` and learning
+    rate of the epochs run.
+    """
+    import tensorflow as tf
+
+    variables = [
+        variable.value
+        for variable in (
+            *model.trainable_variables, *model.non_trainable_variables,
+            *model.optimizer.variables,
+        )
+    ]
+    # what EarlyStopping's get_weights/set_weights save and restore (not the seed generators)
+    weight_ids = {id(weight) for weight in model.weights}
+    weights_of = [
+        variable.value
+        for variable in (*model.trainable_variables, *model.non_trainable_variables)
+        if id(variable) in weight_ids
+    ]
+    optimizer = model.optimizer
+
+    def learning_rate():
+        return tf.cast(tf.convert_to_tensor(optimizer.learning_rate), tf.float32)
+
+    def fit(state, X, y, weights, seeds, shuffle, batch_size, use_weights, first_epoch, rule,
+            validation):
+        patience, min_delta, monitor_validation, restore = rule
+        for source, target in zip(state, variables, strict=True):
+            target.assign(source)
+        n_epochs = tf.shape(seeds)[0]
+        losses = tf.zeros([n_epochs], tf.float32)
+        val_losses = tf.zeros([n_epochs], tf.float32)
+        rates = tf.zeros([n_epochs], tf.float32)
+        best = tf.constant(np.inf, tf.float64)
+        have_best = tf.constant(False)
+        wait = tf.constant(0, tf.int32)
+        best_weights = [tf.identity(weight) for weight in weights_of]
+        have_best_weights = tf.constant(False)
+        n_run = tf.constant(0, tf.int32)
+        for epoch in tf.range(n_epochs):
+            loss = train_epoch(X, y, weights, seeds[epoch], shuffle, batch_size, use_weights)
+            at = [[epoch]]
+            losses = tf.tensor_scatter_nd_update(losses, at, [loss])
+            rates = tf.tensor_scatter_nd_update(rates, at, [learning_rate()])
+            monitored = loss
+            if validation is not None:
+                val_loss = evaluate(*validation[:3], batch_size, validation[3])
+                val_losses = tf.tensor_scatter_nd_update(val_losses, at, [val_loss])
+                monitored = tf.where(monitor_validation, val_loss, loss)
+            value = tf.cast(monitored, tf.float64)
+            # Keras's EarlyStopping.on_epoch_end, step by step
+            first_snapshot = restore & tf.logical_not(have_best_weights)
+            wait += 1
+            improved = tf.logical_not(have_best) | (value + min_delta < best)
+            best = tf.where(improved, value, best)
+            have_best = have_best | improved
+            take = restore & (improved | first_snapshot)
+            best_weights = tf.cond(
+                take,
+                lambda: [tf.identity(weight) for weight in weights_of],
+                lambda kept=best_weights: [tf.identity(weight) for weight in kept],
+            )
+            have_best_weights = have_best_weights | take
+            wait = tf.where(improved, 0, wait)
+            stop = tf.logical_not(improved) & (wait >= patience) & (first_epoch + epoch > 0)
+            n_run = epoch + 1
+            # the recorder stops after the first epoch whose loss is not finite
+            if stop | tf.logical_not(tf.math.is_finite(loss)):
+                break
+        if restore & have_best_weights:
+            for source, target in zip(best_weights, weights_of, strict=True):
+                target.assign(source)
+        final = [tf.identity(variable) for variable in variables]
+        return final, losses[:n_run], val_losses[:n_run], rates[:n_run]
+
+    return fit
+
+
+def rule_tensors(fit_plan: Plan) -> tuple:
+    """The plan's early-stopping rule as the graph's ``rule`` argument."""
+    import tensorflow as tf
+
+    return (
+        tf.constant(fit_plan.patience, tf.int32),
+        tf.constant(fit_plan.min_delta, tf.float64),
+        tf.constant(fit_plan.monitor_validation),
+        tf.constant(fit_plan.restore),
+    )
+
+
+def record(fit_plan: Plan, first_epoch: int, losses, val_losses, rates, has_validation: bool):
+    """Hand the epochs' logs to the recorder, as its ``on_epoch_end`` would have received them."""
+    recorder = fit_plan.recorder
+    recorder.on_train_begin()
+    losses, val_losses, rates = (np.asarray(values) for values in (losses, val_losses, rates))
+    for index, loss in enumerate(losses):
+        logs = {"loss": loss}
+        if has_validation:
+            logs["val_loss"] = val_losses[index]
+        logs["learning_rate"] = rates[index]
+        recorder.record_epoch(first_epoch + index, logs)
