@@ -151,11 +151,10 @@ def make_fit_fn(model, train_epoch, evaluate):
             best = tf.where(improved, value, best)
             have_best = have_best | improved
             take = restore & (improved | first_snapshot)
-            best_weights = tf.cond(
-                take,
-                lambda: [tf.identity(weight) for weight in weights_of],
-                lambda kept=best_weights: [tf.identity(weight) for weight in kept],
-            )
+            best_weights = [
+                tf.where(take, weight, kept)
+                for weight, kept in zip(weights_of, best_weights, strict=True)
+            ]
             have_best_weights = have_best_weights | take
             wait = tf.where(improved, 0, wait)
             stop = tf.logical_not(improved) & (wait >= patience) & (first_epoch + epoch > 0)
@@ -163,9 +162,9 @@ def make_fit_fn(model, train_epoch, evaluate):
             # the recorder stops after the first epoch whose loss is not finite
             if stop | tf.logical_not(tf.math.is_finite(loss)):
                 break
-        if restore & have_best_weights:
-            for source, target in zip(best_weights, weights_of, strict=True):
-                target.assign(source)
+        restored = restore & have_best_weights
+        for best_weight, weight in zip(best_weights, weights_of, strict=True):
+            weight.assign(tf.where(restored, best_weight, weight))
         final = [tf.identity(variable) for variable in variables]
         return final, losses[:n_run], val_losses[:n_run], rates[:n_run]
 

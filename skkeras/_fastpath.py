@@ -465,9 +465,7 @@ def _epoch_trainer(model):
     def train_epoch(X, y, weights, seed, shuffle, batch_size, use_weights):
         n_samples = tf.shape(X)[0]
         rows = tf.range(n_samples)
-        order = tf.cond(
-            shuffle, lambda: tf.random.experimental.stateless_shuffle(rows, seed), lambda: rows
-        )
+        order = tf.where(shuffle, tf.random.experimental.stateless_shuffle(rows, seed), rows)
         n_steps = (n_samples + batch_size - 1) // batch_size
         total = tf.constant(0.0, dtype=tf.float32)
         for index in tf.range(n_steps):
