@@ -124,17 +124,10 @@ def make_fit_fn(model, train_epoch, evaluate):
         for source, target in zip(state, variables, strict=True):
             target.assign(source)
         n_epochs = tf.shape(seeds)[0]
-        losses = tf.zeros([n_epochs], tf.float32)
-        val_losses = tf.zeros([n_epochs], tf.float32)
-        rates = tf.zeros([n_epochs], tf.float32)
-        best = tf.constant(np.inf, tf.float64)
-        have_best = tf.constant(False)
-        wait = tf.constant(0, tf.int32)
-        best_weights = [tf.identity(weight) for weight in weights_of]
-        have_best_weights = tf.constant(False)
-        n_run = tf.constant(0, tf.int32)
-        for epoch in tf.range(n_epochs):
+
+        def run_epoch(epoch, stopped, logs, stopping, best_weights):
             loss = train_epoch(X, y, weights, seeds[epoch], shuffle, batch_size, use_weights)
+            losses, val_losses, rates = logs
             at = [[epoch]]
             losses = tf.tensor_scatter_nd_update(losses, at, [loss])
             rates = tf.tensor_scatter_nd_update(rates, at, [learning_rate()])
@@ -143,29 +136,41 @@ def make_fit_fn(model, train_epoch, evaluate):
                 val_loss = evaluate(*validation[:3], batch_size, validation[3])
                 val_losses = tf.tensor_scatter_nd_update(val_losses, at, [val_loss])
                 monitored = tf.where(monitor_validation, val_loss, loss)
-            value = tf.cast(monitored, tf.float64)
             # Keras's EarlyStopping.on_epoch_end, step by step
+            best, have_best, wait, have_best_weights = stopping
+            value = tf.cast(monitored, tf.float64)
             first_snapshot = restore & tf.logical_not(have_best_weights)
             wait += 1
             improved = tf.logical_not(have_best) | (value + min_delta < best)
-            best = tf.where(improved, value, best)
-            have_best = have_best | improved
             take = restore & (improved | first_snapshot)
             best_weights = [
                 tf.where(take, weight, kept)
                 for weight, kept in zip(weights_of, best_weights, strict=True)
             ]
-            have_best_weights = have_best_weights | take
-            wait = tf.where(improved, 0, wait)
+            stopping = (
+                tf.where(improved, value, best),
+                have_best | improved,
+                tf.where(improved, 0, wait),
+                have_best_weights | take,
+            )
             stop = tf.logical_not(improved) & (wait >= patience) & (first_epoch + epoch > 0)
-            n_run = epoch + 1
             # the recorder stops after the first epoch whose loss is not finite
-            if stop | tf.logical_not(tf.math.is_finite(loss)):
-                break
-        restored = restore & have_best_weights
+            stopped = stop | tf.logical_not(tf.math.is_finite(loss))
+            return epoch + 1, stopped, (losses, val_losses, rates), stopping, best_weights
+
+        def going_on(epoch, stopped, *_):
+            return (epoch < n_epochs) & tf.logical_not(stopped)
+
+        zeros = tf.zeros([n_epochs], tf.float32)
+        no_best = (tf.constant(np.inf, tf.float64), tf.constant(False), 0, tf.constant(False))
+        start = (0, tf.constant(False), (zeros, zeros, zeros), no_best,
+                 [tf.identity(weight) for weight in weights_of])
+        n_run, _, logs, stopping, best_weights = tf.while_loop(going_on, run_epoch, start)
+        restored = restore & stopping[3]
         for best_weight, weight in zip(best_weights, weights_of, strict=True):
             weight.assign(tf.where(restored, best_weight, weight))
         final = [tf.identity(variable) for variable in variables]
+        losses, val_losses, rates = logs
         return final, losses[:n_run], val_losses[:n_run], rates[:n_run]
 
     return fit

@@ -438,9 +438,12 @@ def _ensure_epoch_graphs(template: _Template) -> None:
 
 
 def tf_function(function):
+    """``tf.function`` without AutoGraph: the graph bodies write their loops with
+    ``tf.while_loop`` themselves, and converting them would cost about half a second per
+    process (AutoGraph rewrites each function's source on first use)."""
     import tensorflow as tf
 
-    return tf.function(function, reduce_retracing=True)
+    return tf.function(function, reduce_retracing=True, autograph=False)
 
 
 def _epoch_trainer(model):
@@ -467,13 +470,19 @@ def _epoch_trainer(model):
         rows = tf.range(n_samples)
         order = tf.where(shuffle, tf.random.experimental.stateless_shuffle(rows, seed), rows)
         n_steps = (n_samples + batch_size - 1) // batch_size
-        total = tf.constant(0.0, dtype=tf.float32)
-        for index in tf.range(n_steps):
+
+        def train_step(index, total):
             batch = order[index * batch_size : (index + 1) * batch_size]
             loss = step(
                 tf.gather(X, batch), tf.gather(y, batch), tf.gather(weights, batch), use_weights
             )
-            total += tf.cast(loss, tf.float32) * tf.cast(tf.shape(batch)[0], tf.float32)
+            return index + 1, total + tf.cast(loss, tf.float32) * tf.cast(
+                tf.shape(batch)[0], tf.float32
+            )
+
+        _, total = tf.while_loop(
+            lambda index, total: index < n_steps, train_step, (0, tf.constant(0.0, tf.float32))
+        )
         return total / tf.cast(n_samples, tf.float32)
 
     return train_epoch
@@ -526,15 +535,19 @@ def _evaluator(model):
     def evaluate(X, y, weights, batch_size, use_weights):
         n_samples = tf.shape(X)[0]
         n_steps = (n_samples + batch_size - 1) // batch_size
-        total = tf.constant(0.0, dtype=tf.float32)
-        for index in tf.range(n_steps):
+
+        def evaluate_batch(index, total):
             start, stop = index * batch_size, tf.minimum((index + 1) * batch_size, n_samples)
             x = X[start:stop]
             loss = model.compute_loss(
                 x=x, y=y[start:stop], y_pred=model(x, training=False),
                 sample_weight=weights[start:stop] if use_weights else None, training=False,
             )
-            total += tf.cast(loss, tf.float32) * tf.cast(stop - start, tf.float32)
+            return index + 1, total + tf.cast(loss, tf.float32) * tf.cast(stop - start, tf.float32)
+
+        _, total = tf.while_loop(
+            lambda index, total: index < n_steps, evaluate_batch, (0, tf.constant(0.0, tf.float32))
+        )
         return total / tf.cast(n_samples, tf.float32)
 
     return evaluate
@@ -714,13 +727,12 @@ def _distributed(model) -> bool:
 
 
 def _make_forward_fn(template_model):
-    import tensorflow as tf
 
     def forward(trainable, non_trainable, x):
         outputs, _ = template_model.stateless_call(trainable, non_trainable, x, training=False)
         return outputs
 
-    return tf.function(forward, reduce_retracing=True)
+    return tf_function(forward)
 
 
 def _bind(forward_fn, trainable, non_trainable, input_shape):
