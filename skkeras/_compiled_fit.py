@@ -22,6 +22,7 @@ final state and the per-epoch logs, which are then handed to the recorder.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -94,8 +95,11 @@ def make_fit_fn(model, train_epoch, evaluate):
     ``train_epoch(X, y, weights, seed, shuffle, batch_size, use_weights)`` and
     ``evaluate(X, y, weights, batch_size, use_weights)`` are the graph bodies of one epoch and
     of the validation loss. The function takes the starting state (in the templates' variable
-    order) and returns the final state and the per-epoch ``loss``, ``val_loss`` and learning
-    rate of the epochs run.
+    order), the epochs' shuffling ``seeds`` and the early-stopping state ``carry`` (see
+    :func:`first_carry`), and returns the final state, the per-epoch ``loss``, ``val_loss`` and
+    learning rate of the epochs run, whether training stopped, and the new ``carry``. A fit may
+    be split over several calls, each continuing where the last one ended: ``last_call`` tells
+    the last one, after which the best weights are restored.
     """
     import tensorflow as tf
 
@@ -106,20 +110,14 @@ def make_fit_fn(model, train_epoch, evaluate):
             *model.optimizer.variables,
         )
     ]
-    # what EarlyStopping's get_weights/set_weights save and restore (not the seed generators)
-    weight_ids = {id(weight) for weight in model.weights}
-    weights_of = [
-        variable.value
-        for variable in (*model.trainable_variables, *model.non_trainable_variables)
-        if id(variable) in weight_ids
-    ]
+    weights_of = [variables[position] for position in weight_positions(model)]
     optimizer = model.optimizer
 
     def learning_rate():
         return tf.cast(tf.convert_to_tensor(optimizer.learning_rate), tf.float32)
 
     def fit(state, X, y, weights, seeds, shuffle, batch_size, use_weights, first_epoch, rule,
-            validation):
+            validation, carry, last_call):
         patience, min_delta, monitor_validation, restore = rule
         for source, target in zip(state, variables, strict=True):
             target.assign(source)
@@ -162,37 +160,72 @@ def make_fit_fn(model, train_epoch, evaluate):
             return (epoch < n_epochs) & tf.logical_not(stopped)
 
         zeros = tf.zeros([n_epochs], tf.float32)
-        no_best = (tf.constant(np.inf, tf.float64), tf.constant(False), 0, tf.constant(False))
-        start = (0, tf.constant(False), (zeros, zeros, zeros), no_best,
-                 [tf.identity(weight) for weight in weights_of])
-        n_run, _, logs, stopping, best_weights = tf.while_loop(going_on, run_epoch, start)
-        restored = restore & stopping[3]
+        stopping, best_weights = carry
+        start = (0, tf.constant(False), (zeros, zeros, zeros), tuple(stopping), list(best_weights))
+        n_run, stopped, logs, stopping, best_weights = tf.while_loop(going_on, run_epoch, start)
+        # Keras restores the best weights when training ends, not between calls
+        restored = restore & stopping[3] & (stopped | last_call)
         for best_weight, weight in zip(best_weights, weights_of, strict=True):
             weight.assign(tf.where(restored, best_weight, weight))
         final = [tf.identity(variable) for variable in variables]
         losses, val_losses, rates = logs
-        return final, losses[:n_run], val_losses[:n_run], rates[:n_run]
+        logs = (losses[:n_run], val_losses[:n_run], rates[:n_run])
+        return final, logs, stopped, (stopping, best_weights)
 
     return fit
 
 
-def rule_tensors(fit_plan: Plan) -> tuple:
-    """The plan's early-stopping rule as the graph's ``rule`` argument."""
+def weight_positions(model) -> list[int]:
+    """Positions, in the templates' variable order, of what ``EarlyStopping`` saves and restores
+    (``get_weights``/``set_weights``: the model's weights, not its seed generators' states)."""
+    weight_ids = {id(weight) for weight in model.weights}
+    model_variables = [*model.trainable_variables, *model.non_trainable_variables]
+    return [index for index, variable in enumerate(model_variables) if id(variable) in weight_ids]
+
+
+def first_carry(state: list, positions: list[int]) -> tuple:
+    """The early-stopping state before the first epoch: no best value yet; the best weights'
+    placeholders are the starting weights (overwritten before they are ever used)."""
+    return _no_best(), [state[position] for position in positions]
+
+
+@cache
+def _no_best() -> tuple:
     import tensorflow as tf
 
     return (
-        tf.constant(fit_plan.patience, tf.int32),
-        tf.constant(fit_plan.min_delta, tf.float64),
-        tf.constant(fit_plan.monitor_validation),
-        tf.constant(fit_plan.restore),
+        tf.constant(np.inf, tf.float64), tf.constant(False), tf.constant(0, tf.int32),
+        tf.constant(False),
     )
 
 
-def record(fit_plan: Plan, first_epoch: int, losses, val_losses, rates, has_validation: bool):
-    """Hand the epochs' logs to the recorder, as its ``on_epoch_end`` would have received them."""
+def rule_tensors(fit_plan: Plan) -> tuple:
+    """The plan's early-stopping rule as the graph's ``rule`` argument."""
+    return _rule_tensors(
+        fit_plan.patience, fit_plan.min_delta, fit_plan.monitor_validation, fit_plan.restore
+    )
+
+
+@lru_cache(maxsize=64)
+def _rule_tensors(patience: int, min_delta: float, monitor_validation: bool, restore: bool):
+    import tensorflow as tf
+
+    return (
+        tf.constant(patience, tf.int32),
+        tf.constant(min_delta, tf.float64),
+        tf.constant(monitor_validation),
+        tf.constant(restore),
+    )
+
+
+def record(fit_plan: Plan, first_epoch: int, logs: list, has_validation: bool):
+    """Hand the epochs' logs (each call's ``(losses, val_losses, rates)``) to the recorder, as
+    its ``on_epoch_end`` would have received them."""
     recorder = fit_plan.recorder
     recorder.on_train_begin()
-    losses, val_losses, rates = (np.asarray(values) for values in (losses, val_losses, rates))
+    losses, val_losses, rates = (
+        np.concatenate([np.asarray(call[part]) for call in logs]) for part in range(3)
+    )
     for index, loss in enumerate(losses):
         logs = {"loss": loss}
         if has_validation:

@@ -14,7 +14,8 @@ removes it while computing the same thing as ``Model.fit`` / ``Model.predict_on_
   - When the only callbacks are the estimator's own (the epoch recorder and its early
     stopping), the *whole fit* is one compiled call (:mod:`skkeras._compiled_fit`): the
     estimator's state goes in, every epoch, validation loss and early-stopping decision runs in
-    the graph, and the trained state and the epochs' logs come out.
+    the graph, and the trained state and the epochs' logs come out. (Fits longer than about a
+    second are split into calls of about a second, the early-stopping state carried over.)
   - Otherwise each *epoch* is one call: the estimator's model and optimizer state is copied
     into the template before it and back after it, so callbacks (a user's, learning-rate
     schedules, per-epoch pruning) see and change the real model as usual between epochs.
@@ -36,6 +37,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 import weakref
 from collections import OrderedDict
 
@@ -53,6 +55,9 @@ _MAX_TEMPLATES = 8
 #: three benchmark tables and 2 cores: NumPy took 0.3-0.4x TensorFlow's time at 600 rows,
 #: 0.7-0.9x at 10,000 and 1.0-1.3x at 65,536.)
 _NUMPY_MAX_ROWS = 16384
+#: A whole fit is split into compiled calls of about this many seconds: Python (Ctrl-C, other
+#: threads' fits of the architecture) gets a turn between them.
+_SECONDS_PER_CALL = 1.0
 _templates: OrderedDict = OrderedDict()
 _templates_lock = threading.Lock()
 _forwards: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -168,6 +173,9 @@ class _Template:
         # per-epoch graphs (fits with callbacks of their own) and the whole-fit graph
         self.epoch_fn = self.eval_fn = self.fit_fn = None
         self.fit_graphs: dict = {}
+        # seconds per row and epoch of the last whole-fit call (see _epochs_per_call)
+        self.seconds_per_row_epoch: float | None = None
+        self.weight_positions: list[int] | None = None
 
     @staticmethod
     def state_of(model, with_optimizer: bool) -> list:
@@ -343,30 +351,61 @@ def train_from_start(
 def _fit_whole(template, fit_plan, state, data, validation, initial_epoch, *, epochs,
                batch_size, shuffle):
     """Run the whole fit in the template's compiled fit graph from ``state`` (tensors in the
-    templates' order); hand the epochs' logs to the plan's recorder; return the final state."""
+    templates' order); hand the epochs' logs to the plan's recorder; return the final state.
+
+    Long fits are split into calls of about :data:`_SECONDS_PER_CALL` each, so that
+    ``KeyboardInterrupt`` and other threads' fits of the architecture get a turn between them.
+    """
     import tensorflow as tf
 
     X, y, weights, use_weights = data
-    seeds = tf.constant(_epoch_seeds(epochs, shuffle))
-    arguments = (
-        state, X, y, weights, seeds, tf.constant(shuffle), tf.constant(batch_size, tf.int32),
-        use_weights, tf.constant(initial_epoch, tf.int32), _compiled_fit.rule_tensors(fit_plan),
-        validation,
-    )
-    with template.lock:
-        graph = _fit_graph(template, arguments)
-        final, losses, val_losses, rates = _call_training_graph(graph, *arguments)
+    seeds = _epoch_seeds(epochs, shuffle)
+    common = (tf.constant(shuffle), tf.constant(batch_size, tf.int32), use_weights,
+              _compiled_fit.rule_tensors(fit_plan), validation)
+    if template.weight_positions is None:
+        template.weight_positions = _compiled_fit.weight_positions(template.model)
+    carry = _compiled_fit.first_carry(state, template.weight_positions)
+    done, logs = 0, []
+    while done < epochs:
+        count = _epochs_per_call(template, epochs - done, int(X.shape[0]))
+        shuffle_flag, batch, use, rule, val = common
+        arguments = (
+            state, X, y, weights, tf.constant(seeds[done : done + count]), shuffle_flag, batch,
+            use, tf.constant(initial_epoch + done, tf.int32), rule, val, carry,
+            tf.constant(done + count == epochs),
+        )
+        with template.lock:
+            graph = _fit_graph(template, arguments)
+            started = time.perf_counter()
+            state, call_logs, stopped, carry = _call_training_graph(graph, *arguments)
+            seconds = time.perf_counter() - started
+        n_run = int(call_logs[0].shape[0])
+        template.seconds_per_row_epoch = seconds / max(1, n_run * int(X.shape[0]))
+        logs.append(call_logs)
+        done += n_run
+        if bool(stopped):
+            break
     _compiled_fit.record(
-        fit_plan, initial_epoch, losses, val_losses, rates, has_validation=validation is not None
+        fit_plan, initial_epoch, logs, has_validation=validation is not None
     )
-    return final
+    return state
+
+
+def _epochs_per_call(template, remaining: int, n_rows: int) -> int:
+    """How many epochs the next call runs: as many as fit in :data:`_SECONDS_PER_CALL` at the
+    architecture's last measured speed; one when it was never measured (the first call also
+    prepares the graph, so the estimate then grows over a few calls)."""
+    seconds = getattr(template, "seconds_per_row_epoch", None)
+    if seconds is None:
+        return 1
+    return max(1, min(remaining, int(_SECONDS_PER_CALL / max(seconds * n_rows, 1e-9))))
 
 
 def _fit_graph(template, arguments):
     """The template's whole-fit graph for these arguments' types (traced once per architecture
     and kind of data, for any number of rows; looked up without TensorFlow's signature
     matching, which costs a noticeable share of a small fit)."""
-    _, X, y, _, _, _, _, use_weights, _, _, validation = arguments
+    _, X, y, _, _, _, _, use_weights, _, _, validation, _, _ = arguments
     kind = (_spec(X), _spec(y), use_weights)
     if validation is not None:
         kind += (_spec(validation[0]), _spec(validation[1]), validation[3])
@@ -398,8 +437,8 @@ def _epoch_seeds(epochs: int, shuffle: bool) -> np.ndarray:
 
 
 def _specs(arguments):
-    """The whole-fit graph's argument types, data with any number of rows (so new data sizes
-    reuse the traced graph) and the state as it is."""
+    """The whole-fit graph's argument types, data with any number of rows and epochs (so new
+    data sizes reuse the traced graph), the state and early-stopping carry as they are."""
     import tensorflow as tf
 
     def spec(value):
@@ -409,8 +448,8 @@ def _specs(arguments):
             return _spec(value)
         return value
 
-    state, *data = arguments
-    return [state, *(spec(argument) for argument in data)]
+    state, *data, carry, last_call = arguments
+    return [state, *(spec(argument) for argument in data), carry, last_call]
 
 
 def _validation_tensors(validation_data):

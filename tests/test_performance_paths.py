@@ -553,6 +553,43 @@ def test_whole_fit_in_one_call_matches_the_per_epoch_loop(cancer, params):
     )
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"early_stopping": True, "patience": 3, "restore_best_weights": True},
+        {"patience": 2, "min_delta": 0.02},
+    ],
+)
+def test_a_fit_split_over_several_calls_trains_as_one_call(monkeypatch, cancer, params):
+    """Long fits run in calls of about a second (Ctrl-C and other threads get a turn between
+    them), early stopping's state carried from one call to the next."""
+    X, y = cancer
+    estimator = KerasMLPClassifier(
+        (6,), epochs=30, batch_size=16, learning_rate=0.05, random_state=0, **params
+    )
+    _reuse.forget_all()
+    one_call = clone(estimator).fit(X, y)
+    calls = []
+    real_call = _fastpath._call_training_graph
+
+    def spy(graph, *arguments):
+        calls.append(int(arguments[4].shape[0]))  # the epochs this call runs
+        return real_call(graph, *arguments)
+
+    monkeypatch.setattr(_fastpath, "_call_training_graph", spy)
+    monkeypatch.setattr(_fastpath, "_SECONDS_PER_CALL", 1e-9)  # one epoch per call
+    _reuse.forget_all()
+    split = clone(estimator).fit(X, y)
+    assert len(calls) == split.n_iter_ > 1 and set(calls) == {1}
+    assert split.n_iter_ == one_call.n_iter_ < 30, "early stopping did not stop"
+    assert split.best_epoch_ == one_call.best_epoch_
+    for key, values in one_call.history_.items():
+        np.testing.assert_allclose(split.history_[key], values, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(
+        split.predict_proba(X), one_call.predict_proba(X), rtol=1e-5, atol=1e-6
+    )
+
+
 def test_whole_fit_stops_after_a_diverged_epoch(iris):
     from skkeras._training import TrainingDivergedError
 
