@@ -50,9 +50,9 @@ class ClassifierTarget:
 
     @classmethod
     def fit(cls, y: np.ndarray, *, estimator_name: str, classes=None) -> ClassifierTarget:
-        check_classification_targets(y)
         target_type = type_of_target(y, input_name="y")
         if target_type not in SUPPORTED_CLASSIFICATION_TARGETS:
+            check_classification_targets(y)  # scikit-learn's error for non-classification targets
             raise ValueError(
                 f"{estimator_name} supports binary, multiclass and multilabel-indicator targets; "
                 f"y is {target_type!r}. Fit one estimator per output instead."
@@ -61,8 +61,8 @@ class ClassifierTarget:
             classes = np.arange(y.shape[1])
             return cls(target_type, classes, y.dtype, encoding=MULTILABEL)
         encoder = LabelEncoder().fit(y if classes is None else np.asarray(classes))
-        unknown = np.setdiff1d(np.unique(y), encoder.classes_)
-        if unknown.size:
+        unknown = [] if classes is None else np.setdiff1d(np.unique(y), encoder.classes_)
+        if len(unknown):
             raise ValueError(
                 f"y contains labels {unknown.tolist()} that are not in classes="
                 f"{encoder.classes_.tolist()}."
