@@ -89,9 +89,11 @@ def plan(callbacks: list, *, has_validation: bool) -> Plan | None:
     )
 
 
-def make_fit_fn(model, train_epoch, evaluate):
+def make_fit_fn(model, variables, positions, train_epoch, evaluate):
     """A function (to be traced by ``tf.function``) training ``model`` (a template) for a whole fit.
 
+    ``variables`` are the template's variables in the templates' order, ``positions`` the
+    indices of its weights among them (:func:`weight_positions`).
     ``train_epoch(X, y, weights, seed, shuffle, batch_size, use_weights)`` and
     ``evaluate(X, y, weights, batch_size, use_weights)`` are the graph bodies of one epoch and
     of the validation loss. The function takes the starting state (in the templates' variable
@@ -103,14 +105,7 @@ def make_fit_fn(model, train_epoch, evaluate):
     """
     import tensorflow as tf
 
-    variables = [
-        variable.value
-        for variable in (
-            *model.trainable_variables, *model.non_trainable_variables,
-            *model.optimizer.variables,
-        )
-    ]
-    weights_of = [variables[position] for position in weight_positions(model)]
+    weights_of = [variables[position] for position in positions]
     optimizer = model.optimizer
 
     def learning_rate():

@@ -175,7 +175,8 @@ class _Template:
         self.fit_graphs: dict = {}
         # seconds per row and epoch of the last whole-fit call (see _epochs_per_call)
         self.seconds_per_row_epoch: float | None = None
-        self.weight_positions: list[int] | None = None
+        # where the weights that early stopping restores are among the template's variables
+        self.weight_positions = _compiled_fit.weight_positions(self.model) if training else None
 
     @staticmethod
     def state_of(model, with_optimizer: bool) -> list:
@@ -328,8 +329,9 @@ def train_from_start(
     :func:`state_values`) and return the trained state; None if the architecture's template is
     gone or the callbacks need a model (nothing happened then).
 
-    The whole fit is one call of the template's compiled fit graph, which takes the starting
-    state as its input and returns the trained one: no Keras model is involved.
+    The template's compiled fit graph takes the starting state as its input and returns the
+    trained one (one call, or a few for a fit of more than about a second): no Keras model is
+    involved.
     """
     import tensorflow as tf
 
@@ -362,8 +364,6 @@ def _fit_whole(template, fit_plan, state, data, validation, initial_epoch, *, ep
     seeds = _epoch_seeds(epochs, shuffle)
     common = (tf.constant(shuffle), tf.constant(batch_size, tf.int32), use_weights,
               _compiled_fit.rule_tensors(fit_plan), validation)
-    if template.weight_positions is None:
-        template.weight_positions = _compiled_fit.weight_positions(template.model)
     carry = _compiled_fit.first_carry(state, template.weight_positions)
     done, logs = 0, []
     while done < epochs:
@@ -395,7 +395,7 @@ def _epochs_per_call(template, remaining: int, n_rows: int) -> int:
     """How many epochs the next call runs: as many as fit in :data:`_SECONDS_PER_CALL` at the
     architecture's last measured speed; one when it was never measured (the first call also
     prepares the graph, so the estimate then grows over a few calls)."""
-    seconds = getattr(template, "seconds_per_row_epoch", None)
+    seconds = template.seconds_per_row_epoch
     if seconds is None:
         return 1
     return max(1, min(remaining, int(_SECONDS_PER_CALL / max(seconds * n_rows, 1e-9))))
@@ -412,9 +412,11 @@ def _fit_graph(template, arguments):
     graph = template.fit_graphs.get(kind)
     if graph is None:
         if template.fit_fn is None:
+            model = template.model
             template.fit_fn = tf_function(
                 _compiled_fit.make_fit_fn(
-                    template.model, _epoch_trainer(template.model), _evaluator(template.model)
+                    model, _Template.state_of(model, with_optimizer=True),
+                    template.weight_positions, _epoch_trainer(model), _evaluator(model),
                 )
             )
         graph = template.fit_graphs[kind] = template.fit_fn.get_concrete_function(
