@@ -6,7 +6,6 @@ subclasses provide the target handling (classifier or regressor) and ``_build_ke
 
 from __future__ import annotations
 
-import random
 from contextlib import nullcontext
 from functools import cache
 from numbers import Integral, Real
@@ -20,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import _fastpath, _reuse
 from ._compile import make_loss, make_metrics, make_optimizer
 from ._data import check_fit_data, check_predict_data, check_weights
-from ._keras import import_keras, resolve_seed, seeded, set_keras_seed
+from ._keras import fit_seed, import_keras, resolve_seed, seeded
 from ._routing import ROUTING_PREFIXES, is_routed_name, routed
 from ._training import (
     default_compile_options,
@@ -203,7 +202,9 @@ class BaseKerasEstimator(BaseEstimator):
         batch_size = self.batch_size or 32
         n_steps = max(1, int(np.ceil(len(train_idx) / batch_size)))
         data = (X, y, sample_weight, train_idx, validation, epochs)
-        with seeded(seed), _distribution_scope(getattr(self, "distribution", None)):
+        # the network is built under `seeded`; training needs only the seed (its shuffling
+        # draws from a generator of its own), so fits in other threads can train meanwhile
+        with fit_seed(seed), _distribution_scope(getattr(self, "distribution", None)):
             if reinitialize:
                 result = self._fit_new_network(data, fit_params, seed, n_steps)
             else:
@@ -222,18 +223,16 @@ class BaseKerasEstimator(BaseEstimator):
             if result is not None:
                 self._trained_state = _reuse.TrainedState(start.key, result.values, seed, n_steps)
                 return result
-            set_keras_seed(seed)  # the template was gone: build as if nothing had happened
         X = data[0]
-        model = self._make_model(X, n_steps)
-        facts = self._model_facts(model, X)
+        with seeded(seed):
+            model = self._make_model(X, n_steps)
+            facts = self._model_facts(model, X)
+            initial = _fastpath.state_values(model) if signature is not None else None
         self._apply_model_facts(facts)
         self.model_ = model
-        initial = _fastpath.state_values(model) if signature is not None else None
-        rng_states = random.getstate(), np.random.get_state()
         result = self._train(model, *data, fit_params)
         if initial is not None and result.template_key is not None:
-            start = _reuse.Start.of(result.template_key, initial, *rng_states, facts)
-            _reuse.remember(signature, seed, start)
+            _reuse.remember(signature, seed, _reuse.Start.of(result.template_key, initial, facts))
         return result
 
     def _start_signature(self, fit_params: dict) -> str | None:
@@ -249,8 +248,6 @@ class BaseKerasEstimator(BaseEstimator):
 
     def _train_from_start(self, start, X, y, sample_weight, train_idx, validation, epochs):
         self._apply_model_facts(start.facts)
-        random.setstate(start.python_rng)
-        np.random.set_state(start.numpy_rng)
         inputs = self._training_inputs(X, y, sample_weight, train_idx, validation)
         return run_training_from_start(
             start,

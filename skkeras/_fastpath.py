@@ -40,11 +40,12 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
+from contextlib import contextmanager
 
 import numpy as np
 
 from . import _compiled_fit
-from ._keras import backend_name, import_keras
+from ._keras import backend_name, current_fit_seed, import_keras, isolated_generators
 from ._numpy_forward import numpy_forward
 
 #: Architectures whose templates (model, optimizer and traced graphs: about 10 MiB each for the
@@ -58,6 +59,10 @@ _NUMPY_MAX_ROWS = 16384
 #: A whole fit is split into compiled calls of about this many seconds: Python (Ctrl-C, other
 #: threads' fits of the architecture) gets a turn between them.
 _SECONDS_PER_CALL = 1.0
+#: At most this many copies of one architecture's training template train at once: fits in
+#: several threads (``n_jobs`` threads, a threading joblib backend) each get a copy of their own
+#: while there are cores for them, instead of queueing for one.
+_MAX_COPIES = max(1, os.cpu_count() or 1)
 _templates: OrderedDict = OrderedDict()
 _templates_lock = threading.Lock()
 _forwards: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -165,18 +170,45 @@ def _optimizer_config(optimizer) -> dict:
 
 # ---------------------------------------------------------------------------------- templates
 class _Template:
-    """A private model + optimizer of one architecture, with its compiled graphs."""
+    """A private model + optimizer of one architecture, with its compiled graphs.
+
+    A training template trains one fit at a time (its ``lock``); fits in other threads meanwhile
+    train on spare copies of it (:func:`_free_copy`).
+    """
 
     def __init__(self, model, *, training: bool):
-        self.model = _compiled_copy(model) if training else _copy(model)
+        with isolated_generators():  # cloning draws initial weights: not from the user's RNGs
+            self.model = _compiled_copy(model) if training else _copy(model)
         self.lock = threading.Lock()
-        # per-epoch graphs (fits with callbacks of their own) and the whole-fit graph
+        # per-epoch graphs (fits with callbacks of their own) and the whole-fit graph, each by
+        # kind of data
         self.epoch_fn = self.eval_fn = self.fit_fn = None
+        self.epoch_graphs: dict = {}
         self.fit_graphs: dict = {}
-        # seconds per row and epoch of the last whole-fit call (see _epochs_per_call)
+        # seconds per row and epoch of the architecture's last whole-fit call, on any copy
+        # (see _epochs_per_call)
         self.seconds_per_row_epoch: float | None = None
         # where the weights that early stopping restores are among the template's variables
         self.weight_positions = _compiled_fit.weight_positions(self.model) if training else None
+        self.spares: list[_Template] = []
+        self.spares_lock = threading.Lock()
+
+    def acquire_free_copy(self) -> _Template:
+        """Lock and return this template if it is free, else a free spare copy (made if there
+        are fewer than :data:`_MAX_COPIES`), else wait for this one."""
+        if self.lock.acquire(blocking=False):
+            return self
+        with self.spares_lock:
+            for spare in self.spares:
+                if spare.lock.acquire(blocking=False):
+                    return spare
+            if len(self.spares) + 1 < _MAX_COPIES:
+                spare = _Template(self.model, training=True)
+                spare.lock.acquire()
+                self.spares.append(spare)
+                return spare
+        self.lock.acquire()
+        return self
 
     @staticmethod
     def state_of(model, with_optimizer: bool) -> list:
@@ -203,6 +235,20 @@ def _compiled_copy(model):
     copy.compile(optimizer=optimizer, loss=model.loss, jit_compile=False)
     optimizer.build(copy.trainable_variables)
     return copy
+
+
+@contextmanager
+def _free_copy(template: _Template):
+    """Hold a free copy of ``template`` (see :meth:`_Template.acquire_free_copy`).
+
+    The compiled graphs take a fit's state as their input and hand the trained state back, so
+    any copy of the architecture can run any call of any fit.
+    """
+    copy = template.acquire_free_copy()
+    try:
+        yield copy
+    finally:
+        copy.lock.release()
 
 
 def _assign_all(sources, targets):
@@ -361,7 +407,7 @@ def _fit_whole(template, fit_plan, state, data, validation, initial_epoch, *, ep
     import tensorflow as tf
 
     X, y, weights, use_weights = data
-    seeds = _epoch_seeds(epochs, shuffle)
+    seeds = _epoch_seeds(epochs, shuffle, initial_epoch)
     common = (tf.constant(shuffle), tf.constant(batch_size, tf.int32), use_weights,
               _compiled_fit.rule_tensors(fit_plan), validation)
     carry = _compiled_fit.first_carry(state, template.weight_positions)
@@ -374,13 +420,13 @@ def _fit_whole(template, fit_plan, state, data, validation, initial_epoch, *, ep
             use, tf.constant(initial_epoch + done, tf.int32), rule, val, carry,
             tf.constant(done + count == epochs),
         )
-        with template.lock:
-            graph = _fit_graph(template, arguments)
+        with _free_copy(template) as copy:
+            graph = _fit_graph(copy, arguments)
             started = time.perf_counter()
             state, call_logs, stopped, carry = _call_training_graph(graph, *arguments)
             seconds = time.perf_counter() - started
-        n_run = int(call_logs[0].shape[0])
-        template.seconds_per_row_epoch = seconds / max(1, n_run * int(X.shape[0]))
+            n_run = int(call_logs[0].shape[0])
+            template.seconds_per_row_epoch = seconds / max(1, n_run * int(X.shape[0]))
         logs.append(call_logs)
         done += n_run
         if bool(stopped):
@@ -430,12 +476,15 @@ def _call_training_graph(graph, *arguments):
     return graph(*arguments)
 
 
-def _epoch_seeds(epochs: int, shuffle: bool) -> np.ndarray:
-    """Each epoch's shuffling seed, drawn from NumPy's global generator (which the estimator
-    seeds for the fit)."""
+def _epoch_seeds(epochs: int, shuffle: bool, initial_epoch: int) -> np.ndarray:
+    """Each epoch's shuffling seed, from a generator of the running fit's seed and first epoch
+    (fresh entropy outside a fit): never from the global generators, which other threads'
+    fits may be using."""
     if not shuffle:
         return np.zeros((epochs, 2), dtype=np.int64)
-    return np.random.randint(0, 2**31 - 1, size=(epochs, 2)).astype(np.int64)
+    seed = current_fit_seed()
+    generator = np.random.default_rng(None if seed is None else [seed, initial_epoch])
+    return generator.integers(0, 2**31 - 1, size=(epochs, 2), dtype=np.int64)
 
 
 def _specs(arguments):
@@ -472,10 +521,30 @@ def _tensors(X, y, sample_weight):
     return X, y, tf.convert_to_tensor(np.asarray(sample_weight, dtype=np.float32)), True
 
 
-def _ensure_epoch_graphs(template: _Template) -> None:
-    if template.epoch_fn is None:
-        template.epoch_fn = _make_epoch_fn(template.model)
-        template.eval_fn = tf_function(_evaluator(template.model))
+def _epoch_graphs(template: _Template, arguments, validation) -> tuple:
+    """The template's epoch graph and validation graph (None without validation data) for
+    these arguments' types: traced once per architecture and kind of data, for any number of
+    rows, then looked up without TensorFlow's signature matching."""
+    state, X, y, weights, seed, shuffled, batch, use_weights = arguments
+    kind = (_spec(X), _spec(y), use_weights)
+    if validation is not None:
+        kind += (_spec(validation[0]), _spec(validation[1]), validation[3])
+    graphs = template.epoch_graphs.get(kind)
+    if graphs is None:
+        if template.epoch_fn is None:
+            template.epoch_fn = _make_epoch_fn(template.model)
+            template.eval_fn = tf_function(_evaluator(template.model))
+        epoch_graph = template.epoch_fn.get_concrete_function(
+            state, _spec(X), _spec(y), _spec(weights), seed, shuffled, batch, use_weights
+        )
+        eval_graph = None
+        if validation is not None:
+            val_x, val_y, val_w, val_use = validation
+            eval_graph = template.eval_fn.get_concrete_function(
+                _spec(val_x), _spec(val_y), _spec(val_w), batch, val_use
+            )
+        graphs = template.epoch_graphs[kind] = (epoch_graph, eval_graph)
+    return graphs
 
 
 def tf_function(function):
@@ -608,32 +677,22 @@ def _run_epochs(template, model, data, validation, *, epochs, initial_epoch, bat
     batch = tf.constant(batch_size, dtype=tf.int32)
     shuffled = tf.constant(shuffle)
     state = template.state_of(model, with_optimizer=True)
-    seeds = tf.constant(_epoch_seeds(epochs, shuffle))
-    with template.lock:
-        _ensure_epoch_graphs(template)
-        # trace (once per architecture) for any number of rows, and call that graph directly:
-        # no retracing for new data sizes, no per-call signature matching
-        epoch_graph = template.epoch_fn.get_concrete_function(
-            state, _spec(X), _spec(y), _spec(weights), seeds[0], shuffled, batch, use_weights
-        )
-        eval_graph = None
-        if validation is not None:
-            val_x, val_y, val_w, val_use = validation
-            eval_graph = template.eval_fn.get_concrete_function(
-                _spec(val_x), _spec(val_y), _spec(val_w), batch, val_use
-            )
+    seeds = tf.constant(_epoch_seeds(epochs, shuffle, initial_epoch))
+    arguments = (state, X, y, weights, seeds[0], shuffled, batch, use_weights)
 
     def run_epoch(seed):
-        # An epoch call copies this model's state into the template, trains and copies it
-        # back; validation reads the template's weights. Holding the lock for exactly that
-        # lets fits of one architecture interleave epoch by epoch (folds trained in lockstep,
-        # trials in threads) without ever seeing each other's weights.
-        with template.lock:
+        # An epoch call copies this model's state into a copy of the template, trains and
+        # copies it back; validation reads that copy's weights. Holding the copy for exactly
+        # that lets fits of one architecture interleave epoch by epoch (folds trained in
+        # lockstep, trials in threads) without ever seeing each other's weights.
+        with _free_copy(template) as copy:
+            epoch_graph, eval_graph = _epoch_graphs(copy, arguments, validation)
             loss = _call_training_graph(
                 epoch_graph, state, X, y, weights, seed, shuffled, batch, use_weights
             )
             logs = {"loss": float(loss)}
             if eval_graph is not None:
+                val_x, val_y, val_w, val_use = validation
                 val_loss = _call_training_graph(eval_graph, val_x, val_y, val_w, batch, val_use)
                 logs["val_loss"] = float(val_loss)
         return logs

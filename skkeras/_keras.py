@@ -11,6 +11,7 @@ import os
 import random
 import sys
 import tempfile
+import threading
 from contextlib import contextmanager
 from contextvars import ContextVar
 from numbers import Integral
@@ -130,25 +131,68 @@ def resolve_seed(random_state) -> int:
 #: One fit in this many empties TensorFlow's kernel cache (see :func:`set_keras_seed`).
 _FITS_PER_CACHE_RESET = 64
 _fits = itertools.count()
-#: The seed of the fit running in this thread (see :func:`seeded`), for Keras's own ``fit``.
+#: The seed of the fit running in this thread (see :func:`fit_seed`).
 _fit_seed: ContextVar[int | None] = ContextVar("skkeras_fit_seed", default=None)
+#: Held while a fit seeds the process-wide generators and builds its network, so that fits in
+#: other threads neither draw from them meanwhile nor leave them changed.
+_seeding_lock = threading.RLock()
 
 
 @contextmanager
-def seeded(seed: int):
-    """Seed Keras and the backend for a fit, leaving Python's and NumPy's global RNGs as found.
-
-    Only the seeding functions are used (no op determinism switch), so later unseeded code keeps
-    working.
-    """
-    python_state = random.getstate()
-    numpy_state = np.random.get_state()
+def fit_seed(seed: int):
+    """Make ``seed`` the running fit's seed in this thread (see :func:`current_fit_seed`)."""
     token = _fit_seed.set(seed)
-    set_keras_seed(seed)
     try:
         yield
     finally:
         _fit_seed.reset(token)
+
+
+def current_fit_seed() -> int | None:
+    """The seed of the fit running in this thread, or None outside a fit."""
+    return _fit_seed.get()
+
+
+@contextmanager
+def seeded(seed: int):
+    """Seed Keras and the backend for building a network, leaving Python's and NumPy's global
+    RNGs as found.
+
+    Keras's initializers and dropout layers draw their seeds from Python's global ``random``,
+    which every thread shares; the span is held under a process-wide lock, so that networks
+    built in several threads at once (``n_jobs`` threads, a threading joblib backend) get the
+    weights they would get alone. Keep it short: training runs outside it.
+
+    Only the seeding functions are used (no op determinism switch), so later unseeded code keeps
+    working.
+    """
+    with _seeding_lock, fit_seed(seed), global_generators_seeded(seed, keras_seed=True):
+        yield
+
+
+@contextmanager
+def isolated_generators():
+    """Run code that draws from the global generators (cloning a network draws its initial
+    weights) without changing them for the user, and without racing networks being built in
+    other threads."""
+    with _seeding_lock, global_generators_seeded(0):
+        yield
+
+
+@contextmanager
+def global_generators_seeded(seed: int, *, keras_seed: bool = False):
+    """Seed Python's and NumPy's global generators (and Keras's, if ``keras_seed``) with
+    ``seed``; put the first two back as they were on exit."""
+    python_state = random.getstate()
+    numpy_state = np.random.get_state()
+    if keras_seed:
+        set_keras_seed(seed)
+    else:
+        random.seed(seed)
+        np.random.seed(seed)
+    try:
+        yield
+    finally:
         random.setstate(python_state)
         np.random.set_state(numpy_state)
 
@@ -188,7 +232,8 @@ def set_keras_seed(seed: int) -> None:
 
 
 def seed_tensorflow_for_keras_fit() -> None:
-    """Give TensorFlow the running fit's seed before Keras's own ``fit`` shuffles with it."""
+    """Give TensorFlow the running fit's seed before Keras's own ``fit`` shuffles with it (the
+    process-wide seed: fits in other threads at the same moment may draw from it too)."""
     seed = _fit_seed.get()
     if seed is not None and backend_name() == "tensorflow":
         import tensorflow as tf

@@ -20,7 +20,6 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -54,9 +53,6 @@ class Start:
         Every variable's value, in the template's order (weights, non-trainable variables,
         optimizer variables); all-zero ones (the optimizer's slots) are kept as :class:`Zeros`.
         :meth:`arrays` gives them all as arrays.
-    python_rng, numpy_rng : object
-        The states of Python's and NumPy's global generators after the build, so that the
-        training that follows shuffles exactly as after a build.
     facts : dict
         Fitted attributes the estimator derives from its built model (target encoding,
         parameter count), restored without the model.
@@ -64,15 +60,13 @@ class Start:
 
     key: str
     values: list
-    python_rng: Any
-    numpy_rng: Any
     facts: dict = field(default_factory=dict)
 
     @classmethod
-    def of(cls, key: str, values: list, python_rng, numpy_rng, facts: dict) -> Start:
+    def of(cls, key: str, values: list, facts: dict) -> Start:
         """A start from the state ``values`` of a freshly built network."""
         kept = [value if value.any() else Zeros(value.shape, value.dtype) for value in values]
-        return cls(key, kept, python_rng, numpy_rng, facts)
+        return cls(key, kept, facts)
 
     def arrays(self) -> list:
         """Every variable's starting value as an array."""

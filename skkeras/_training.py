@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import copy
 import inspect
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.model_selection import train_test_split
 
 from . import _fastpath
-from ._keras import backend_name, import_keras, seed_tensorflow_for_keras_fit
+from ._keras import (
+    backend_name,
+    current_fit_seed,
+    global_generators_seeded,
+    import_keras,
+    seed_tensorflow_for_keras_fit,
+)
 
 
 class TrainingDivergedError(ValueError):
@@ -216,10 +223,16 @@ def _result(recorder, monitor: str | None, **extra) -> TrainingResult:
 
 
 def _keras_fit(model, X, y, *, epochs, initial_epoch, fit_kwargs, **kwargs) -> None:
-    """The plain path: Keras's own ``Model.fit``."""
-    seed_tensorflow_for_keras_fit()
-    model.fit(X, y, epochs=initial_epoch + epochs, initial_epoch=initial_epoch, **kwargs,
-              **fit_kwargs)
+    """The plain path: Keras's own ``Model.fit``, with the global generators seeded from the
+    fit's seed and first epoch (its data adapters may shuffle with NumPy's), put back after."""
+    seed = current_fit_seed()
+    seeding = nullcontext() if seed is None else global_generators_seeded(seed + initial_epoch)
+    with seeding:
+        seed_tensorflow_for_keras_fit()
+        model.fit(
+            X, y, epochs=initial_epoch + epochs, initial_epoch=initial_epoch, **kwargs,
+            **fit_kwargs,
+        )
 
 
 def _best_epoch(history: dict, monitor: str | None) -> int:
