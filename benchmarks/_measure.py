@@ -207,8 +207,20 @@ def measure_grid(library, data, epochs, quick):
             start = time.perf_counter()
             search.fit(X_train, y_train)
             result[f"n_jobs_{n_jobs}_{call}_s"] = time.perf_counter() - start
+    # The same n_jobs=2 searches in two threads of this process (joblib's threading backend):
+    # no worker processes to start; the fits run in parallel wherever they release the GIL.
+    from joblib import parallel_config
+
+    for call in ("first", "again"):
+        search = GridSearchCV(_libs.make(library, epochs), grid, cv=3, n_jobs=2)
+        start = time.perf_counter()
+        with parallel_config(backend="threading"):
+            search.fit(X_train, y_train)
+        result[f"threads_2_{call}_s"] = time.perf_counter() - start
     result["speedup_first"] = result["n_jobs_1_first_s"] / result["n_jobs_2_first_s"]
     result["speedup"] = result["n_jobs_1_again_s"] / result["n_jobs_2_again_s"]
+    result["threads_speedup_first"] = result["n_jobs_1_first_s"] / result["threads_2_first_s"]
+    result["threads_speedup"] = result["n_jobs_1_again_s"] / result["threads_2_again_s"]
     result["n_candidates"] = len(search.cv_results_["params"])
     return result
 

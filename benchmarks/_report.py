@@ -63,6 +63,15 @@ def _grid_rows(results: dict) -> list:
     ]
 
 
+def _threaded_grid_rows(results: dict) -> list:
+    return [
+        [library, f"{g['threads_2_first_s']:.1f}", f"{g['threads_speedup_first']:.2f}x",
+         f"{g['threads_2_again_s']:.1f}", f"{g['threads_speedup']:.2f}x"]
+        for library, r in results.items()
+        if (g := r.get("grid_search")) and "threads_2_first_s" in g
+    ]
+
+
 def _memory_rows(results: dict) -> list:
     return [
         [library, m["rounds"], f"{m['rss_after_first_mib']:.0f}", f"{m['rss_after_last_mib']:.0f}",
@@ -108,6 +117,13 @@ def markdown(report: dict) -> str:
             lines += _table(["library", "candidates", "n_jobs=1 first", "n_jobs=2 first",
                              "speed-up first", "n_jobs=1 again", "n_jobs=2 again",
                              "speed-up again"], grid)
+            if threaded := _threaded_grid_rows(results):
+                lines += ["The same `n_jobs=2` searches on joblib's threading backend "
+                          "(`with joblib.parallel_config(backend=\"threading\")`): two threads "
+                          "of the benchmark process, no workers to start; speed-ups against "
+                          "the `n_jobs=1` calls above.", ""]
+                lines += _table(["library", "threads first", "speed-up first",
+                                 "threads again", "speed-up again"], threaded)
         if memory := _memory_rows(results):
             lines += ["### RSS over clone-and-fit rounds (MiB; 5 epochs each)", ""]
             lines += _table(["library", "rounds", "after 1st", "after last", "growth",

@@ -1,6 +1,7 @@
 """Fits in several threads of one process (joblib's threading backend, ``OptunaSearchCV``'s
-``n_jobs``) give exactly the results of the same fits one after the other, leave the global
-random generators as they found them, and do not queue behind each other."""
+``n_jobs``, bootstrapping and k-fold ensembles in threads) give exactly the results of the same
+fits one after the other, leave the global random generators as they found them, and do not
+queue behind each other."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
 from skkeras import KerasClassifier, KerasMLPClassifier, _fastpath
-from skkeras.model_selection import OptunaSearchCV
+from skkeras.ensemble import KFoldEnsembleClassifier
+from skkeras.model_selection import OptunaSearchCV, bootstrap_evaluate
 
 from ._builders import classifier_model
 
@@ -138,3 +140,20 @@ def test_optuna_trials_in_threads_score_as_one_after_the_other(iris):
         results[n_jobs] = [(trial.params, trial.value, trial.intermediate_values)
                            for trial in trials]
     assert results[2] == results[1]
+
+
+def test_bootstrap_and_kfold_ensembles_in_threads_equal_their_sequential_runs(iris):
+    X, y = iris
+    estimator = KerasMLPClassifier((8,), epochs=4, random_state=0)
+    runs = {}
+    for threads in (True, False):
+        before = _global_generator_states()
+        with parallel_config(backend="threading" if threads else "sequential"):
+            result = bootstrap_evaluate(
+                estimator, X, y, n_splits=4, random_state=0, n_jobs=2, verbose=0
+            )
+            ensemble = KFoldEnsembleClassifier(estimator, cv=3, n_jobs=2).fit(X, y)
+        _assert_same_generator_states(before, _global_generator_states())
+        runs[threads] = (result.scores, result.epochs, ensemble.predict_proba(X))
+    for threaded, sequential in zip(runs[True], runs[False], strict=True):
+        np.testing.assert_array_equal(threaded, sequential)
