@@ -179,22 +179,64 @@ def isolated_generators():
         yield
 
 
+class _UsersGenerators:
+    """The global generators' states from before the first of the seeded spans now running in
+    any thread, put back when the last one ends.
+
+    Spans in different threads may overlap without nesting (fits through Keras's own ``fit``
+    seed the generators for their whole training, outside the build lock): if each put back what
+    it found, the one ending last could leave another fit's seeded state behind.
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.active = 0
+        self.saved = None
+        self.thread = threading.local()
+
+    def enter(self) -> tuple | None:
+        """Record a span starting in this thread; a nested one gets the states to put back."""
+        if getattr(self.thread, "depth", 0):
+            self.thread.depth += 1
+            return random.getstate(), np.random.get_state()
+        self.thread.depth = 1
+        with self.lock:
+            if self.active == 0:
+                self.saved = random.getstate(), np.random.get_state()
+            self.active += 1
+        return None
+
+    def leave(self, nested_states: tuple | None) -> None:
+        self.thread.depth -= 1
+        if nested_states is not None:
+            random.setstate(nested_states[0])
+            np.random.set_state(nested_states[1])
+            return
+        with self.lock:
+            self.active -= 1
+            if self.active == 0:
+                random.setstate(self.saved[0])
+                np.random.set_state(self.saved[1])
+                self.saved = None
+
+
+_users_generators = _UsersGenerators()
+
+
 @contextmanager
 def global_generators_seeded(seed: int, *, keras_seed: bool = False):
     """Seed Python's and NumPy's global generators (and Keras's, if ``keras_seed``) with
-    ``seed``; put the first two back as they were on exit."""
-    python_state = random.getstate()
-    numpy_state = np.random.get_state()
-    if keras_seed:
-        set_keras_seed(seed)
-    else:
-        random.seed(seed)
-        np.random.seed(seed)
+    ``seed``; put the first two back as the user left them once no seeded span is running."""
+    nested_states = _users_generators.enter()
     try:
+        if keras_seed:
+            set_keras_seed(seed)
+        else:
+            random.seed(seed)
+            np.random.seed(seed)
         yield
     finally:
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)
+        _users_generators.leave(nested_states)
 
 
 def set_keras_seed(seed: int) -> None:

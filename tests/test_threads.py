@@ -88,6 +88,19 @@ def test_a_threaded_grid_search_scores_exactly_as_a_sequential_one(name, iris):
     )
 
 
+def test_fits_through_keras_fit_in_threads_leave_the_global_generators_alone(iris):
+    """Keras's own ``fit`` (compiled metrics here) seeds the global generators for its whole
+    training, so such fits in threads overlap without nesting: the user's states still come
+    back once they all end."""
+    X, y = iris
+    estimator = KerasClassifier(
+        classifier_model, hidden=8, optimizer="adam", metrics=["accuracy"], epochs=2
+    )
+    search = _search(estimator, {"random_state": [0, 1, 2, 3]}, X, y, threads=True)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert "model_" in vars(search.best_estimator_)
+
+
 def _busy_template(estimator, X, y):
     """Fit once so that the architecture has its training template, and return it."""
     _fastpath.clear_templates()
