@@ -112,9 +112,10 @@ def _busy_template(estimator, X, y):
 
 
 @pytest.mark.parametrize("callbacks", [None, [_EveryEpoch]], ids=["one-call", "per-epoch"])
-def test_a_fit_does_not_wait_for_a_busy_template(callbacks, iris):
+def test_a_fit_does_not_wait_for_a_busy_template(callbacks, iris, monkeypatch):
     """While another fit holds the architecture's template, a fit trains on a copy of it, to
     the same result."""
+    monkeypatch.setattr(_fastpath, "_MAX_COPIES", 2)  # copies are made up to the core count
     X, y = iris
     estimator = KerasMLPClassifier((8,), epochs=4, random_state=3, callbacks=callbacks)
     expected = clone(estimator).fit(X, y).predict_proba(X)
@@ -127,6 +128,22 @@ def test_a_fit_does_not_wait_for_a_busy_template(callbacks, iris):
         assert not worker.is_alive(), "the fit waited for the busy template"
     np.testing.assert_allclose(fitted[0].predict_proba(X), expected, rtol=1e-6, atol=1e-7)
     assert len(template.spares) == 1
+
+
+def test_copies_of_a_template_are_bounded(iris, monkeypatch):
+    """With no copy left to make (one per core), a fit waits for the busy template."""
+    monkeypatch.setattr(_fastpath, "_MAX_COPIES", 1)
+    X, y = iris
+    estimator = KerasMLPClassifier((8,), epochs=4, random_state=3)
+    template = _busy_template(estimator, X, y)
+    fitted = []
+    worker = threading.Thread(target=lambda: fitted.append(clone(estimator).fit(X, y)))
+    with template.lock:
+        worker.start()
+        worker.join(timeout=3)
+        assert worker.is_alive() and not fitted
+    worker.join(timeout=120)
+    assert fitted and template.spares == []
 
 
 def test_optuna_trials_in_threads_score_as_one_after_the_other(iris):
