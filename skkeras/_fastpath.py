@@ -452,9 +452,7 @@ def _fit_graph(template, arguments):
     and kind of data, for any number of rows; looked up without TensorFlow's signature
     matching, which costs a noticeable share of a small fit)."""
     _, X, y, _, _, _, _, use_weights, _, _, validation, _, _ = arguments
-    kind = (_spec(X), _spec(y), use_weights)
-    if validation is not None:
-        kind += (_spec(validation[0]), _spec(validation[1]), validation[3])
+    kind = _data_kind(X, y, use_weights, validation)
     graph = template.fit_graphs.get(kind)
     if graph is None:
         if template.fit_fn is None:
@@ -469,6 +467,15 @@ def _fit_graph(template, arguments):
             *_specs(arguments)
         )
     return graph
+
+
+def _data_kind(X, y, use_weights, validation) -> tuple:
+    """What a traced training graph depends on in a fit's data: the types of the arrays with any
+    number of rows, and whether sample weights (training and validation) are used."""
+    kind = (_spec(X), _spec(y), use_weights)
+    if validation is not None:
+        kind += (_spec(validation[0]), _spec(validation[1]), validation[3])
+    return kind
 
 
 def _call_training_graph(graph, *arguments):
@@ -526,9 +533,7 @@ def _epoch_graphs(template: _Template, arguments, validation) -> tuple:
     these arguments' types: traced once per architecture and kind of data, for any number of
     rows, then looked up without TensorFlow's signature matching."""
     state, X, y, weights, seed, shuffled, batch, use_weights = arguments
-    kind = (_spec(X), _spec(y), use_weights)
-    if validation is not None:
-        kind += (_spec(validation[0]), _spec(validation[1]), validation[3])
+    kind = _data_kind(X, y, use_weights, validation)
     graphs = template.epoch_graphs.get(kind)
     if graphs is None:
         if template.epoch_fn is None:

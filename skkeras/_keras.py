@@ -166,7 +166,7 @@ def seeded(seed: int):
     Only the seeding functions are used (no op determinism switch), so later unseeded code keeps
     working.
     """
-    with _seeding_lock, fit_seed(seed), global_generators_seeded(seed, keras_seed=True):
+    with _seeding_lock, global_generators_seeded(seed, keras_seed=True):
         yield
 
 
