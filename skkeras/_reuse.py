@@ -20,6 +20,7 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -75,9 +76,24 @@ class Start:
             for value in self.values
         ]
 
+    @cached_property
+    def tensors(self) -> tuple:
+        """Every variable's starting value as a TensorFlow tensor, made on first use and kept:
+        the fits starting here (a cross-validation's folds) share them instead of converting
+        the arrays again (about half a millisecond a fit for a small MLP)."""
+        import tensorflow as tf
+
+        return tuple(tf.convert_to_tensor(value) for value in self.arrays())
+
     @property
     def n_bytes(self) -> int:
-        return sum(value.nbytes for value in self.values if isinstance(value, np.ndarray))
+        """The memory the start may hold: its arrays, and the tensors of every value (including
+        the all-zero ones) once :attr:`tensors` is used."""
+        arrays = sum(value.nbytes for value in self.values if isinstance(value, np.ndarray))
+        tensors = sum(
+            int(np.prod(value.shape)) * np.dtype(value.dtype).itemsize for value in self.values
+        )
+        return arrays + tensors
 
 
 @dataclass(frozen=True)

@@ -187,7 +187,7 @@ def run_training_from_start(
     recorder, callbacks = _with_recorder(callbacks)
     values = _fastpath.train_from_start(
         start.key,
-        start.arrays(),
+        start.tensors,
         X,
         y,
         sample_weight=sample_weight,

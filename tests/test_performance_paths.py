@@ -629,3 +629,61 @@ def test_new_data_sizes_do_not_retrace(iris, callbacks, graph):
         make().fit(X[:n_rows], y[:n_rows])
         make().fit(X[:n_rows], y[:n_rows])  # from the remembered start (no callbacks only)
     assert function.experimental_get_tracing_count() == traced
+
+
+class _Halving(keras.layers.Layer):
+    """A layer with control flow in its graph: halve the inputs while their norm exceeds 10."""
+
+    def call(self, inputs):
+        def shrink(_, x):
+            return keras.ops.cond(keras.ops.norm(x) > 10.0, lambda: x / 2.0, lambda: x)
+
+        return keras.ops.fori_loop(0, 3, shrink, inputs)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+def _control_flow_model(meta):
+    inputs = keras.Input((meta["n_features_in_"],))
+    hidden = keras.layers.Dense(8, activation="relu")(_Halving(name="halving")(inputs * 10.0))
+    return keras.Model(inputs, keras.layers.Dense(meta["n_classes_"], activation="softmax")(hidden))
+
+
+def test_fast_training_of_a_model_with_control_flow_matches_keras_fit(monkeypatch, iris):
+    """The fast path's graphs run on the calling thread; a model's own loops and conditions
+    (functional control flow in its graph) train and predict as with Keras's fit."""
+    X, y = iris
+    estimator = KerasClassifier(
+        _control_flow_model, loss="sparse_categorical_crossentropy", epochs=3, shuffle=False,
+        random_state=0,
+    )
+    fast, plain = _fit_both(monkeypatch, estimator, X, y)
+    _assert_same_training(fast, plain, X)
+    assert _fastpath.forward_function(fast.model_) is not None
+    np.testing.assert_allclose(
+        fast.predict_proba(X), plain.model_.predict_on_batch(X), rtol=1e-4, atol=1e-5
+    )
+
+
+def test_users_compiled_functions_run_in_callbacks_between_epochs(iris):
+    """The executor the fast path runs its graphs with is set only around its own calls: a
+    function the user compiled before (its loop built for TensorFlow's default executor) still
+    runs in a callback between epochs, and after the fit."""
+    import tensorflow as tf
+
+    @tf.function
+    def count_to(n):
+        return tf.while_loop(lambda i: i < n, lambda i: i + 1, [0])[0]
+
+    class CallsUsersFunction(keras.callbacks.Callback):
+        results = []  # a class attribute: the estimator trains with a copy of the callback
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.results.append(int(count_to(3)))
+
+    assert int(count_to(3)) == 3
+    X, y = iris
+    KerasMLPClassifier((5,), epochs=3, random_state=0, callbacks=[CallsUsersFunction()]).fit(X, y)
+    assert CallsUsersFunction.results == [3, 3, 3]
+    assert int(count_to(tf.constant(4))) == 4

@@ -261,3 +261,16 @@ def test_remembered_starts_are_bounded(iris, monkeypatch):
     for seed in range(4):
         KerasMLPClassifier((3,), epochs=1, random_state=seed).fit(X, y)
     assert len(_reuse._starts) == 2
+
+
+def test_a_start_counts_the_tensors_it_may_hold():
+    """A start keeps its non-zero arrays, and may make tensors of every value (all-zero optimizer
+    slots included) for the fits starting from it: the memory bound counts both."""
+    weights = np.ones((10, 4), np.float32)
+    start = _reuse.Start.of("key", [weights, np.zeros((10, 4), np.float32)], {})
+    assert start.n_bytes == weights.nbytes + 2 * weights.nbytes
+    tensors = start.tensors
+    assert [tuple(tensor.shape) for tensor in tensors] == [(10, 4), (10, 4)]
+    np.testing.assert_array_equal(tensors[0].numpy(), weights)
+    np.testing.assert_array_equal(tensors[1].numpy(), 0.0)
+    assert start.tensors is tensors  # made once, shared by the fits starting here

@@ -101,3 +101,32 @@ def test_float64_and_sparse_input(breast_cancer):
     np.testing.assert_allclose(clf.predict_proba(sp.csr_matrix(X)), dense, rtol=1e-6)
     sparse_fit = KerasMLPClassifier(**FAST).fit(sp.csr_matrix(X), y)
     np.testing.assert_allclose(sparse_fit.predict_proba(X), dense, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([7, -2, 7, 30, -2]),
+        np.array([1.0, 3.0, 1.0, -2.0, 3.0]),
+        np.array(["b", "a", "c", "a", "b"]),
+        np.array([True, False, False, True, True]),
+    ],
+)
+def test_class_indices_match_label_encoder(labels):
+    from sklearn.preprocessing import LabelEncoder
+
+    from skkeras._targets import ClassifierTarget
+
+    target = ClassifierTarget.fit(labels, estimator_name="KerasClassifier")
+    expected = LabelEncoder().fit(labels).transform(labels)
+    np.testing.assert_array_equal(target.indices(labels), expected)
+    np.testing.assert_array_equal(target.indices(labels[::-1]), expected[::-1])
+
+
+@pytest.mark.parametrize("unseen", [np.array([7, 8, 100]), np.array([-3, 7])])
+def test_class_indices_refuse_unseen_labels(unseen):
+    from skkeras._targets import ClassifierTarget
+
+    target = ClassifierTarget.fit(np.array([7, -2, 30]), estimator_name="KerasClassifier")
+    with pytest.raises(ValueError, match="unseen labels"):
+        target.indices(unseen)
