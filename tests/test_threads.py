@@ -172,6 +172,35 @@ def test_optuna_trials_in_threads_score_as_one_after_the_other(iris):
     assert results[2] == results[1]
 
 
+def _blas_threads() -> list[int]:
+    from threadpoolctl import threadpool_info
+
+    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_optuna_trials_in_threads_share_the_cores_with_blas(iris, n_jobs):
+    """Trials in ``n_jobs`` threads each get cores // n_jobs BLAS threads while the study runs
+    (as joblib's process workers do); the BLAS settings are as before afterwards."""
+    from joblib import cpu_count
+
+    X, y = iris
+    before = _blas_threads()
+    if not before:
+        pytest.skip("no BLAS library that threadpoolctl can control")
+    seen = []
+    search = OptunaSearchCV(
+        KerasMLPClassifier((4,), epochs=1, random_state=0),
+        {"learning_rate": optuna.distributions.FloatDistribution(1e-3, 3e-2, log=True)},
+        n_trials=2, cv=2, n_jobs=n_jobs, refit=False,
+        callbacks=[lambda study, trial: seen.append(_blas_threads())],
+    )
+    search.fit(X, y)
+    expected = before if n_jobs == 1 else [max(1, cpu_count() // n_jobs)] * len(before)
+    assert seen == [expected, expected]
+    assert _blas_threads() == before
+
+
 def test_bootstrap_and_kfold_ensembles_in_threads_equal_their_sequential_runs(iris):
     X, y = iris
     estimator = KerasMLPClassifier((8,), epochs=4, random_state=0)
