@@ -217,10 +217,20 @@ def measure_grid(library, data, epochs, quick):
         with parallel_config(backend="threading"):
             search.fit(X_train, y_train)
         result[f"threads_2_{call}_s"] = time.perf_counter() - start
+    # once more with one BLAS thread per search thread (docs/performance.md, "Searching in
+    # threads"): NumPy's idle BLAS threads otherwise spin after each product, taking cores
+    from threadpoolctl import threadpool_limits
+
+    search = GridSearchCV(_libs.make(library, epochs), grid, cv=3, n_jobs=2)
+    start = time.perf_counter()
+    with parallel_config(backend="threading"), threadpool_limits(1, user_api="blas"):
+        search.fit(X_train, y_train)
+    result["threads_2_blas_1_s"] = time.perf_counter() - start
     result["speedup_first"] = result["n_jobs_1_first_s"] / result["n_jobs_2_first_s"]
     result["speedup"] = result["n_jobs_1_again_s"] / result["n_jobs_2_again_s"]
     result["threads_speedup_first"] = result["n_jobs_1_first_s"] / result["threads_2_first_s"]
     result["threads_speedup"] = result["n_jobs_1_again_s"] / result["threads_2_again_s"]
+    result["threads_blas_1_speedup"] = result["n_jobs_1_again_s"] / result["threads_2_blas_1_s"]
     result["n_candidates"] = len(search.cv_results_["params"])
     return result
 

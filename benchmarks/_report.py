@@ -66,7 +66,9 @@ def _grid_rows(results: dict) -> list:
 def _threaded_grid_rows(results: dict) -> list:
     return [
         [library, f"{g['threads_2_first_s']:.1f}", f"{g['threads_speedup_first']:.2f}x",
-         f"{g['threads_2_again_s']:.1f}", f"{g['threads_speedup']:.2f}x"]
+         f"{g['threads_2_again_s']:.1f}", f"{g['threads_speedup']:.2f}x",
+         *([f"{g['threads_2_blas_1_s']:.1f}", f"{g['threads_blas_1_speedup']:.2f}x"]
+           if "threads_2_blas_1_s" in g else ["", ""])]
         for library, r in results.items()
         if (g := r.get("grid_search")) and "threads_2_first_s" in g
     ]
@@ -121,9 +123,12 @@ def markdown(report: dict) -> str:
                 lines += ["The same `n_jobs=2` searches on joblib's threading backend "
                           "(`with joblib.parallel_config(backend=\"threading\")`): two threads "
                           "of the benchmark process, no workers to start; speed-ups against "
-                          "the `n_jobs=1` calls above.", ""]
+                          "the `n_jobs=1` calls above. Last: a third call with one BLAS thread "
+                          "per search thread (`threadpoolctl.threadpool_limits(1, "
+                          "user_api=\"blas\")`), against `n_jobs=1` again.", ""]
                 lines += _table(["library", "threads first", "speed-up first",
-                                 "threads again", "speed-up again"], threaded)
+                                 "threads again", "speed-up again", "threads, 1 BLAS thread",
+                                 "speed-up"], threaded)
         if memory := _memory_rows(results):
             lines += ["### RSS over clone-and-fit rounds (MiB; 5 epochs each)", ""]
             lines += _table(["library", "rounds", "after 1st", "after last", "growth",
