@@ -182,7 +182,14 @@ GRID = {
 
 
 def measure_grid(library, data, epochs, quick):
+    """``GridSearchCV(cv=3)`` with ``n_jobs=1`` and ``n_jobs=2`` (joblib's worker processes, and
+    two threads of this process), each first called once (starting the workers, tracing, making
+    the threads' copies) and then again, ``repeats`` times in turns so that the machine's load
+    weighs on every setting alike."""
+    from joblib import parallel_config
+    from joblib.externals.loky import get_reusable_executor
     from sklearn.model_selection import GridSearchCV
+    from threadpoolctl import threadpool_limits
 
     if library not in GRID:
         return None
@@ -191,47 +198,48 @@ def measure_grid(library, data, epochs, quick):
     grid = {rate: [1e-3, 3e-3]}
     if not quick:
         grid[batch] = [32, 64]
-    result = {}
-    # Each setting runs twice: the first call pays for starting joblib's worker processes
-    # (importing TensorFlow there) and tracing; the second reuses both, as every later search
-    # in the same session does.
-    for n_jobs in (1, 2):
-        if n_jobs > 1:
-            # fresh workers: those of an earlier library would be restarted anyway, by loky's
-            # memory-leak check, once TensorFlow's import grows them by more than 300 MB
-            from joblib.externals.loky import get_reusable_executor
 
-            get_reusable_executor().shutdown(wait=True)
-        for call in ("first", "again"):
-            search = GridSearchCV(_libs.make(library, epochs), grid, cv=3, n_jobs=n_jobs)
-            start = time.perf_counter()
-            search.fit(X_train, y_train)
-            result[f"n_jobs_{n_jobs}_{call}_s"] = time.perf_counter() - start
-    # The same n_jobs=2 searches in two threads of this process (joblib's threading backend):
-    # no worker processes to start; the fits run in parallel wherever they release the GIL.
-    from joblib import parallel_config
-
-    for call in ("first", "again"):
-        search = GridSearchCV(_libs.make(library, epochs), grid, cv=3, n_jobs=2)
+    def search_seconds(n_jobs=1, backend="loky", blas_threads=None):
+        search = GridSearchCV(_libs.make(library, epochs), grid, cv=3, n_jobs=n_jobs)
+        limit = (threadpool_limits(blas_threads, user_api="blas") if blas_threads
+                 else contextlib.nullcontext())
         start = time.perf_counter()
-        with parallel_config(backend="threading"):
+        with parallel_config(backend=backend), limit:
             search.fit(X_train, y_train)
-        result[f"threads_2_{call}_s"] = time.perf_counter() - start
-    # once more with one BLAS thread per search thread (docs/performance.md, "Searching in
-    # threads"): NumPy's idle BLAS threads otherwise spin after each product, taking cores
-    from threadpoolctl import threadpool_limits
+        return time.perf_counter() - start, len(search.cv_results_["params"])
 
-    search = GridSearchCV(_libs.make(library, epochs), grid, cv=3, n_jobs=2)
-    start = time.perf_counter()
-    with parallel_config(backend="threading"), threadpool_limits(1, user_api="blas"):
-        search.fit(X_train, y_train)
-    result["threads_2_blas_1_s"] = time.perf_counter() - start
+    settings = {
+        "n_jobs_1": {},
+        "n_jobs_2": {"n_jobs": 2},
+        # two threads of this process: no workers to start; the fits run in parallel wherever
+        # they release the GIL
+        "threads_2": {"n_jobs": 2, "backend": "threading"},
+        # the same with one BLAS thread per search thread (docs/performance.md, "Searching in
+        # threads"): NumPy's idle BLAS threads otherwise spin after each product
+        "threads_2_blas_1": {"n_jobs": 2, "backend": "threading", "blas_threads": 1},
+    }
+    result = {}
+    # fresh workers: those of an earlier library would be restarted anyway, by loky's
+    # memory-leak check, once TensorFlow's import grows them by more than 300 MB
+    get_reusable_executor().shutdown(wait=True)
+    for name in ("n_jobs_1", "n_jobs_2", "threads_2"):
+        result[f"{name}_first_s"], result["n_candidates"] = search_seconds(**settings[name])
+    again = {name: [] for name in settings}
+    for _ in range(1 if quick else 3):
+        for name, setting in settings.items():
+            again[name].append(search_seconds(**setting)[0])
+    for name, seconds in again.items():
+        result[f"{name}_again_s"] = summary(seconds)
+    serial = result["n_jobs_1_again_s"]["median"]
     result["speedup_first"] = result["n_jobs_1_first_s"] / result["n_jobs_2_first_s"]
-    result["speedup"] = result["n_jobs_1_again_s"] / result["n_jobs_2_again_s"]
     result["threads_speedup_first"] = result["n_jobs_1_first_s"] / result["threads_2_first_s"]
-    result["threads_speedup"] = result["n_jobs_1_again_s"] / result["threads_2_again_s"]
-    result["threads_blas_1_speedup"] = result["n_jobs_1_again_s"] / result["threads_2_blas_1_s"]
-    result["n_candidates"] = len(search.cv_results_["params"])
+    for name, key in (("n_jobs_2", "speedup"), ("threads_2", "threads_speedup"),
+                      ("threads_2_blas_1", "threads_blas_1_speedup")):
+        result[key] = serial / result[f"{name}_again_s"]["median"]
+        # each repeat's ratio to the n_jobs=1 search of the same turn
+        result[f"{key}_per_repeat"] = summary(
+            [one / other for one, other in zip(again["n_jobs_1"], again[name], strict=True)]
+        )
     return result
 
 

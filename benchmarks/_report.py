@@ -56,22 +56,26 @@ def _cv_rows(results: dict) -> list:
 
 def _grid_rows(results: dict) -> list:
     return [
-        [library, g["n_candidates"], f"{g['n_jobs_1_first_s']:.1f}",
-         f"{g['n_jobs_2_first_s']:.1f}", f"{g['speedup_first']:.2f}x",
-         f"{g['n_jobs_1_again_s']:.1f}", f"{g['n_jobs_2_again_s']:.1f}", f"{g['speedup']:.2f}x"]
+        [library, g["n_candidates"], f"{g['n_jobs_1_first_s']:.2f}",
+         f"{g['n_jobs_2_first_s']:.2f}", f"{g['speedup_first']:.2f}x",
+         _cell(g["n_jobs_1_again_s"]), _cell(g["n_jobs_2_again_s"]), _speedup(g, "speedup")]
         for library, r in results.items() if (g := r.get("grid_search"))
     ]
 
 
 def _threaded_grid_rows(results: dict) -> list:
     return [
-        [library, f"{g['threads_2_first_s']:.1f}", f"{g['threads_speedup_first']:.2f}x",
-         f"{g['threads_2_again_s']:.1f}", f"{g['threads_speedup']:.2f}x",
-         *([f"{g['threads_2_blas_1_s']:.1f}", f"{g['threads_blas_1_speedup']:.2f}x"]
-           if "threads_2_blas_1_s" in g else ["", ""])]
-        for library, r in results.items()
-        if (g := r.get("grid_search")) and "threads_2_first_s" in g
+        [library, f"{g['threads_2_first_s']:.2f}", f"{g['threads_speedup_first']:.2f}x",
+         _cell(g["threads_2_again_s"]), _speedup(g, "threads_speedup"),
+         _cell(g["threads_2_blas_1_again_s"]), _speedup(g, "threads_blas_1_speedup")]
+        for library, r in results.items() if (g := r.get("grid_search"))
     ]
+
+
+def _speedup(grid: dict, key: str) -> str:
+    """The ratio of the medians, and the range of the per-repeat ratios."""
+    per_repeat = grid[f"{key}_per_repeat"]
+    return f"{grid[key]:.2f}x ({per_repeat['min']:.2f}-{per_repeat['max']:.2f})"
 
 
 def _memory_rows(results: dict) -> list:
@@ -114,21 +118,22 @@ def markdown(report: dict) -> str:
         if grid := _grid_rows(results):
             lines += ["### GridSearchCV, 3 folds (s)", ""]
             lines += ["First call: joblib starts its worker processes (each imports TensorFlow) "
-                      "and models are traced; again: a second identical search in the same "
-                      "process, reusing both.", ""]
+                      "and models are traced; again: the same search repeated in the same "
+                      "process (3 times without `--quick`, in turns with the threaded "
+                      "searches below), reusing both. Speed-ups: the ratio of the medians "
+                      "(the range of each turn's ratio).", ""]
             lines += _table(["library", "candidates", "n_jobs=1 first", "n_jobs=2 first",
                              "speed-up first", "n_jobs=1 again", "n_jobs=2 again",
                              "speed-up again"], grid)
-            if threaded := _threaded_grid_rows(results):
-                lines += ["The same `n_jobs=2` searches on joblib's threading backend "
-                          "(`with joblib.parallel_config(backend=\"threading\")`): two threads "
-                          "of the benchmark process, no workers to start; speed-ups against "
-                          "the `n_jobs=1` calls above. Last: a third call with one BLAS thread "
-                          "per search thread (`threadpoolctl.threadpool_limits(1, "
-                          "user_api=\"blas\")`), against `n_jobs=1` again.", ""]
-                lines += _table(["library", "threads first", "speed-up first",
-                                 "threads again", "speed-up again", "threads, 1 BLAS thread",
-                                 "speed-up"], threaded)
+            lines += ["The same `n_jobs=2` searches on joblib's threading backend "
+                      "(`with joblib.parallel_config(backend=\"threading\")`): two threads "
+                      "of the benchmark process, no workers to start; then with one BLAS "
+                      "thread per search thread (`threadpoolctl.threadpool_limits(1, "
+                      "user_api=\"blas\")`). Speed-ups against the `n_jobs=1` searches "
+                      "above.", ""]
+            lines += _table(["library", "threads first", "speed-up first", "threads again",
+                             "speed-up again", "threads, 1 BLAS thread, again", "speed-up"],
+                            _threaded_grid_rows(results))
         if memory := _memory_rows(results):
             lines += ["### RSS over clone-and-fit rounds (MiB; 5 epochs each)", ""]
             lines += _table(["library", "rounds", "after 1st", "after last", "growth",

@@ -687,3 +687,22 @@ def test_users_compiled_functions_run_in_callbacks_between_epochs(iris):
     KerasMLPClassifier((5,), epochs=3, random_state=0, callbacks=[CallsUsersFunction()]).fit(X, y)
     assert CallsUsersFunction.results == [3, 3, 3]
     assert int(count_to(tf.constant(4))) == 4
+
+
+@pytest.mark.parametrize("callbacks", [None, [_EpochCallback]])
+def test_both_executors_train_alike(monkeypatch, iris, callbacks):
+    """On machines with GPUs the fast path keeps TensorFlow's default executor; it trains and
+    predicts exactly as the caller-thread executor used on CPUs."""
+    X, y = iris
+    make = partial(KerasMLPClassifier, (7,), epochs=3, random_state=0, callbacks=callbacks)
+    results = []
+    for cpu_only in (True, False):
+        monkeypatch.setattr(_fastpath, "_cpu_only", lambda cpu_only=cpu_only: cpu_only)
+        _fastpath.clear_templates()
+        _reuse.forget_all()
+        estimator = make().fit(X, y)
+        results.append((estimator.history_["loss"], estimator.model_.get_weights()))
+    (loss_cpu, weights_cpu), (loss_default, weights_default) = results
+    np.testing.assert_array_equal(loss_cpu, loss_default)
+    for cpu, default in zip(weights_cpu, weights_default, strict=True):
+        np.testing.assert_array_equal(cpu, default)
