@@ -99,7 +99,8 @@ default=None
     refit : bool, default=True
         Refit the best parameters on the whole data as ``best_estimator_``.
     n_jobs : int or None, default=None
-        Trials run in parallel threads by this process.
+        Trials run in parallel threads by this process. While they run, NumPy's BLAS gets
+        cores // n_jobs threads (as joblib's process workers do), then its settings come back.
     random_state : int, RandomState instance or None, default=None
         Seeds a named sampler (see ``sampler``); an Optuna sampler instance keeps its own seed.
     error_score : "raise" or float, default=np.nan
