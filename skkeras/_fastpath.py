@@ -68,10 +68,9 @@ _MAX_COPIES = max(1, os.cpu_count() or 1)
 #: without accelerators: every kernel runs on the calling thread. The default executor hands
 #: each of the thousands of tiny ops of a small network's fit to the inter-op thread pool, and
 #: those hand-offs cost more than the ops (digits, the benchmark's 4x3 grid search on 2 cores:
-#: 0.68-0.72 s against 1.15-1.20 s, the same scores); fits in several threads then also run
-#: in parallel without sharing one pool. It runs functional control flow (``tf.while_loop``
-#: traced under it is not lowered to the low-level form it does not support) but not graphs
-#: split over devices, hence CPU only.
+#: 0.68-0.72 s against 1.15-1.20 s, the same scores). It runs functional control flow
+#: (``tf.while_loop`` traced under it is not lowered to the low-level form it does not
+#: support) but not graphs split over devices, hence CPU only.
 _CALLER_THREAD_EXECUTOR = "SINGLE_THREADED_EXECUTOR"
 _templates: OrderedDict = OrderedDict()
 _templates_lock = threading.Lock()
