@@ -158,6 +158,11 @@ class BaseKerasEstimator(BaseEstimator):
     def _is_fitted(self) -> bool:
         return "model_" in self.__dict__ or "_trained_state" in self.__dict__
 
+    def _has_built_model(self) -> bool:
+        """Whether a Keras model exists (a fit from a remembered start builds none until
+        ``model_`` is read)."""
+        return "model_" in self.__dict__
+
     def __getattr__(self, name: str):
         # the Keras model of a network trained from a remembered start is built on first use
         if name == "model_" and "_trained_state" in self.__dict__:

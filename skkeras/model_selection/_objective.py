@@ -173,7 +173,7 @@ def _free_networks(folds) -> None:
     Fits from a remembered start (a trial's later folds, and every fold of trials that change
     only training parameters of a seeded network) build no model: nothing is collected then.
     """
-    if any("model_" in vars(keras_estimator(fold.estimator)) for fold in folds):
+    if any(keras_estimator(fold.estimator)._has_built_model() for fold in folds):
         _collect_garbage()
 
 
