@@ -224,7 +224,7 @@ class BaseKerasEstimator(BaseEstimator):
         signature = self._start_signature(fit_params)
         start = _reuse.recall(signature, seed) if signature is not None else None
         if start is not None:
-            result = self._train_from_start(start, *data)
+            result = self._train_from_start(start, seed, n_steps, *data)
             if result is not None:
                 self._trained_state = _reuse.TrainedState(start.key, result.values, seed, n_steps)
                 return result
@@ -235,15 +235,26 @@ class BaseKerasEstimator(BaseEstimator):
             initial = _fastpath.state_values(model) if signature is not None else None
         self._apply_model_facts(facts)
         self.model_ = model
-        result = self._train(model, *data, fit_params)
-        if initial is not None and result.template_key is not None:
-            _reuse.remember(signature, seed, _reuse.Start.of(result.template_key, initial, facts))
-        return result
+
+        def remember_start(key: str) -> None:
+            # as soon as the fast path's template is ready, not when this fit ends: folds
+            # trained in lockstep (per-epoch pruning) start before the first one ends
+            start = _reuse.Start.of(
+                key, initial, facts, getattr(self, "learning_rate", None),
+                _fastpath.learning_rate_position(model),
+            )
+            _reuse.remember(signature, seed, start)
+
+        return self._train(
+            model, *data, fit_params, template_ready=remember_start if initial is not None else None
+        )
 
     def _start_signature(self, fit_params: dict) -> str | None:
         """The :func:`~skkeras._reuse.signature` of the network this fit builds, if a remembered
         start may replace building it; else None."""
-        if not self._network_from_params or fit_params or self.verbose or self.callbacks:
+        if not self._network_from_params or fit_params or self.verbose:
+            return None
+        if self.callbacks and not _model_free(self.callbacks):
             return None
         if not isinstance(self.random_state, Integral) or not _fastpath.enabled():
             return None
@@ -251,9 +262,17 @@ class BaseKerasEstimator(BaseEstimator):
             return None
         return _reuse.signature(type(self), self.get_params(deep=False), self._meta())
 
-    def _train_from_start(self, start, X, y, sample_weight, train_idx, validation, epochs):
+    def _train_from_start(self, start, seed, n_steps, X, y, sample_weight, train_idx, validation,
+                          epochs):
         self._apply_model_facts(start.facts)
         inputs = self._training_inputs(X, y, sample_weight, train_idx, validation)
+
+        def publish_state(state):
+            # model-free callbacks score the estimator between epochs: it predicts from the
+            # epoch's state, as it will from the final one
+            values = [value.numpy() for value in state]
+            self._trained_state = _reuse.TrainedState(start.key, values, seed, n_steps)
+
         return run_training_from_start(
             start,
             *inputs["data"],
@@ -264,6 +283,8 @@ class BaseKerasEstimator(BaseEstimator):
             callbacks=inputs["callbacks"],
             monitor=inputs["monitor"],
             shuffle=self.shuffle,
+            publish_state=publish_state,
+            learning_rate=getattr(self, "learning_rate", None),
         )
 
     def _model_facts(self, model, X) -> dict[str, Any]:
@@ -353,7 +374,8 @@ class BaseKerasEstimator(BaseEstimator):
             meta["feature_names_in_"] = self.feature_names_in_
         return meta
 
-    def _train(self, model, X, y, sample_weight, train_idx, validation, epochs, fit_params):
+    def _train(self, model, X, y, sample_weight, train_idx, validation, epochs, fit_params,
+               template_ready=None):
         inputs = self._training_inputs(X, y, sample_weight, train_idx, validation)
         return run_training(
             model,
@@ -368,6 +390,7 @@ class BaseKerasEstimator(BaseEstimator):
             verbose=int(self.verbose),
             shuffle=self.shuffle,
             fit_kwargs=fit_params,
+            template_ready=template_ready,
         )
 
     def _training_inputs(self, X, y, sample_weight, train_idx, validation) -> dict[str, Any]:
@@ -450,6 +473,19 @@ class BaseKerasEstimator(BaseEstimator):
 @cache
 def _constructor_param_names(cls) -> tuple[str, ...]:
     return tuple(BaseEstimator._get_param_names.__func__(cls))
+
+
+def _model_free(callbacks) -> bool:
+    """Whether every callback (a list, or a dict's values; instances or classes) is a
+    :class:`~skkeras.callbacks._model_free.ModelFreeCallback`."""
+    from .callbacks._model_free import ModelFreeCallback
+
+    values = callbacks.values() if isinstance(callbacks, dict) else callbacks
+    return all(
+        isinstance(callback, ModelFreeCallback)
+        or (isinstance(callback, type) and issubclass(callback, ModelFreeCallback))
+        for callback in values
+    )
 
 
 def _distribution_scope(distribution):

@@ -100,8 +100,8 @@ def make_fit_fn(model, variables, positions, train_epoch, evaluate):
     order), the epochs' shuffling ``seeds`` and the early-stopping state ``carry`` (see
     :func:`first_carry`), and returns the final state, the per-epoch ``loss``, ``val_loss`` and
     learning rate of the epochs run, whether training stopped, and the new ``carry``. A fit may
-    be split over several calls, each continuing where the last one ended: ``last_call`` tells
-    the last one, after which the best weights are restored.
+    be split over several calls, each continuing where the last one ended; the best weights are
+    put back after the last one (:func:`final_state`).
     """
     import tensorflow as tf
 
@@ -112,7 +112,7 @@ def make_fit_fn(model, variables, positions, train_epoch, evaluate):
         return tf.cast(tf.convert_to_tensor(optimizer.learning_rate), tf.float32)
 
     def fit(state, X, y, weights, seeds, shuffle, batch_size, use_weights, first_epoch, rule,
-            validation, carry, last_call):
+            validation, carry):
         patience, min_delta, monitor_validation, restore = rule
         for source, target in zip(state, variables, strict=True):
             target.assign(source)
@@ -158,10 +158,6 @@ def make_fit_fn(model, variables, positions, train_epoch, evaluate):
         stopping, best_weights = carry
         start = (0, tf.constant(False), (zeros, zeros, zeros), tuple(stopping), list(best_weights))
         n_run, stopped, logs, stopping, best_weights = tf.while_loop(going_on, run_epoch, start)
-        # Keras restores the best weights when training ends, not between calls
-        restored = restore & stopping[3] & (stopped | last_call)
-        for best_weight, weight in zip(best_weights, weights_of, strict=True):
-            weight.assign(tf.where(restored, best_weight, weight))
         final = [tf.identity(variable) for variable in variables]
         losses, val_losses, rates = logs
         logs = (losses[:n_run], val_losses[:n_run], rates[:n_run])
@@ -192,6 +188,20 @@ def _no_best() -> tuple:
         tf.constant(np.inf, tf.float64), tf.constant(False), tf.constant(0, tf.int32),
         tf.constant(False),
     )
+
+
+def final_state(state: list, carry: tuple, fit_plan: Plan, positions: list[int]) -> list:
+    """The state a fit ends with: ``state``, with the best epoch's weights put back if the plan
+    restores them. Keras's ``EarlyStopping`` restores them when training ends, whatever ended it
+    (its own patience, the last epoch, another callback), after every callback has seen the last
+    epoch's weights."""
+    stopping, best_weights = carry
+    if not (fit_plan.restore and bool(stopping[3])):
+        return state
+    final = list(state)
+    for position, weight in zip(positions, best_weights, strict=True):
+        final[position] = weight
+    return final
 
 
 def rule_tensors(fit_plan: Plan) -> tuple:

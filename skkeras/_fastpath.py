@@ -317,18 +317,22 @@ def train(
     batch_size: int | None,
     callbacks: list,
     shuffle: bool,
+    template_ready=None,
 ):
     """Train ``model`` like ``Model.fit`` would; return None if no template could be used.
 
     ``key`` is :func:`training_key`'s answer for this model and these settings. When the only
     callbacks are the estimator's own (:func:`skkeras._compiled_fit.plan`), the whole fit is
     one compiled call; otherwise each epoch is one, with the callbacks run between them.
+    ``template_ready(key)`` is called once the template is there, before training.
     """
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
     template = _template_for(model, training=True, key=key)
     if template is None or not template.matches(model, with_optimizer=True):
         return None
+    if template_ready is not None:
+        template_ready(key)
     data = _tensors(X, y, sample_weight)
     validation = _validation_tensors(validation_data)
     settings = {"epochs": epochs, "batch_size": batch_size or 32, "shuffle": shuffle}
@@ -355,6 +359,18 @@ def state_values(model) -> list:
     return [value.numpy().copy() for value in _Template.state_of(model, with_optimizer=True)]
 
 
+def learning_rate_position(model) -> int | None:
+    """Where the optimizer's learning-rate variable is in :func:`state_values`'s order; None if
+    it has none (a schedule)."""
+    rate = model.optimizer.learning_rate
+    variables = [
+        *model.trainable_variables, *model.non_trainable_variables, *model.optimizer.variables
+    ]
+    return next(
+        (index for index, variable in enumerate(variables) if variable is rate), None
+    )
+
+
 def load_state(model, values: list) -> None:
     """Set every variable of a compiled ``model`` (optimizer included) from ``values``, given
     in :func:`state_values`'s order."""
@@ -379,6 +395,7 @@ def train_from_start(
     batch_size: int | None,
     callbacks: list,
     shuffle: bool,
+    publish_state=None,
 ):
     """Train a model of the architecture ``key`` from the state ``values`` (tensors, in
     :func:`state_values`'s order) and return the trained state; None if the architecture's
@@ -386,31 +403,57 @@ def train_from_start(
 
     The template's compiled fit graph takes the starting state as its input and returns the
     trained one (one call, or a few for a fit of more than about a second): no Keras model is
-    involved.
+    involved. :class:`~skkeras.callbacks._model_free.ModelFreeCallback` callbacks need none
+    either: the fit then runs one epoch per call, hands each epoch's state (tensors) to
+    ``publish_state`` (which lets the estimator predict from it) and runs them after it.
     """
     import tensorflow as tf
+
+    from .callbacks._model_free import ModelFreeCallback
 
     template = _cached_template(key)
     if template is None or tf.distribute.has_strategy():
         return None
+    listeners = [callback for callback in callbacks if isinstance(callback, ModelFreeCallback)]
+    others = [callback for callback in callbacks if not isinstance(callback, ModelFreeCallback)]
     validation = _validation_tensors(validation_data)
-    fit_plan = _compiled_fit.plan(callbacks, has_validation=validation is not None)
-    if fit_plan is None:
+    fit_plan = _compiled_fit.plan(others, has_validation=validation is not None)
+    if fit_plan is None or (listeners and publish_state is None):
         return None
+    after_epoch = _listening(listeners, publish_state) if listeners else None
     final = _fit_whole(
         template, fit_plan, list(values), _tensors(X, y, sample_weight), validation, 0,
-        epochs=epochs, batch_size=batch_size or 32, shuffle=shuffle,
+        epochs=epochs, batch_size=batch_size or 32, shuffle=shuffle, after_epoch=after_epoch,
     )
     return [value.numpy() for value in final]
 
 
+def _listening(listeners: list, publish_state):
+    """``after_epoch(state, logs) -> stop`` for :func:`_fit_whole`: publish the epoch's state,
+    then run every listener's epoch end, as Keras runs every callback before looking at
+    ``stop_training``."""
+    epochs_done = [0]
+
+    def after_epoch(state, logs) -> bool:
+        publish_state(state)
+        stop = False
+        for listener in listeners:
+            stop = bool(listener.epoch_ended(epochs_done[0], dict(logs))) or stop
+        epochs_done[0] += 1
+        return stop
+
+    return after_epoch
+
+
 def _fit_whole(template, fit_plan, state, data, validation, initial_epoch, *, epochs,
-               batch_size, shuffle):
+               batch_size, shuffle, after_epoch=None):
     """Run the whole fit in the template's compiled fit graph from ``state`` (tensors in the
     templates' order); hand the epochs' logs to the plan's recorder; return the final state.
 
     Long fits are split into calls of about :data:`_SECONDS_PER_CALL` each, so that
     ``KeyboardInterrupt`` and other threads' fits of the architecture get a turn between them.
+    With ``after_epoch(state, logs) -> stop`` each call is one epoch, and training ends early
+    when it answers True.
     """
     import tensorflow as tf
 
@@ -421,12 +464,11 @@ def _fit_whole(template, fit_plan, state, data, validation, initial_epoch, *, ep
     carry = _compiled_fit.first_carry(state, template.weight_positions)
     done, logs = 0, []
     while done < epochs:
-        count = _epochs_per_call(template, epochs - done, int(X.shape[0]))
+        count = 1 if after_epoch else _epochs_per_call(template, epochs - done, int(X.shape[0]))
         shuffle_flag, batch, use, rule, val = common
         arguments = (
             state, X, y, weights, tf.constant(seeds[done : done + count]), shuffle_flag, batch,
             use, tf.constant(initial_epoch + done, tf.int32), rule, val, carry,
-            tf.constant(done + count == epochs),
         )
         with _free_copy(template) as copy, _graph_executor():
             graph = _fit_graph(copy, arguments)
@@ -437,12 +479,24 @@ def _fit_whole(template, fit_plan, state, data, validation, initial_epoch, *, ep
             template.seconds_per_row_epoch = seconds / max(1, n_run * int(X.shape[0]))
         logs.append(call_logs)
         done += n_run
-        if bool(stopped):
+        stop_asked = after_epoch is not None and n_run and after_epoch(
+            state, _epoch_logs(call_logs, validation is not None)
+        )
+        if stop_asked or bool(stopped):
             break
     _compiled_fit.record(
         fit_plan, initial_epoch, logs, has_validation=validation is not None
     )
-    return state
+    return _compiled_fit.final_state(state, carry, fit_plan, template.weight_positions)
+
+
+def _epoch_logs(call_logs, has_validation: bool) -> dict:
+    """The logs Keras hands the callbacks at the end of a one-epoch call's epoch."""
+    losses, val_losses, _ = (part.numpy() for part in call_logs)
+    logs = {"loss": float(losses[0])}
+    if has_validation:
+        logs["val_loss"] = float(val_losses[0])
+    return logs
 
 
 def _epochs_per_call(template, remaining: int, n_rows: int) -> int:
@@ -459,7 +513,7 @@ def _fit_graph(template, arguments):
     """The template's whole-fit graph for these arguments' types (traced once per architecture
     and kind of data, for any number of rows; looked up without TensorFlow's signature
     matching, which costs a noticeable share of a small fit)."""
-    _, X, y, _, _, _, _, use_weights, _, _, validation, _, _ = arguments
+    _, X, y, _, _, _, _, use_weights, _, _, validation, _ = arguments
     kind = _data_kind(X, y, use_weights, validation)
     graph = template.fit_graphs.get(kind)
     if graph is None:
@@ -532,8 +586,8 @@ def _specs(arguments):
             return _spec(value)
         return value
 
-    state, *data, carry, last_call = arguments
-    return [state, *(spec(argument) for argument in data), carry, last_call]
+    state, *data, carry = arguments
+    return [state, *(spec(argument) for argument in data), carry]
 
 
 def _validation_tensors(validation_data):

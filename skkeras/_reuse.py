@@ -31,11 +31,13 @@ from ._keras import backend_name, import_keras
 _MAX_STARTS = 16
 _MAX_BYTES = 16 * 2**20
 #: Parameters that change how a network is trained but not the network or its starting state.
+#: ``learning_rate`` (the ready-made estimators' optimizer learning rate) is the value of one
+#: optimizer variable of the start: :meth:`Start.tensors_for` sets it.
 TRAINING_ONLY_PARAMS = frozenset(
     {
         "batch_size", "callbacks", "class_weight", "distribution", "early_stopping", "epochs",
-        "min_delta", "patience", "random_state", "restore_best_weights", "shuffle",
-        "validation_fraction", "verbose", "warm_start",
+        "learning_rate", "min_delta", "patience", "random_state", "restore_best_weights",
+        "shuffle", "validation_fraction", "verbose", "warm_start",
     }
 )
 #: Fitted facts the networks do not depend on (the rows, the labels' values, feature names).
@@ -57,17 +59,24 @@ class Start:
     facts : dict
         Fitted attributes the estimator derives from its built model (target encoding,
         parameter count), restored without the model.
+    learning_rate : float or None
+        The learning rate the network was built with.
+    learning_rate_position : int or None
+        Where the optimizer's learning-rate variable is among ``values`` (None if it has none).
     """
 
     key: str
     values: list
     facts: dict = field(default_factory=dict)
+    learning_rate: float | None = None
+    learning_rate_position: int | None = None
 
     @classmethod
-    def of(cls, key: str, values: list, facts: dict) -> Start:
+    def of(cls, key: str, values: list, facts: dict, learning_rate: float | None = None,
+           learning_rate_position: int | None = None) -> Start:
         """A start from the state ``values`` of a freshly built network."""
         kept = [value if value.any() else Zeros(value.shape, value.dtype) for value in values]
-        return cls(key, kept, facts)
+        return cls(key, kept, facts, learning_rate, learning_rate_position)
 
     def arrays(self) -> list:
         """Every variable's starting value as an array."""
@@ -84,6 +93,21 @@ class Start:
         import tensorflow as tf
 
         return tuple(tf.convert_to_tensor(value) for value in self.arrays())
+
+    def tensors_for(self, learning_rate: float | None) -> tuple | None:
+        """:attr:`tensors`, the optimizer's learning rate set to ``learning_rate``: the state a
+        network built with that learning rate starts from. None if it cannot be set (the
+        optimizer keeps no learning-rate variable)."""
+        if learning_rate is None or learning_rate == self.learning_rate:
+            return self.tensors
+        position = self.learning_rate_position
+        if position is None:
+            return None
+        import tensorflow as tf
+
+        tensors = list(self.tensors)
+        tensors[position] = tf.constant(learning_rate, dtype=tensors[position].dtype)
+        return tuple(tensors)
 
     @property
     def n_bytes(self) -> int:

@@ -143,12 +143,14 @@ def run_training(
     verbose: int,
     shuffle: bool,
     fit_kwargs: dict,
+    template_ready=None,
 ) -> TrainingResult:
     """Train ``model`` and return the recorded history.
 
     On the TensorFlow backend, models the compiled epoch loop of :mod:`skkeras._fastpath` can
     train (no metrics, epoch-level callbacks only...) skip Keras's ``fit`` machinery; everything
-    else goes through ``Model.fit``.
+    else goes through ``Model.fit``. ``template_ready(key)`` is called once the fast path's
+    template for the model is ready, before it trains.
     """
     recorder, callbacks = _with_recorder(callbacks)
     common = {
@@ -163,7 +165,7 @@ def run_training(
     trained = False
     key = _fastpath.training_key(model, callbacks, fit_kwargs, verbose)
     if key is not None:
-        trained = _fastpath.train(model, X, y, key=key, **common)
+        trained = _fastpath.train(model, X, y, key=key, template_ready=template_ready, **common)
     if not trained:
         _keras_fit(model, X, y, verbose=verbose, fit_kwargs=fit_kwargs, **common)
     return _result(recorder, monitor, template_key=key if trained else None)
@@ -181,13 +183,20 @@ def run_training_from_start(
     callbacks: list,
     monitor: str | None,
     shuffle: bool,
+    publish_state=None,
+    learning_rate: float | None = None,
 ) -> TrainingResult | None:
     """Train a network from a remembered :class:`~skkeras._reuse.Start`, without a Keras model of
-    its own; None if its template is gone or busy (nothing was trained then)."""
+    its own; None if its template is gone or busy, or its learning rate cannot be set (nothing
+    was trained then). Model-free callbacks run after each epoch, once ``publish_state`` has
+    been given its state."""
+    starting_state = start.tensors_for(learning_rate)
+    if starting_state is None:
+        return None
     recorder, callbacks = _with_recorder(callbacks)
     values = _fastpath.train_from_start(
         start.key,
-        start.tensors,
+        starting_state,
         X,
         y,
         sample_weight=sample_weight,
@@ -196,6 +205,7 @@ def run_training_from_start(
         batch_size=batch_size,
         callbacks=callbacks,
         shuffle=shuffle,
+        publish_state=publish_state,
     )
     if values is None:
         return None

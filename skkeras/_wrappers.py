@@ -65,13 +65,14 @@ class _WrapperMixin:
             "metrics": make_metrics(self.metrics, routed(params, "metrics")),
         }
 
-    def _train(self, model, X, y, sample_weight, train_idx, validation, epochs, fit_params):
+    def _train(self, model, X, y, sample_weight, train_idx, validation, epochs, fit_params,
+               template_ready=None):
         if self.validation_split and validation is None:
             fit_params = {"validation_split": self.validation_split, **fit_params}
         if self.validation_batch_size is not None:
             fit_params = {"validation_batch_size": self.validation_batch_size, **fit_params}
         return super()._train(
-            model, X, y, sample_weight, train_idx, validation, epochs, fit_params
+            model, X, y, sample_weight, train_idx, validation, epochs, fit_params, template_ready
         )
 
     def _compile_kwargs(self, model, X, n_train_steps: int) -> dict[str, Any]:

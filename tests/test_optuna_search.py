@@ -247,6 +247,47 @@ def test_pruner_stops_hopeless_trials_early(digits, unpruned_digits, pruner):
     assert _keras_models() == models_before
 
 
+def test_pruned_trials_train_their_folds_from_one_built_network(cancer, monkeypatch):
+    """Per-epoch pruning trains a trial's folds in lockstep. Only the first fit of a network
+    builds it: the other folds, the other trials of the same network and the refit start from
+    its remembered state, and report and score exactly what building each would."""
+    from skkeras import _reuse
+
+    X, y = cancer
+    builds = []
+    build = KerasMLPClassifier._make_model
+
+    def counted_build(self, *args, **kwargs):
+        builds.append(self.batch_size)
+        return build(self, *args, **kwargs)
+
+    monkeypatch.setattr(KerasMLPClassifier, "_make_model", counted_build)
+
+    def search():
+        estimator = KerasMLPClassifier((8,), epochs=3, patience=None, random_state=0)
+        return OptunaSearchCV(
+            estimator, {"batch_size": [16, 32, 64]}, n_trials=3, cv=3, pruner="median",
+            random_state=0, sampler="grid",
+        ).fit(X, y)
+
+    _reuse.forget_all()
+    reused = search()
+    assert len(builds) == 1
+    builds.clear()
+    monkeypatch.setattr(_reuse, "recall", lambda signature, seed: None)
+    built = search()
+    assert len(builds) == 3 * 3 + 1  # every fold, and the refit
+    for trial, expected in zip(reused.study_.trials, built.study_.trials, strict=True):
+        assert trial.params == expected.params
+        assert sorted(trial.intermediate_values) == [1, 2, 3]
+        for step, value in expected.intermediate_values.items():
+            assert trial.intermediate_values[step] == pytest.approx(value, rel=1e-6)
+        assert trial.value == pytest.approx(expected.value, rel=1e-6)
+    np.testing.assert_allclose(
+        reused.predict_proba(X), built.predict_proba(X), rtol=1e-5, atol=1e-6
+    )
+
+
 def _small_model(hidden=8, meta=None):
     import keras
 

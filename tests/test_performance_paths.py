@@ -276,20 +276,29 @@ def test_forgotten_templates_free_their_traced_graphs(iris, activation):
 
 def test_folds_in_lockstep_share_the_fast_path(monkeypatch, iris):
     # Pruning trains a trial's folds in lockstep, epoch by epoch, in threads: every fold must
-    # still take the compiled path, and interleaving must not mix the folds' weights.
+    # still take the compiled path (the first one building the network, the others starting
+    # from its remembered state), and interleaving must not mix the folds' weights.
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 
+    from skkeras import _reuse
     from skkeras.model_selection import OptunaSearchCV
 
     X, y = iris
     results = []
-    real_train = _fastpath.train
+    real_train, real_train_from_start = _fastpath.train, _fastpath.train_from_start
 
     def spy(*args, **kwargs):
-        results.append(real_train(*args, **kwargs))
-        return results[-1]
+        results.append(("built", real_train(*args, **kwargs) is True))
+        return results[-1][1]
+
+    def spy_from_start(*args, **kwargs):
+        values = real_train_from_start(*args, **kwargs)
+        results.append(("from start", values is not None))
+        return values
 
     monkeypatch.setattr(_fastpath, "train", spy)
+    monkeypatch.setattr(_fastpath, "train_from_start", spy_from_start)
+    _reuse.forget_all()
     estimator = KerasMLPClassifier(
         (7,), epochs=4, learning_rate=0.05, shuffle=False, patience=None, random_state=0
     )
@@ -297,7 +306,7 @@ def test_folds_in_lockstep_share_the_fast_path(monkeypatch, iris):
     search = OptunaSearchCV(
         estimator, {"batch_size": [16]}, n_trials=1, cv=cv, pruner="median", refit=False
     ).fit(X, y)
-    assert results == [True, True, True]
+    assert results == [("built", True), ("from start", True), ("from start", True)]
     in_lockstep = [search.cv_results_[f"split{k}_test_score"][0] for k in range(3)]
     one_by_one = cross_val_score(estimator.set_params(batch_size=16), X, y, cv=cv)
     np.testing.assert_allclose(in_lockstep, one_by_one)

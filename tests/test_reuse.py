@@ -22,6 +22,7 @@ from skkeras import (
     load,
     save,
 )
+from skkeras.callbacks._model_free import ModelFreeCallback
 
 
 @pytest.fixture(scope="module")
@@ -145,11 +146,101 @@ def test_other_networks_and_seeds_do_not_share_a_start(iris):
         KerasMLPClassifier((7,), epochs=2, random_state=0),
         KerasMLPClassifier((6,), epochs=2, random_state=1),
         KerasMLPClassifier((6,), epochs=2, random_state=0, dropout=0.1),
-        KerasMLPClassifier((6,), epochs=2, random_state=0, learning_rate=0.01),
+        KerasMLPClassifier((6,), epochs=2, random_state=0, optimizer="sgd"),
     ]:
         assert "model_" in vars(clone(other).fit(X, y))
     # training-only parameters keep the network and its start
     _from_start(KerasMLPClassifier((6,), epochs=5, batch_size=8, random_state=0), X, y)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_a_start_serves_every_learning_rate(iris, optimizer):
+    """The learning rate is one optimizer variable of the starting state: a fit with another
+    one starts from the same network and trains what building it with that rate would."""
+    X, y = iris
+    params = {"epochs": 3, "random_state": 0, "optimizer": optimizer}
+    _fresh(KerasMLPClassifier((6,), learning_rate=1e-3, **params), X, y)
+    other = KerasMLPClassifier((6,), learning_rate=0.05, **params)
+    reused = _from_start(other, X, y)
+    fresh = _fresh(other, X, y)
+    assert reused.history_["learning_rate"] == pytest.approx([0.05] * 3)
+    _assert_same_fit(reused, fresh, X)
+
+
+class _EpochWatcher(ModelFreeCallback):
+    """Records each epoch's loss and the estimator's predictions after it; asks to stop after
+    ``stop_after`` epochs."""
+
+    def __init__(self, X, stop_after=None):
+        super().__init__()
+        self.X, self.stop_after = X, stop_after
+        self.estimator, self.seen = None, []
+
+    def __deepcopy__(self, memo):
+        return self  # the copy each fit makes of its callbacks must keep recording here
+
+    def epoch_ended(self, epoch, logs):
+        self.seen.append((epoch, logs["loss"], self.estimator.predict_proba(self.X)))
+        return self.stop_after is not None and epoch + 1 >= self.stop_after
+
+
+def _watched_fit(params, X, y, stop_after=None):
+    watcher = _EpochWatcher(X, stop_after)
+    estimator = KerasMLPClassifier((8, 4), **{"random_state": 0, **params}, callbacks=[watcher])
+    watcher.estimator = estimator
+    return estimator.fit(X, y), watcher.seen
+
+
+@pytest.mark.parametrize(
+    "params, stop_after",
+    [
+        ({"epochs": 4}, None),
+        ({"epochs": 6}, 2),  # the callback stops training
+        # early stopping ends training, then restores the best weights: the callback sees the
+        # last epoch's weights before that, as with Keras's EarlyStopping
+        ({"epochs": 12, "early_stopping": True, "patience": 1, "min_delta": 0.02,
+          "restore_best_weights": True}, None),
+    ],
+    ids=["whole", "stopped_by_callback", "early_stopping_restores"],
+)
+def test_model_free_callbacks_run_on_a_fit_from_a_remembered_start(iris, params, stop_after):
+    """A callback that needs no model (per-epoch pruning's reporter) lets a fit start from a
+    remembered state; between epochs the estimator predicts from that epoch's weights."""
+    X, y = iris
+    _reuse.forget_all()
+    fresh, fresh_seen = _watched_fit(params, X, y, stop_after)
+    reused, reused_seen = _watched_fit(params, X, y, stop_after)
+    assert "model_" in vars(fresh)
+    assert "_trained_state" in vars(reused) and "model_" not in vars(reused)
+    assert [epoch for epoch, *_ in reused_seen] == list(range(reused.n_iter_))
+    if stop_after is not None:
+        assert reused.n_iter_ == stop_after
+    if params.get("restore_best_weights"):
+        assert reused.n_iter_ < params["epochs"]
+        # the final network is the best epoch's (by min_delta), not the last one the callback saw
+        assert not np.allclose(reused.predict_proba(X), reused_seen[-1][2])
+    assert len(reused_seen) == len(fresh_seen)
+    for (_, loss, seen), (_, fresh_loss, fresh_probabilities) in zip(
+        reused_seen, fresh_seen, strict=True
+    ):
+        assert loss == pytest.approx(fresh_loss, rel=1e-6)
+        np.testing.assert_allclose(seen, fresh_probabilities, rtol=1e-5, atol=1e-6)
+    _assert_same_fit(reused, fresh, X)
+
+
+class _NeverStops(ModelFreeCallback):
+    def epoch_ended(self, epoch, logs):
+        return False
+
+
+@pytest.mark.parametrize("callbacks", [[_NeverStops], {"watch": _NeverStops()}])
+def test_model_free_callbacks_as_classes_or_in_a_dict_start_from_a_remembered_state(
+    iris, callbacks
+):
+    X, y = iris
+    estimator = KerasMLPClassifier((6,), epochs=2, random_state=0, callbacks=callbacks)
+    fresh = _fresh(estimator, X, y)
+    _assert_same_fit(_from_start(estimator, X, y), fresh, X)
 
 
 @pytest.mark.parametrize("case", ["unseeded", "callbacks", "verbose"])

@@ -22,14 +22,19 @@ import keras
 import numpy as np
 import optuna
 
+from ..callbacks._model_free import ModelFreeCallback
 from ._objective import FoldRun, _Channel
 
 _CONTINUE, _STOP = "continue", "stop"
 
 
 
-class EpochReporter(keras.callbacks.Callback):
-    """Hand the fold's held-out score to the coordinator each epoch and wait for its decision."""
+class EpochReporter(ModelFreeCallback):
+    """Hand the fold's held-out score to the coordinator each epoch and wait for its decision.
+
+    It needs no model of its own (it scores through the estimator), so folds of a network
+    built before train from its remembered start without building one.
+    """
 
     def __init__(self, channel: _Channel, score):
         super().__init__()
@@ -41,13 +46,12 @@ class EpochReporter(keras.callbacks.Callback):
         # same coordinator.
         return type(self)(self._channel, self._score)
 
-    def on_epoch_end(self, epoch, logs=None):
-        loss = (logs or {}).get("loss")
+    def epoch_ended(self, epoch: int, logs: dict) -> bool:
+        loss = logs.get("loss")
         if loss is not None and not math.isfinite(float(loss)):
-            return  # diverged: the estimator stops and raises TrainingDivergedError
+            return False  # diverged: the estimator stops and raises TrainingDivergedError
         self._channel.from_fold.put(("epoch", float(self._score())))
-        if self._channel.to_fold.get() == _STOP:
-            self.model.stop_training = True
+        return self._channel.to_fold.get() == _STOP
 
 
 def run_in_lockstep(folds: list[FoldRun], trial: optuna.Trial) -> None:
