@@ -181,15 +181,28 @@ GRID = {
 }
 
 
+#: The libraries whose grid searches each table measures (not ``--quick`` for ``synthetic``):
+#: on the 20k-row table a search takes about 11 s in one process, long enough for joblib's
+#: fixed costs to weigh little; scikit-learn's would take several minutes more.
+GRID_TABLES = {"digits": set(GRID), "synthetic": {"skkeras"}}
+#: Libraries whose searches are also run over a stand-in (``_stand_in.StandIn``) that spends
+#: the same time per fit and score: the most speed-up joblib allows a search of that size.
+STAND_IN = {"sklearn", "skkeras"}
+
+
 def measure_grid(library, data, epochs, quick):
     """``GridSearchCV(cv=3)`` with ``n_jobs=1`` and ``n_jobs=2`` (joblib's worker processes, and
     two threads of this process), each first called once (starting the workers, tracing, making
     the threads' copies) and then again, ``repeats`` times in turns so that the machine's load
-    weighs on every setting alike."""
+    weighs on every setting alike. For ``STAND_IN`` libraries each turn also runs the search
+    over a stand-in that spends the time the turn's ``n_jobs=1`` search measured, with
+    ``n_jobs=1`` and ``n_jobs=2``."""
     from joblib import parallel_config
     from joblib.externals.loky import get_reusable_executor
     from sklearn.model_selection import GridSearchCV
     from threadpoolctl import threadpool_limits
+
+    from ._stand_in import StandIn, seconds_of
 
     if library not in GRID:
         return None
@@ -199,14 +212,14 @@ def measure_grid(library, data, epochs, quick):
     if not quick:
         grid[batch] = [32, 64]
 
-    def search_seconds(n_jobs=1, backend="loky", blas_threads=None):
-        search = GridSearchCV(_libs.make(library, epochs), grid, cv=3, n_jobs=n_jobs)
+    def search(estimator, n_jobs=1, backend="loky", blas_threads=None):
+        searcher = GridSearchCV(estimator, grid, cv=3, n_jobs=n_jobs)
         limit = (threadpool_limits(blas_threads, user_api="blas") if blas_threads
                  else contextlib.nullcontext())
         start = time.perf_counter()
         with parallel_config(backend=backend), limit:
-            search.fit(X_train, y_train)
-        return time.perf_counter() - start, len(search.cv_results_["params"])
+            searcher.fit(X_train, y_train)
+        return time.perf_counter() - start, searcher
 
     settings = {
         "n_jobs_1": {},
@@ -223,22 +236,34 @@ def measure_grid(library, data, epochs, quick):
     # memory-leak check, once TensorFlow's import grows them by more than 300 MB
     get_reusable_executor().shutdown(wait=True)
     for name in ("n_jobs_1", "n_jobs_2", "threads_2"):
-        result[f"{name}_first_s"], result["n_candidates"] = search_seconds(**settings[name])
+        seconds, searcher = search(_libs.make(library, epochs), **settings[name])
+        result[f"{name}_first_s"] = seconds
+        result["n_candidates"] = len(searcher.cv_results_["params"])
     again = {name: [] for name in settings}
+    stand_in = {"stand_in_1": [], "stand_in_2": []} if library in STAND_IN else {}
     for _ in range(1 if quick else 3):
         for name, setting in settings.items():
-            again[name].append(search_seconds(**setting)[0])
+            seconds, searcher = search(_libs.make(library, epochs), **setting)
+            again[name].append(seconds)
+            if name == "n_jobs_1" and stand_in:
+                measured = StandIn(seconds_of(searcher), len(X_train))
+                stand_in["stand_in_1"].append(search(measured)[0])
+                stand_in["stand_in_2"].append(search(measured, n_jobs=2)[0])
+    again.update(stand_in)
     for name, seconds in again.items():
         result[f"{name}_again_s"] = summary(seconds)
-    serial = result["n_jobs_1_again_s"]["median"]
     result["speedup_first"] = result["n_jobs_1_first_s"] / result["n_jobs_2_first_s"]
     result["threads_speedup_first"] = result["n_jobs_1_first_s"] / result["threads_2_first_s"]
-    for name, key in (("n_jobs_2", "speedup"), ("threads_2", "threads_speedup"),
-                      ("threads_2_blas_1", "threads_blas_1_speedup")):
-        result[key] = serial / result[f"{name}_again_s"]["median"]
+    pairs = [("n_jobs_1", "n_jobs_2", "speedup"), ("n_jobs_1", "threads_2", "threads_speedup"),
+             ("n_jobs_1", "threads_2_blas_1", "threads_blas_1_speedup")]
+    if stand_in:
+        pairs.append(("stand_in_1", "stand_in_2", "stand_in_speedup"))
+    for one, other, key in pairs:
+        result[key] = (result[f"{one}_again_s"]["median"]
+                       / result[f"{other}_again_s"]["median"])
         # each repeat's ratio to the n_jobs=1 search of the same turn
         result[f"{key}_per_repeat"] = summary(
-            [one / other for one, other in zip(again["n_jobs_1"], again[name], strict=True)]
+            [a / b for a, b in zip(again[one], again[other], strict=True)]
         )
     return result
 
@@ -283,7 +308,7 @@ def run(table, libraries, quick):
         result["predict"] = measure_predict(model, data[1], calls)
         if table != "synthetic" or not quick:
             result["cv"] = measure_cv(library, data, epochs)
-        if table == "digits":
+        if library in GRID_TABLES.get(table, ()) and not (quick and table != "digits"):
             result["grid_search"] = measure_grid(library, data, epochs, quick)
         if table == "breast_cancer":
             # the target is for skkeras over 200 rounds; the slow alternatives get the 50 rounds

@@ -72,6 +72,16 @@ def _threaded_grid_rows(results: dict) -> list:
     ]
 
 
+def _stand_in_rows(results: dict) -> list:
+    return [
+        [library, _cell(g["n_jobs_1_again_s"]), _cell(g["stand_in_1_again_s"]),
+         _cell(g["stand_in_2_again_s"]), _speedup(g, "stand_in_speedup"),
+         _speedup(g, "speedup")]
+        for library, r in results.items()
+        if (g := r.get("grid_search")) and "stand_in_speedup" in g
+    ]
+
+
 def _speedup(grid: dict, key: str) -> str:
     """The ratio of the medians, and the range of the per-repeat ratios."""
     per_repeat = grid[f"{key}_per_repeat"]
@@ -125,6 +135,16 @@ def markdown(report: dict) -> str:
             lines += _table(["library", "candidates", "n_jobs=1 first", "n_jobs=2 first",
                              "speed-up first", "n_jobs=1 again", "n_jobs=2 again",
                              "speed-up again"], grid)
+            if stand_in := _stand_in_rows(results):
+                lines += ["What the search's size allows: the same searches over a stand-in "
+                          "estimator that learns nothing and keeps a core busy, in each fit "
+                          "and score, for as long as the library's took in the `n_jobs=1` "
+                          "search of the same turn (`benchmarks/_stand_in.py`). Its speed-up "
+                          "is the most `n_jobs=2` can give a search of this size with joblib's "
+                          "worker processes, whose refit runs in the calling process.", ""]
+                lines += _table(["library", "n_jobs=1 again", "stand-in n_jobs=1",
+                                 "stand-in n_jobs=2", "stand-in speed-up",
+                                 "library's speed-up"], stand_in)
             lines += ["The same `n_jobs=2` searches on joblib's threading backend "
                       "(`with joblib.parallel_config(backend=\"threading\")`): two threads "
                       "of the benchmark process, no workers to start; then with one BLAS "
