@@ -48,8 +48,9 @@ class StandIn(ClassifierMixin, BaseEstimator):
         :func:`seconds_of` a search of the library stood in for, over the same grid.
     n_refit_rows : int
         Rows of the whole training set: a fit on that many rows is the refit.
-    **grid_values
-        The grid's parameters, set by the search (their names are the library's).
+    learning_rate, batch_size, learning_rate_init : float, int, float
+        The grid's parameters under skkeras's and scikit-learn's names, set by the search and
+        used only to look up the candidate's measured times.
     """
 
     def __init__(self, seconds=None, n_refit_rows=0, learning_rate=None, batch_size=None,

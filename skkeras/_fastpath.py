@@ -16,9 +16,14 @@ removes it while computing the same thing as ``Model.fit`` / ``Model.predict_on_
     estimator's state goes in, every epoch, validation loss and early-stopping decision runs in
     the graph, and the trained state and the epochs' logs come out. (Fits longer than about a
     second are split into calls of about a second, the early-stopping state carried over.)
+  - Callbacks that need no model (per-epoch pruning's reporter,
+    :class:`~skkeras.callbacks._model_free.ModelFreeCallback`) run between one-epoch calls of
+    that same graph, once the epoch's state is where the estimator predicts from (after the
+    first few such fits of an architecture, which take the per-epoch path below: its graph is
+    quicker to trace).
   - Otherwise each *epoch* is one call: the estimator's model and optimizer state is copied
     into the template before it and back after it, so callbacks (a user's, learning-rate
-    schedules, per-epoch pruning) see and change the real model as usual between epochs.
+    schedules) see and change the real model as usual between epochs.
 * **Training from a remembered start** (:mod:`skkeras._reuse`). A fit whose network and seed
   were built before needs no model of its own: the whole-fit graph takes the remembered
   starting state as its input and returns the trained state.
@@ -64,6 +69,12 @@ _SECONDS_PER_CALL = 1.0
 #: several threads (``n_jobs`` threads, a threading joblib backend) each get a copy of their own
 #: while there are cores for them, instead of queueing for one.
 _MAX_COPIES = max(1, os.cpu_count() or 1)
+#: Fits with model-free callbacks an architecture trains on the per-epoch path before its
+#: whole-fit graph is traced for them. That graph takes about 100 ms longer to trace than the
+#: per-epoch one (a small MLP), and pays for itself once fits start from a remembered state
+#: instead of building their network (about 28 ms each): a study of one architecture gets there
+#: in its second trial, a study that tries a new architecture in every trial never does.
+_PER_EPOCH_FITS_FIRST = 4
 #: The TensorFlow executor the fast path's graphs are traced for and run by, on a machine
 #: without accelerators: every kernel runs on the calling thread. The default executor hands
 #: each of the thousands of tiny ops of a small network's fit to the inter-op thread pool, and
@@ -199,6 +210,8 @@ class _Template:
         self.seconds_per_row_epoch: float | None = None
         # where the weights that early stopping restores are among the template's variables
         self.weight_positions = _compiled_fit.weight_positions(self.model) if training else None
+        # fits with model-free callbacks trained on the per-epoch path (see _whole_fit_for)
+        self.per_epoch_fits = 0
         self.spares: list[_Template] = []
         self.spares_lock = threading.Lock()
 
@@ -324,7 +337,9 @@ def train(
     ``key`` is :func:`training_key`'s answer for this model and these settings. When the only
     callbacks are the estimator's own (:func:`skkeras._compiled_fit.plan`), the whole fit is
     one compiled call; otherwise each epoch is one, with the callbacks run between them.
-    ``template_ready(key)`` is called once the template is there, before training.
+    Model-free callbacks run between one-epoch calls of the whole-fit graph once that pays
+    (:func:`_whole_fit_for`). ``template_ready(key)`` is called once the template is there,
+    before training.
     """
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
@@ -336,7 +351,11 @@ def train(
     data = _tensors(X, y, sample_weight)
     validation = _validation_tensors(validation_data)
     settings = {"epochs": epochs, "batch_size": batch_size or 32, "shuffle": shuffle}
-    fit_plan = _compiled_fit.plan(callbacks, has_validation=validation is not None)
+    listeners, others = _model_free_split(callbacks)
+    fit_plan = _compiled_fit.plan(others, has_validation=validation is not None)
+    if listeners and fit_plan is not None and not _whole_fit_for(template, data, validation):
+        template.per_epoch_fits += 1
+        fit_plan = None
     if fit_plan is None:
         _run_epochs(
             template, model, data, validation, initial_epoch=initial_epoch, callbacks=callbacks,
@@ -345,9 +364,17 @@ def train(
         return True
     variables = template.state_of(model, with_optimizer=True)
     state = [variable.read_value() for variable in variables]
-    final = _fit_whole(template, fit_plan, state, data, validation, initial_epoch, **settings)
-    for variable, value in zip(variables, final, strict=True):
-        variable.assign(value)
+
+    def load(values):
+        for variable, value in zip(variables, values, strict=True):
+            variable.assign(value)
+
+    after_epoch = _listening(listeners, load, initial_epoch) if listeners else None
+    final = _fit_whole(
+        template, fit_plan, state, data, validation, initial_epoch, after_epoch=after_epoch,
+        **settings,
+    )
+    load(final)
     return True
 
 
@@ -404,42 +431,61 @@ def train_from_start(
     The template's compiled fit graph takes the starting state as its input and returns the
     trained one (one call, or a few for a fit of more than about a second): no Keras model is
     involved. :class:`~skkeras.callbacks._model_free.ModelFreeCallback` callbacks need none
-    either: the fit then runs one epoch per call, hands each epoch's state (tensors) to
-    ``publish_state`` (which lets the estimator predict from it) and runs them after it.
+    either: once the whole-fit graph pays for them (:func:`_whole_fit_for`; else None), the fit
+    runs one epoch per call, hands each epoch's state (tensors) to ``publish_state`` (which
+    lets the estimator predict from it) and runs them after it.
     """
     import tensorflow as tf
-
-    from .callbacks._model_free import ModelFreeCallback
 
     template = _cached_template(key)
     if template is None or tf.distribute.has_strategy():
         return None
-    listeners = [callback for callback in callbacks if isinstance(callback, ModelFreeCallback)]
-    others = [callback for callback in callbacks if not isinstance(callback, ModelFreeCallback)]
+    listeners, others = _model_free_split(callbacks)
     validation = _validation_tensors(validation_data)
+    data = _tensors(X, y, sample_weight)
     fit_plan = _compiled_fit.plan(others, has_validation=validation is not None)
-    if fit_plan is None or (listeners and publish_state is None):
+    if fit_plan is None or (
+        listeners and (publish_state is None or not _whole_fit_for(template, data, validation))
+    ):
         return None
-    after_epoch = _listening(listeners, publish_state) if listeners else None
+    after_epoch = _listening(listeners, publish_state, 0) if listeners else None
     final = _fit_whole(
-        template, fit_plan, list(values), _tensors(X, y, sample_weight), validation, 0,
+        template, fit_plan, list(values), data, validation, 0,
         epochs=epochs, batch_size=batch_size or 32, shuffle=shuffle, after_epoch=after_epoch,
     )
     return [value.numpy() for value in final]
 
 
-def _listening(listeners: list, publish_state):
+def _whole_fit_for(template, data, validation) -> bool:
+    """Whether a fit with model-free callbacks runs in the whole-fit graph: once that graph is
+    traced for this kind of data, or once the architecture has trained
+    :data:`_PER_EPOCH_FITS_FIRST` such fits on the per-epoch path."""
+    X, y, _, use_weights = data
+    kind = _data_kind(X, y, use_weights, validation)
+    return kind in template.fit_graphs or template.per_epoch_fits >= _PER_EPOCH_FITS_FIRST
+
+
+def _model_free_split(callbacks: list) -> tuple[list, list]:
+    """``callbacks`` split into the model-free ones (run between one-epoch calls of the whole-fit
+    graph) and the others."""
+    from .callbacks._model_free import ModelFreeCallback
+
+    free = [callback for callback in callbacks if isinstance(callback, ModelFreeCallback)]
+    return free, [callback for callback in callbacks if not isinstance(callback, ModelFreeCallback)]
+
+
+def _listening(listeners: list, publish_state, first_epoch: int):
     """``after_epoch(state, logs) -> stop`` for :func:`_fit_whole`: publish the epoch's state,
     then run every listener's epoch end, as Keras runs every callback before looking at
     ``stop_training``."""
-    epochs_done = [0]
+    epoch = [first_epoch]
 
     def after_epoch(state, logs) -> bool:
         publish_state(state)
         stop = False
         for listener in listeners:
-            stop = bool(listener.epoch_ended(epochs_done[0], dict(logs))) or stop
-        epochs_done[0] += 1
+            stop = bool(listener.epoch_ended(epoch[0], dict(logs))) or stop
+        epoch[0] += 1
         return stop
 
     return after_epoch

@@ -186,7 +186,9 @@ class _EpochWatcher(ModelFreeCallback):
 
 def _watched_fit(params, X, y, stop_after=None):
     watcher = _EpochWatcher(X, stop_after)
-    estimator = KerasMLPClassifier((8, 4), **{"random_state": 0, **params}, callbacks=[watcher])
+    estimator = KerasMLPClassifier(
+        (8, 4), **{"random_state": 0, "shuffle": False, **params}, callbacks=[watcher]
+    )
     watcher.estimator = estimator
     return estimator.fit(X, y), watcher.seen
 
@@ -203,28 +205,46 @@ def _watched_fit(params, X, y, stop_after=None):
     ],
     ids=["whole", "stopped_by_callback", "early_stopping_restores"],
 )
-def test_model_free_callbacks_run_on_a_fit_from_a_remembered_start(iris, params, stop_after):
-    """A callback that needs no model (per-epoch pruning's reporter) lets a fit start from a
-    remembered state; between epochs the estimator predicts from that epoch's weights."""
+@pytest.mark.parametrize("whole_fit", [True, False], ids=["whole_fit", "per_epoch"])
+def test_model_free_callbacks_run_as_keras_runs_them(
+    iris, monkeypatch, params, stop_after, whole_fit
+):
+    """A callback that needs no model (per-epoch pruning's reporter) runs between one-epoch
+    calls of the whole-fit graph, on a fit that builds its network and on one from a
+    remembered start (no model), or on the per-epoch path: it sees each epoch's loss and the
+    estimator's predictions after that epoch as in Keras's own fit."""
     X, y = iris
+    monkeypatch.setenv("SKKERAS_FASTPATH", "0")
+    keras_fit, keras_seen = _watched_fit(params, X, y, stop_after)
+    monkeypatch.delenv("SKKERAS_FASTPATH")
+    monkeypatch.setattr(_fastpath, "_PER_EPOCH_FITS_FIRST", 0 if whole_fit else 100)
+    _fastpath.clear_templates()  # no whole-fit graph traced by an earlier test
     _reuse.forget_all()
     fresh, fresh_seen = _watched_fit(params, X, y, stop_after)
     reused, reused_seen = _watched_fit(params, X, y, stop_after)
     assert "model_" in vars(fresh)
-    assert "_trained_state" in vars(reused) and "model_" not in vars(reused)
-    assert [epoch for epoch, *_ in reused_seen] == list(range(reused.n_iter_))
+    if whole_fit:
+        assert "_trained_state" in vars(reused) and "model_" not in vars(reused)
+    else:
+        assert "model_" in vars(reused)
+    assert [epoch for epoch, *_ in reused_seen] == list(range(keras_fit.n_iter_))
     if stop_after is not None:
-        assert reused.n_iter_ == stop_after
+        assert keras_fit.n_iter_ == stop_after
     if params.get("restore_best_weights"):
-        assert reused.n_iter_ < params["epochs"]
+        assert keras_fit.n_iter_ < params["epochs"]
         # the final network is the best epoch's (by min_delta), not the last one the callback saw
         assert not np.allclose(reused.predict_proba(X), reused_seen[-1][2])
-    assert len(reused_seen) == len(fresh_seen)
-    for (_, loss, seen), (_, fresh_loss, fresh_probabilities) in zip(
-        reused_seen, fresh_seen, strict=True
-    ):
-        assert loss == pytest.approx(fresh_loss, rel=1e-6)
-        np.testing.assert_allclose(seen, fresh_probabilities, rtol=1e-5, atol=1e-6)
+    for fit, seen in ((fresh, fresh_seen), (reused, reused_seen)):
+        assert len(seen) == len(keras_seen)
+        for (_, loss, probabilities), (_, keras_loss, keras_probabilities) in zip(
+            seen, keras_seen, strict=True
+        ):
+            assert loss == pytest.approx(keras_loss, rel=1e-4)
+            np.testing.assert_allclose(probabilities, keras_probabilities, rtol=1e-4, atol=1e-5)
+        assert fit.n_iter_ == keras_fit.n_iter_
+        np.testing.assert_allclose(
+            fit.predict_proba(X), keras_fit.predict_proba(X), rtol=1e-4, atol=1e-5
+        )
     _assert_same_fit(reused, fresh, X)
 
 
@@ -233,11 +253,25 @@ class _NeverStops(ModelFreeCallback):
         return False
 
 
+def test_model_free_callbacks_take_the_whole_fit_once_an_architecture_repeats(iris):
+    """The whole-fit graph takes longer to trace than the per-epoch one: fits with model-free
+    callbacks build their network on the per-epoch path until an architecture has had a few,
+    then start from its remembered state."""
+    X, y = iris
+    estimator = KerasMLPClassifier((6,), epochs=2, random_state=0, callbacks=[_NeverStops()])
+    _reuse.forget_all()
+    _fastpath.clear_templates()
+    first = _fastpath._PER_EPOCH_FITS_FIRST
+    built = ["model_" in vars(clone(estimator).fit(X, y)) for _ in range(first + 2)]
+    assert built == [True] * first + [False, False]
+
+
 @pytest.mark.parametrize("callbacks", [[_NeverStops], {"watch": _NeverStops()}])
 def test_model_free_callbacks_as_classes_or_in_a_dict_start_from_a_remembered_state(
-    iris, callbacks
+    iris, monkeypatch, callbacks
 ):
     X, y = iris
+    monkeypatch.setattr(_fastpath, "_PER_EPOCH_FITS_FIRST", 0)
     estimator = KerasMLPClassifier((6,), epochs=2, random_state=0, callbacks=callbacks)
     fresh = _fresh(estimator, X, y)
     _assert_same_fit(_from_start(estimator, X, y), fresh, X)

@@ -9,11 +9,14 @@ class ModelFreeCallback(keras.callbacks.Callback):
     """An epoch-end callback that reads the epoch's logs, may ask training to stop, and touches
     no model.
 
-    A fit from a remembered starting state (:mod:`skkeras._reuse`) trains without a Keras model.
-    It can still run these callbacks: it trains one epoch per compiled call and, after each,
-    lets the estimator predict from that epoch's weights, then calls :meth:`epoch_ended`. Any
-    other fit runs them as ordinary Keras callbacks. Subclasses implement :meth:`epoch_ended`
-    only; ``on_train_begin``, ``on_train_end`` and batch hooks are not called without a model.
+    The fast path (:mod:`skkeras._fastpath`) runs them between one-epoch calls of its whole-fit
+    graph: after each epoch it puts that epoch's weights where the estimator predicts from (the
+    model's variables, or, for a fit from a remembered starting state (:mod:`skkeras._reuse`),
+    which has no Keras model, a trained state), then calls :meth:`epoch_ended`. So a fit with
+    only such callbacks may start from a remembered state, and needs no per-epoch graph of its
+    own. Other fits run them as ordinary Keras callbacks. Subclasses implement
+    :meth:`epoch_ended` only; ``on_train_begin``, ``on_train_end`` and batch hooks are not
+    called on the fast path.
     """
 
     def on_epoch_end(self, epoch, logs=None):
