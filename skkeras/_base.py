@@ -478,14 +478,10 @@ def _constructor_param_names(cls) -> tuple[str, ...]:
 def _model_free(callbacks) -> bool:
     """Whether every callback (a list, or a dict's values; instances or classes) is a
     :class:`~skkeras.callbacks._model_free.ModelFreeCallback`."""
-    from .callbacks._model_free import ModelFreeCallback
+    from .callbacks._model_free import is_model_free
 
     values = callbacks.values() if isinstance(callbacks, dict) else callbacks
-    return all(
-        isinstance(callback, ModelFreeCallback)
-        or (isinstance(callback, type) and issubclass(callback, ModelFreeCallback))
-        for callback in values
-    )
+    return all(is_model_free(callback) for callback in values)
 
 
 def _distribution_scope(distribution):

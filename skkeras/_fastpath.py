@@ -468,10 +468,10 @@ def _whole_fit_for(template, data, validation) -> bool:
 def _model_free_split(callbacks: list) -> tuple[list, list]:
     """``callbacks`` split into the model-free ones (run between one-epoch calls of the whole-fit
     graph) and the others."""
-    from .callbacks._model_free import ModelFreeCallback
+    from .callbacks._model_free import is_model_free
 
-    free = [callback for callback in callbacks if isinstance(callback, ModelFreeCallback)]
-    return free, [callback for callback in callbacks if not isinstance(callback, ModelFreeCallback)]
+    free = [callback for callback in callbacks if is_model_free(callback)]
+    return free, [callback for callback in callbacks if not is_model_free(callback)]
 
 
 def _listening(listeners: list, publish_state, first_epoch: int):
@@ -538,10 +538,10 @@ def _fit_whole(template, fit_plan, state, data, validation, initial_epoch, *, ep
 
 def _epoch_logs(call_logs, has_validation: bool) -> dict:
     """The logs Keras hands the callbacks at the end of a one-epoch call's epoch."""
-    losses, val_losses, _ = (part.numpy() for part in call_logs)
-    logs = {"loss": float(losses[0])}
+    losses, val_losses, _ = call_logs
+    logs = {"loss": float(losses.numpy()[0])}
     if has_validation:
-        logs["val_loss"] = float(val_losses[0])
+        logs["val_loss"] = float(val_losses.numpy()[0])
     return logs
 
 

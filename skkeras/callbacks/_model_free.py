@@ -27,3 +27,11 @@ class ModelFreeCallback(keras.callbacks.Callback):
         """Act on the end of 0-based ``epoch`` with its ``logs`` (``loss``, ``val_loss``);
         return True to stop training."""
         raise NotImplementedError
+
+
+def is_model_free(callback) -> bool:
+    """Whether ``callback`` (an instance, or a class an estimator instantiates) is a
+    :class:`ModelFreeCallback`."""
+    return isinstance(callback, ModelFreeCallback) or (
+        isinstance(callback, type) and issubclass(callback, ModelFreeCallback)
+    )
