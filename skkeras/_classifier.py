@@ -114,7 +114,49 @@ class KerasClassifierBase(ClassifierMixin, BaseKerasEstimator):
         probabilities = self.predict_proba(X)
         return self.target_.decode(probabilities)
 
+    def score(self, X, y, sample_weight=None) -> float:
+        """Mean accuracy of :meth:`predict` on ``X`` against ``y``, as scikit-learn's
+        ``ClassifierMixin.score``.
+
+        Integer labels without sample weights are compared directly: ``accuracy_score``'s
+        checks of the targets take longer than predicting a few hundred rows, and a search or a
+        pruned study scores every fold (every epoch, when pruning).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            The fraction of correctly predicted samples (weighted by ``sample_weight``).
+        """
+        predicted = self.predict(X)
+        if sample_weight is None and _same_integer_labels(y, predicted):
+            return float(np.mean(y == predicted))
+        from sklearn.metrics import accuracy_score
+
+        return float(accuracy_score(y, predicted, sample_weight=sample_weight))
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
+
+
+def _same_integer_labels(y, predicted: np.ndarray) -> bool:
+    """Whether ``y`` and ``predicted`` are 1-D integer (or bool) arrays of one length: labels
+    ``accuracy_score`` would compare element by element without complaint."""
+    return (
+        isinstance(y, np.ndarray)
+        and y.ndim == 1
+        and predicted.ndim == 1
+        and len(y) == len(predicted)
+        and y.dtype.kind in "biu"
+        and predicted.dtype.kind in "biu"
+    )

@@ -46,7 +46,7 @@ import time
 import weakref
 from collections import OrderedDict
 from contextlib import contextmanager, nullcontext
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -505,7 +505,7 @@ def _fit_whole(template, fit_plan, state, data, validation, initial_epoch, *, ep
 
     X, y, weights, use_weights = data
     seeds = _epoch_seeds(epochs, shuffle, initial_epoch)
-    common = (tf.constant(shuffle), tf.constant(batch_size, tf.int32), use_weights,
+    common = (_flag(shuffle), _int32(batch_size), use_weights,
               _compiled_fit.rule_tensors(fit_plan), validation)
     carry = _compiled_fit.first_carry(state, template.weight_positions)
     done, logs = 0, []
@@ -514,7 +514,7 @@ def _fit_whole(template, fit_plan, state, data, validation, initial_epoch, *, ep
         shuffle_flag, batch, use, rule, val = common
         arguments = (
             state, X, y, weights, tf.constant(seeds[done : done + count]), shuffle_flag, batch,
-            use, tf.constant(initial_epoch + done, tf.int32), rule, val, carry,
+            use, _int32(initial_epoch + done), rule, val, carry,
         )
         with _free_copy(template) as copy, _graph_executor():
             graph = _fit_graph(copy, arguments)
@@ -648,10 +648,31 @@ def _tensors(X, y, sample_weight):
     X = tf.convert_to_tensor(np.asarray(X, dtype=np.float32))
     y = np.asarray(y)
     y = tf.convert_to_tensor(y.astype(np.float32) if y.dtype.kind == "f" else y)
-    if sample_weight is None:
-        weights = tf.ones([X.shape[0]], dtype=tf.float32)
-        return X, y, weights, False
+    if sample_weight is None:  # the graphs read no weights then
+        return X, y, _no_weights(), False
     return X, y, tf.convert_to_tensor(np.asarray(sample_weight, dtype=np.float32)), True
+
+
+@cache
+def _no_weights():
+    """The weights argument of an unweighted fit (never read)."""
+    import tensorflow as tf
+
+    return tf.zeros([0], dtype=tf.float32)
+
+
+@cache
+def _flag(value: bool):
+    import tensorflow as tf
+
+    return tf.constant(value)
+
+
+@lru_cache(maxsize=64)
+def _int32(value: int):
+    import tensorflow as tf
+
+    return tf.constant(value, tf.int32)
 
 
 def _epoch_graphs(template: _Template, arguments, validation) -> tuple:
@@ -714,9 +735,8 @@ def _epoch_trainer(model):
 
         def train_step(index, total):
             batch = order[index * batch_size : (index + 1) * batch_size]
-            loss = step(
-                tf.gather(X, batch), tf.gather(y, batch), tf.gather(weights, batch), use_weights
-            )
+            batch_weights = tf.gather(weights, batch) if use_weights else None
+            loss = step(tf.gather(X, batch), tf.gather(y, batch), batch_weights, use_weights)
             return index + 1, total + tf.cast(loss, tf.float32) * tf.cast(
                 tf.shape(batch)[0], tf.float32
             )
@@ -805,8 +825,7 @@ def _run_epochs(template, model, data, validation, *, epochs, initial_epoch, bat
         callbacks, model=model, epochs=initial_epoch + epochs, steps=None, verbose=0
     )
     model.stop_training = False
-    batch = tf.constant(batch_size, dtype=tf.int32)
-    shuffled = tf.constant(shuffle)
+    batch, shuffled = _int32(batch_size), _flag(shuffle)
     state = template.state_of(model, with_optimizer=True)
     seeds = tf.constant(_epoch_seeds(epochs, shuffle, initial_epoch))
     arguments = (state, X, y, weights, seeds[0], shuffled, batch, use_weights)

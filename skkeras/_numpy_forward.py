@@ -12,6 +12,9 @@ results equal the model's own outputs to float32 rounding. Anything else returns
 
 from __future__ import annotations
 
+import weakref
+from contextlib import suppress
+
 import numpy as np
 from scipy.special import erf, expit
 
@@ -87,7 +90,23 @@ IN_PLACE_ACTIVATIONS = {
 }
 
 
+#: Activation names by activation function: serializing one costs more than predicting a
+#: small batch, and studies build a forward for every epoch's weights.
+_activation_names: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _activation_name(function) -> str | None:
+    try:
+        return _activation_names[function]
+    except (KeyError, TypeError):  # not seen yet; or not hashable or weakly referable
+        pass
+    name = _serialized_activation_name(function)
+    with suppress(TypeError):
+        _activation_names[function] = name
+    return name
+
+
+def _serialized_activation_name(function) -> str | None:
     import keras
 
     name = keras.activations.serialize(function)

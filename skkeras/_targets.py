@@ -30,6 +30,11 @@ def loss_name(loss) -> str:
     return re.sub(r"[^a-z]", "", str(name).lower())
 
 
+def _integer_labels(y) -> bool:
+    """Whether ``y`` is a non-empty 1-D NumPy array of integers or bools."""
+    return isinstance(y, np.ndarray) and y.ndim == 1 and y.size > 0 and y.dtype.kind in "biu"
+
+
 @dataclass
 class ClassifierTarget:
     """Fitted description of a classification target."""
@@ -50,6 +55,8 @@ class ClassifierTarget:
 
     @classmethod
     def fit(cls, y: np.ndarray, *, estimator_name: str, classes=None) -> ClassifierTarget:
+        if classes is None and _integer_labels(y):
+            return cls._of_integer_labels(y, estimator_name)
         target_type = type_of_target(y, input_name="y")
         if target_type not in SUPPORTED_CLASSIFICATION_TARGETS:
             check_classification_targets(y)  # scikit-learn's error for non-classification targets
@@ -73,6 +80,20 @@ class ClassifierTarget:
                 f"({encoder.classes_[0]!r}). Classifier can't train when only one class is present."
             )
         return cls(target_type, encoder.classes_, y.dtype, label_encoder=encoder)
+
+    @classmethod
+    def _of_integer_labels(cls, y: np.ndarray, estimator_name: str) -> ClassifierTarget:
+        """:meth:`fit` for a 1-D array of integer (or bool) labels: the classes and target type
+        ``LabelEncoder`` and ``type_of_target`` would give, found with one ``np.unique`` (their
+        checks cost a noticeable share of a small fit; other labels still go through them)."""
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise ValueError(
+                f"{estimator_name} needs samples of at least 2 classes in y; got only one class "
+                f"({classes[0]!r}). Classifier can't train when only one class is present."
+            )
+        target_type = "binary" if len(classes) == 2 else "multiclass"
+        return cls(target_type, classes, y.dtype)
 
     def choose_encoding(self, loss, n_units: int | None) -> str:
         """Pick the target layout from the loss and the model's number of output units."""
@@ -108,6 +129,8 @@ class ClassifierTarget:
         """
         y = np.asarray(y)
         if y.dtype.kind not in "biuf" or self.classes.dtype.kind not in "biuf":
+            if self.label_encoder is None:  # integer classes, other labels
+                raise ValueError(f"y contains previously unseen labels: {np.unique(y).tolist()}")
             return self.label_encoder.transform(y)
         indices = np.searchsorted(self.classes, y)
         found = self.classes[np.minimum(indices, len(self.classes) - 1)] == y

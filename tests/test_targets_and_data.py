@@ -123,6 +123,46 @@ def test_class_indices_match_label_encoder(labels):
     np.testing.assert_array_equal(target.indices(labels[::-1]), expected[::-1])
 
 
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([3, 3, 1, 3]),
+        np.array([0, 1, 0, 1], dtype=np.uint8),
+        np.array([5, -1, 2, 2, 9], dtype=np.int32),
+        np.array([True, False, True]),
+        np.arange(12) % 5,
+    ],
+)
+def test_integer_labels_described_as_scikit_learn_does(labels):
+    from sklearn.preprocessing import LabelEncoder
+    from sklearn.utils.multiclass import type_of_target
+
+    from skkeras._targets import ClassifierTarget
+
+    target = ClassifierTarget.fit(labels, estimator_name="KerasClassifier")
+    classes = LabelEncoder().fit(labels).classes_
+    np.testing.assert_array_equal(target.classes, classes)
+    assert target.classes.dtype == classes.dtype
+    assert target.target_type == type_of_target(labels)
+    np.testing.assert_array_equal(target.indices(labels), LabelEncoder().fit_transform(labels))
+
+
+def test_integer_classes_refuse_text_labels():
+    from skkeras._targets import ClassifierTarget
+
+    target = ClassifierTarget.fit(np.array([0, 1, 1]), estimator_name="KerasClassifier")
+    with pytest.raises(ValueError, match=r"unseen labels: \['0', 'x'\]"):
+        target.indices(np.array(["x", "0"]))
+
+
+def test_one_integer_class_is_refused():
+    from skkeras._targets import ClassifierTarget
+
+    message = r"at least 2 classes.*only one class \(np.int64\(4\)\)"
+    with pytest.raises(ValueError, match=message):
+        ClassifierTarget.fit(np.array([4, 4, 4]), estimator_name="KerasClassifier")
+
+
 @pytest.mark.parametrize("unseen", [np.array([7, 8, 100]), np.array([-3, 7])])
 def test_class_indices_refuse_unseen_labels(unseen):
     from skkeras._targets import ClassifierTarget
@@ -130,3 +170,35 @@ def test_class_indices_refuse_unseen_labels(unseen):
     target = ClassifierTarget.fit(np.array([7, -2, 30]), estimator_name="KerasClassifier")
     with pytest.raises(ValueError, match="unseen labels"):
         target.indices(unseen)
+
+
+@pytest.fixture(scope="module")
+def fitted_iris_pair(iris):
+    """One classifier fitted on integer labels, one on the same labels as text."""
+    X, y = iris
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    make = lambda: KerasMLPClassifier((8,), epochs=3, random_state=0)  # noqa: E731
+    return X, y, make().fit(X, y), make().fit(X, names)
+
+
+@pytest.mark.parametrize("labels", ["int", "int32", "text", "list", "weighted"])
+def test_score_is_accuracy_score(fitted_iris_pair, labels):
+    from sklearn.metrics import accuracy_score
+
+    X, y, on_integers, on_text = fitted_iris_pair
+    estimator = on_text if labels == "text" else on_integers
+    truth = {
+        "int": y, "int32": y.astype(np.int32), "list": y.tolist(),
+        "text": np.array(["setosa", "versicolor", "virginica"])[y], "weighted": y,
+    }[labels]
+    truth = truth[:100]
+    weights = np.linspace(0.1, 2.0, 100) if labels == "weighted" else None
+    expected = accuracy_score(truth, estimator.predict(X[:100]), sample_weight=weights)
+    assert estimator.score(X[:100], truth, sample_weight=weights) == pytest.approx(expected)
+    assert 0.0 < expected < 1.0  # a score that can tell right from wrong
+
+
+def test_score_refuses_labels_of_another_length(fitted_iris_pair):
+    X, y, on_integers, _ = fitted_iris_pair
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        on_integers.score(X[:100], y[:99])
