@@ -212,8 +212,8 @@ def measure_grid(library, data, epochs, quick):
     if not quick:
         grid[batch] = [32, 64]
 
-    def search(estimator, n_jobs=1, backend="loky", blas_threads=None):
-        searcher = GridSearchCV(estimator, grid, cv=3, n_jobs=n_jobs)
+    def search(estimator, n_jobs=1, backend="loky", blas_threads=None, refit=True):
+        searcher = GridSearchCV(estimator, grid, cv=3, n_jobs=n_jobs, refit=refit)
         limit = (threadpool_limits(blas_threads, user_api="blas") if blas_threads
                  else contextlib.nullcontext())
         start = time.perf_counter()
@@ -231,6 +231,11 @@ def measure_grid(library, data, epochs, quick):
         # threads"): NumPy's idle BLAS threads otherwise spin after each product
         "threads_2_blas_1": {"n_jobs": 2, "backend": "threading", "blas_threads": 1},
     }
+    if library in STAND_IN:
+        # the cross-validation alone, without the refit that runs in the calling process after
+        # it: how well the parallel part scales
+        settings["no_refit_1"] = {"refit": False}
+        settings["no_refit_2"] = {"n_jobs": 2, "refit": False}
     result = {}
     # fresh workers: those of an earlier library would be restarted anyway, by loky's
     # memory-leak check, once TensorFlow's import grows them by more than 300 MB
@@ -257,7 +262,8 @@ def measure_grid(library, data, epochs, quick):
     pairs = [("n_jobs_1", "n_jobs_2", "speedup"), ("n_jobs_1", "threads_2", "threads_speedup"),
              ("n_jobs_1", "threads_2_blas_1", "threads_blas_1_speedup")]
     if stand_in:
-        pairs.append(("stand_in_1", "stand_in_2", "stand_in_speedup"))
+        pairs += [("stand_in_1", "stand_in_2", "stand_in_speedup"),
+                  ("no_refit_1", "no_refit_2", "no_refit_speedup")]
     for one, other, key in pairs:
         result[key] = (result[f"{one}_again_s"]["median"]
                        / result[f"{other}_again_s"]["median"])

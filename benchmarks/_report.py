@@ -76,10 +76,17 @@ def _stand_in_rows(results: dict) -> list:
     return [
         [library, _cell(g["n_jobs_1_again_s"]), _cell(g["stand_in_1_again_s"]),
          _cell(g["stand_in_2_again_s"]), _speedup(g, "stand_in_speedup"),
-         _speedup(g, "speedup")]
+         _speedup(g, "speedup"), *_no_refit_cells(g)]
         for library, r in results.items()
         if (g := r.get("grid_search")) and "stand_in_speedup" in g
     ]
+
+
+def _no_refit_cells(grid: dict) -> list[str]:
+    if "no_refit_speedup" not in grid:  # results of earlier runs
+        return ["", "", ""]
+    return [_cell(grid["no_refit_1_again_s"]), _cell(grid["no_refit_2_again_s"]),
+            _speedup(grid, "no_refit_speedup")]
 
 
 def _speedup(grid: dict, key: str) -> str:
@@ -141,10 +148,13 @@ def markdown(report: dict) -> str:
                           "and score, for as long as the library's took in the `n_jobs=1` "
                           "search of the same turn (`benchmarks/_stand_in.py`). Its speed-up "
                           "is the most `n_jobs=2` can give a search of this size with joblib's "
-                          "worker processes, whose refit runs in the calling process.", ""]
+                          "worker processes, whose refit runs in the calling process. The "
+                          "last three columns time the library's search with `refit=False`: "
+                          "the cross-validation alone, the part that runs in parallel.", ""]
                 lines += _table(["library", "n_jobs=1 again", "stand-in n_jobs=1",
                                  "stand-in n_jobs=2", "stand-in speed-up",
-                                 "library's speed-up"], stand_in)
+                                 "library's speed-up", "no refit, n_jobs=1",
+                                 "no refit, n_jobs=2", "no refit, speed-up"], stand_in)
             lines += ["The same `n_jobs=2` searches on joblib's threading backend "
                       "(`with joblib.parallel_config(backend=\"threading\")`): two threads "
                       "of the benchmark process, no workers to start; then with one BLAS "
