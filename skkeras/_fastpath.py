@@ -470,8 +470,10 @@ def _model_free_split(callbacks: list) -> tuple[list, list]:
     graph) and the others."""
     from .callbacks._model_free import is_model_free
 
-    free = [callback for callback in callbacks if is_model_free(callback)]
-    return free, [callback for callback in callbacks if not is_model_free(callback)]
+    free, others = [], []
+    for callback in callbacks:
+        (free if is_model_free(callback) else others).append(callback)
+    return free, others
 
 
 def _listening(listeners: list, publish_state, first_epoch: int):
@@ -614,24 +616,28 @@ def _epoch_seeds(epochs: int, shuffle: bool, initial_epoch: int) -> np.ndarray:
     (fresh entropy outside a fit): never from the global generators, which other threads'
     fits may be using."""
     if not shuffle:
-        return _seeds_of(None, 0, epochs)
+        return _unshuffled_seeds(epochs)
     seed = current_fit_seed()
     if seed is None:
         return _drawn_seeds(None, epochs)
-    return _seeds_of(seed, initial_epoch, epochs)
+    return _seeded_seeds(seed, initial_epoch, epochs)
 
 
+# Read-only and remembered: a cross-validation's folds share their seed, and drawing the seeds
+# costs a tenth of a millisecond a fit.
 @lru_cache(maxsize=256)
-def _seeds_of(seed: int | None, initial_epoch: int, epochs: int) -> np.ndarray:
-    """:func:`_epoch_seeds` of a seeded fit (zeros for ``seed=None``: no shuffling), read-only:
-    a cross-validation's folds share their seed, and drawing them costs a tenth of a
-    millisecond."""
-    seeds = (
-        np.zeros((epochs, 2), dtype=np.int64) if seed is None
-        else _drawn_seeds([seed, initial_epoch], epochs)
-    )
-    seeds.flags.writeable = False
-    return seeds
+def _seeded_seeds(seed: int, initial_epoch: int, epochs: int) -> np.ndarray:
+    return _read_only(_drawn_seeds([seed, initial_epoch], epochs))
+
+
+@lru_cache(maxsize=64)
+def _unshuffled_seeds(epochs: int) -> np.ndarray:
+    return _read_only(np.zeros((epochs, 2), dtype=np.int64))
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
 
 
 def _drawn_seeds(entropy, epochs: int) -> np.ndarray:

@@ -35,6 +35,14 @@ def _integer_labels(y) -> bool:
     return isinstance(y, np.ndarray) and y.ndim == 1 and y.size > 0 and y.dtype.kind in "biu"
 
 
+def _require_two_classes(classes: np.ndarray, estimator_name: str) -> None:
+    if len(classes) < 2:
+        raise ValueError(
+            f"{estimator_name} needs samples of at least 2 classes in y; got only one class "
+            f"({classes[0]!r}). Classifier can't train when only one class is present."
+        )
+
+
 @dataclass
 class ClassifierTarget:
     """Fitted description of a classification target."""
@@ -74,11 +82,7 @@ class ClassifierTarget:
                 f"y contains labels {unknown.tolist()} that are not in classes="
                 f"{encoder.classes_.tolist()}."
             )
-        if len(encoder.classes_) < 2:
-            raise ValueError(
-                f"{estimator_name} needs samples of at least 2 classes in y; got only one class "
-                f"({encoder.classes_[0]!r}). Classifier can't train when only one class is present."
-            )
+        _require_two_classes(encoder.classes_, estimator_name)
         return cls(target_type, encoder.classes_, y.dtype, label_encoder=encoder)
 
     @classmethod
@@ -87,13 +91,8 @@ class ClassifierTarget:
         ``LabelEncoder`` and ``type_of_target`` would give, found with one ``np.unique`` (their
         checks cost a noticeable share of a small fit; other labels still go through them)."""
         classes = np.unique(y)
-        if len(classes) < 2:
-            raise ValueError(
-                f"{estimator_name} needs samples of at least 2 classes in y; got only one class "
-                f"({classes[0]!r}). Classifier can't train when only one class is present."
-            )
-        target_type = "binary" if len(classes) == 2 else "multiclass"
-        return cls(target_type, classes, y.dtype)
+        _require_two_classes(classes, estimator_name)
+        return cls("binary" if len(classes) == 2 else "multiclass", classes, y.dtype)
 
     def choose_encoding(self, loss, n_units: int | None) -> str:
         """Pick the target layout from the loss and the model's number of output units."""
