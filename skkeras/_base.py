@@ -270,7 +270,7 @@ class BaseKerasEstimator(BaseEstimator):
         def publish_state(state):
             # model-free callbacks score the estimator between epochs: it predicts from the
             # epoch's state, as it will from the final one
-            values = [value.numpy() for value in state]
+            values = list(state)
             self._trained_state = _reuse.TrainedState(start.key, values, seed, n_steps)
 
         return run_training_from_start(

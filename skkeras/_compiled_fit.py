@@ -22,9 +22,11 @@ final state and the per-epoch logs, which are then handed to the recorder.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 
 import numpy as np
+
+from ._packing import Layout
 
 #: ``patience`` standing for "never stop" when no early stopping is asked for.
 _NEVER = np.iinfo(np.int32).max
@@ -96,30 +98,36 @@ def make_fit_fn(model, variables, positions, train_epoch, evaluate):
     indices of its weights among them (:func:`weight_positions`).
     ``train_epoch(X, y, weights, seed, shuffle, batch_size, use_weights)`` and
     ``evaluate(X, y, weights, batch_size, use_weights)`` are the graph bodies of one epoch and
-    of the validation loss. The function takes the starting state (in the templates' variable
-    order), the epochs' shuffling ``seeds`` and the early-stopping state ``carry`` (see
-    :func:`first_carry`), and returns the final state, the per-epoch ``loss``, ``val_loss`` and
-    learning rate of the epochs run, whether training stopped, and the new ``carry``. A fit may
-    be split over several calls, each continuing where the last one ended; the best weights are
-    put back after the last one (:func:`final_state`).
+    of the validation loss. The function takes the starting state packed as
+    :func:`state_layout` says, the fit's shuffling ``seeds``, the call's :func:`settings`, the
+    early-stopping :func:`rule` and ``carry`` (see :func:`first_carry`). It runs
+    ``settings``' number of epochs (or fewer, when training stops) and returns the final state
+    (packed), the per-epoch ``loss``, ``val_loss`` and learning rate of the epochs run, whether
+    training stopped, and the new ``carry``. A fit may be split over several calls, each
+    continuing where the last one ended; the best weights are put back after the last one
+    (:func:`final_state`).
     """
     import tensorflow as tf
 
     weights_of = [variables[position] for position in positions]
+    packed_state, packed_weights = state_layout(variables), weights_layout(variables, positions)
     optimizer = model.optimizer
 
     def learning_rate():
         return tf.cast(tf.convert_to_tensor(optimizer.learning_rate), tf.float32)
 
-    def fit(state, X, y, weights, seeds, shuffle, batch_size, use_weights, first_epoch, rule,
-            validation, carry):
-        patience, min_delta, monitor_validation, restore = rule
-        for source, target in zip(state, variables, strict=True):
+    def fit(state, X, y, weights, seeds, settings, use_weights, rule, validation, carry):
+        shuffle, batch_size, first_epoch = settings[0] > 0, settings[1], settings[2]
+        first_seed, n_epochs = settings[3], settings[4]
+        patience, min_delta = tf.cast(rule[0], tf.int32), rule[1]
+        monitor_validation, restore = rule[2] > 0, rule[3] > 0
+        for source, target in zip(packed_state.unpack_in_graph(state), variables, strict=True):
             target.assign(source)
-        n_epochs = tf.shape(seeds)[0]
 
         def run_epoch(epoch, stopped, logs, stopping, best_weights):
-            loss = train_epoch(X, y, weights, seeds[epoch], shuffle, batch_size, use_weights)
+            loss = train_epoch(
+                X, y, weights, seeds[first_seed + epoch], shuffle, batch_size, use_weights
+            )
             losses, val_losses, rates = logs
             at = [[epoch]]
             losses = tf.tensor_scatter_nd_update(losses, at, [loss])
@@ -155,13 +163,21 @@ def make_fit_fn(model, variables, positions, train_epoch, evaluate):
             return (epoch < n_epochs) & tf.logical_not(stopped)
 
         zeros = tf.zeros([n_epochs], tf.float32)
-        stopping, best_weights = carry
-        start = (0, tf.constant(False), (zeros, zeros, zeros), tuple(stopping), list(best_weights))
+        stopping_vector, best_weights = carry
+        stopping = (
+            stopping_vector[0], stopping_vector[1] > 0, tf.cast(stopping_vector[2], tf.int32),
+            stopping_vector[3] > 0,
+        )
+        start = (
+            0, tf.constant(False), (zeros, zeros, zeros), stopping,
+            packed_weights.unpack_in_graph(best_weights),
+        )
         n_run, stopped, logs, stopping, best_weights = tf.while_loop(going_on, run_epoch, start)
-        final = [tf.identity(variable) for variable in variables]
+        final = packed_state.pack_in_graph([tf.identity(variable) for variable in variables])
         losses, val_losses, rates = logs
         logs = (losses[:n_run], val_losses[:n_run], rates[:n_run])
-        return final, logs, stopped, (stopping, best_weights)
+        stopping_vector = tf.stack([tf.cast(part, tf.float64) for part in stopping])
+        return final, logs, stopped, (stopping_vector, packed_weights.pack_in_graph(best_weights))
 
     return fit
 
@@ -174,52 +190,79 @@ def weight_positions(model) -> list[int]:
     return [index for index, variable in enumerate(model_variables) if id(variable) in weight_ids]
 
 
-def first_carry(state: list, positions: list[int]) -> tuple:
-    """The early-stopping state before the first epoch: no best value yet; the best weights'
-    placeholders are the starting weights (overwritten before they are ever used)."""
-    return _no_best(), [state[position] for position in positions]
+def state_layout(variables) -> Layout:
+    """How the whole-fit graph takes and returns the state of ``variables`` (the templates'
+    order): one vector per dtype."""
+    return Layout.of(variables)
 
 
-@cache
-def _no_best() -> tuple:
+def weights_layout(variables, positions: list[int]) -> Layout:
+    """How the whole-fit graph carries the best epoch's weights between calls."""
+    return Layout.of([variables[position] for position in positions])
+
+
+def first_carry(weights: Layout) -> tuple:
+    """The early-stopping state before the first epoch: no best value yet, and zeros as the best
+    weights (overwritten before they are ever used: the first epoch always improves)."""
+    return _carry_start(weights)
+
+
+@lru_cache(maxsize=64)
+def _carry_start(weights: Layout) -> tuple:
     import tensorflow as tf
 
-    return (
-        tf.constant(np.inf, tf.float64), tf.constant(False), tf.constant(0, tf.int32),
-        tf.constant(False),
-    )
+    # best value, whether there is one, epochs waited, whether best weights were taken
+    no_best = tf.constant([np.inf, 0.0, 0.0, 0.0], tf.float64)
+    return no_best, weights.tensors(np.zeros(size, dtype) for size, dtype in
+                                    zip(weights.sizes, weights.dtypes, strict=True))
 
 
-def final_state(state: list, carry: tuple, fit_plan: Plan, positions: list[int]) -> list:
-    """The state a fit ends with: ``state``, with the best epoch's weights put back if the plan
-    restores them. Keras's ``EarlyStopping`` restores them when training ends, whatever ended it
-    (its own patience, the last epoch, another callback), after every callback has seen the last
-    epoch's weights."""
+def final_state(state: list, carry: tuple, fit_plan: Plan, positions: list[int],
+                weights: Layout) -> list:
+    """The state a fit ends with: ``state`` (arrays), with the best epoch's weights put back if
+    the plan restores them. Keras's ``EarlyStopping`` restores them when training ends,
+    whatever ended it (its own patience, the last epoch, another callback), after every callback
+    has seen the last epoch's weights."""
     stopping, best_weights = carry
-    if not (fit_plan.restore and bool(stopping[3])):
+    if not (fit_plan.restore and float(stopping[3]) > 0):
         return state
     final = list(state)
-    for position, weight in zip(positions, best_weights, strict=True):
+    for position, weight in zip(positions, weights.unpack(best_weights), strict=True):
         final[position] = weight
     return final
 
 
-def rule_tensors(fit_plan: Plan) -> tuple:
-    """The plan's early-stopping rule as the graph's ``rule`` argument."""
-    return _rule_tensors(
+def settings(shuffle: bool, batch_size: int, first_epoch: int, first_seed: int,
+             n_epochs: int):
+    """A call's settings as the graph's ``settings`` argument: whether to shuffle, the batch
+    size, the fit's epoch number of the call's first epoch, where its seeds start among the
+    fit's, and how many epochs it runs (one tensor, remembered)."""
+    return _settings(bool(shuffle), int(batch_size), int(first_epoch), int(first_seed),
+                     int(n_epochs))
+
+
+@lru_cache(maxsize=1024)
+def _settings(*values: int):
+    import tensorflow as tf
+
+    return tf.constant(values, tf.int32)
+
+
+def rule(fit_plan: Plan):
+    """The plan's early-stopping rule as the graph's ``rule`` argument: patience, minimal
+    improvement, whether ``val_loss`` is monitored, whether the best weights are restored."""
+    return _rule(
         fit_plan.patience, fit_plan.min_delta, fit_plan.monitor_validation, fit_plan.restore
     )
 
 
 @lru_cache(maxsize=64)
-def _rule_tensors(patience: int, min_delta: float, monitor_validation: bool, restore: bool):
+def _rule(patience: int, min_delta: float, monitor_validation: bool, restore: bool):
     import tensorflow as tf
 
-    return (
-        tf.constant(patience, tf.int32),
-        tf.constant(min_delta, tf.float64),
-        tf.constant(monitor_validation),
-        tf.constant(restore),
+    # every value is exact in float64 (patience is at most 2**31 - 1)
+    return tf.constant(
+        [patience, min_delta, float(monitor_validation), float(restore)], tf.float64
     )
 
 

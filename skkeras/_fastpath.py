@@ -208,8 +208,14 @@ class _Template:
         # seconds per row and epoch of the architecture's last whole-fit call, on any copy
         # (see _epochs_per_call)
         self.seconds_per_row_epoch: float | None = None
-        # where the weights that early stopping restores are among the template's variables
-        self.weight_positions = _compiled_fit.weight_positions(self.model) if training else None
+        # where the weights that early stopping restores are among the template's variables,
+        # and how the whole-fit graph packs the state and those weights
+        self.weight_positions = self.state_layout = self.weights_layout = None
+        if training:
+            variables = self.state_of(self.model, with_optimizer=True)
+            self.weight_positions = _compiled_fit.weight_positions(self.model)
+            self.state_layout = _compiled_fit.state_layout(variables)
+            self.weights_layout = _compiled_fit.weights_layout(variables, self.weight_positions)
         # fits with model-free callbacks trained on the per-epoch path (see _whole_fit_for)
         self.per_epoch_fits = 0
         self.spares: list[_Template] = []
@@ -363,7 +369,8 @@ def train(
         )
         return True
     variables = template.state_of(model, with_optimizer=True)
-    state = [variable.read_value() for variable in variables]
+    layout = template.state_layout
+    state = layout.tensors(layout.pack([variable.numpy() for variable in variables]))
 
     def load(values):
         for variable, value in zip(variables, values, strict=True):
@@ -412,7 +419,7 @@ def load_state(model, values: list) -> None:
 
 def train_from_start(
     key: str,
-    values: list,
+    start,
     X,
     y,
     *,
@@ -424,21 +431,26 @@ def train_from_start(
     shuffle: bool,
     publish_state=None,
 ):
-    """Train a model of the architecture ``key`` from the state ``values`` (tensors, in
-    :func:`state_values`'s order) and return the trained state; None if the architecture's
-    template is gone or the callbacks need a model (nothing happened then).
+    """Train a model of the architecture ``key`` from ``start`` (a
+    :class:`~skkeras._reuse.PackedStart`: a state in :func:`state_values`'s order, packed) and
+    return the trained state (arrays); None if the architecture's template is gone, its layout
+    is not the start's, or the callbacks need a model (nothing happened then).
 
     The template's compiled fit graph takes the starting state as its input and returns the
     trained one (one call, or a few for a fit of more than about a second): no Keras model is
     involved. :class:`~skkeras.callbacks._model_free.ModelFreeCallback` callbacks need none
     either: once the whole-fit graph pays for them (:func:`_whole_fit_for`; else None), the fit
-    runs one epoch per call, hands each epoch's state (tensors) to ``publish_state`` (which
+    runs one epoch per call, hands each epoch's state (arrays) to ``publish_state`` (which
     lets the estimator predict from it) and runs them after it.
     """
     import tensorflow as tf
 
     template = _cached_template(key)
-    if template is None or tf.distribute.has_strategy():
+    if (
+        template is None
+        or tf.distribute.has_strategy()
+        or template.state_layout != start.layout
+    ):
         return None
     listeners, others = _model_free_split(callbacks)
     validation = _validation_tensors(validation_data)
@@ -449,11 +461,10 @@ def train_from_start(
     ):
         return None
     after_epoch = _listening(listeners, publish_state, 0) if listeners else None
-    final = _fit_whole(
-        template, fit_plan, list(values), data, validation, 0,
+    return _fit_whole(
+        template, fit_plan, start.vectors, data, validation, 0,
         epochs=epochs, batch_size=batch_size or 32, shuffle=shuffle, after_epoch=after_epoch,
     )
-    return [value.numpy() for value in final]
 
 
 def _whole_fit_for(template, data, validation) -> bool:
@@ -495,31 +506,30 @@ def _listening(listeners: list, publish_state, first_epoch: int):
 
 def _fit_whole(template, fit_plan, state, data, validation, initial_epoch, *, epochs,
                batch_size, shuffle, after_epoch=None):
-    """Run the whole fit in the template's compiled fit graph from ``state`` (tensors in the
-    templates' order); hand the epochs' logs to the plan's recorder; return the final state.
+    """Run the whole fit in the template's compiled fit graph from ``state`` (tensors packed as
+    the template's ``state_layout`` says); hand the epochs' logs to the plan's recorder; return
+    the final state (arrays in the templates' order).
 
     Long fits are split into calls of about :data:`_SECONDS_PER_CALL` each, so that
     ``KeyboardInterrupt`` and other threads' fits of the architecture get a turn between them.
-    With ``after_epoch(state, logs) -> stop`` each call is one epoch, and training ends early
-    when it answers True.
+    With ``after_epoch(state, logs) -> stop`` each call is one epoch (``state`` as arrays), and
+    training ends early when it answers True.
     """
-    import tensorflow as tf
 
     X, y, weights, use_weights = data
     seeds = _epoch_seeds(epochs, shuffle, initial_epoch)
-    common = (_flag(shuffle), _int32(batch_size), use_weights,
-              _compiled_fit.rule_tensors(fit_plan), validation)
-    carry = _compiled_fit.first_carry(state, template.weight_positions)
+    rule = _compiled_fit.rule(fit_plan)
+    carry = _compiled_fit.first_carry(template.weights_layout)
+    kind = _data_kind(X, y, use_weights, validation)
     done, logs = 0, []
     while done < epochs:
         count = 1 if after_epoch else _epochs_per_call(template, epochs - done, int(X.shape[0]))
-        shuffle_flag, batch, use, rule, val = common
+        settings = _compiled_fit.settings(shuffle, batch_size, initial_epoch + done, done, count)
         arguments = (
-            state, X, y, weights, tf.constant(seeds[done : done + count]), shuffle_flag, batch,
-            use, _int32(initial_epoch + done), rule, val, carry,
+            state, X, y, weights, seeds, settings, use_weights, rule, validation, carry,
         )
         with _free_copy(template) as copy, _graph_executor():
-            graph = _fit_graph(copy, arguments)
+            graph = _fit_graph(copy, arguments, kind)
             started = time.perf_counter()
             state, call_logs, stopped, carry = _call_training_graph(graph, *arguments)
             seconds = time.perf_counter() - started
@@ -528,14 +538,17 @@ def _fit_whole(template, fit_plan, state, data, validation, initial_epoch, *, ep
         logs.append(call_logs)
         done += n_run
         stop_asked = after_epoch is not None and n_run and after_epoch(
-            state, _epoch_logs(call_logs, validation is not None)
+            template.state_layout.unpack(state), _epoch_logs(call_logs, validation is not None)
         )
         if stop_asked or bool(stopped):
             break
     _compiled_fit.record(
         fit_plan, initial_epoch, logs, has_validation=validation is not None
     )
-    return _compiled_fit.final_state(state, carry, fit_plan, template.weight_positions)
+    return _compiled_fit.final_state(
+        template.state_layout.unpack(state), carry, fit_plan, template.weight_positions,
+        template.weights_layout,
+    )
 
 
 def _epoch_logs(call_logs, has_validation: bool) -> dict:
@@ -557,12 +570,10 @@ def _epochs_per_call(template, remaining: int, n_rows: int) -> int:
     return max(1, min(remaining, int(_SECONDS_PER_CALL / max(seconds * n_rows, 1e-9))))
 
 
-def _fit_graph(template, arguments):
-    """The template's whole-fit graph for these arguments' types (traced once per architecture
-    and kind of data, for any number of rows; looked up without TensorFlow's signature
-    matching, which costs a noticeable share of a small fit)."""
-    _, X, y, _, _, _, _, use_weights, _, _, validation, _ = arguments
-    kind = _data_kind(X, y, use_weights, validation)
+def _fit_graph(template, arguments, kind: tuple):
+    """The template's whole-fit graph for these arguments, of the :func:`_data_kind` ``kind``
+    (traced once per architecture and kind of data, for any number of rows; looked up without
+    TensorFlow's signature matching, which costs a noticeable share of a small fit)."""
     graph = template.fit_graphs.get(kind)
     if graph is None:
         if template.fit_fn is None:
@@ -611,33 +622,34 @@ def _cpu_only() -> bool:
     return all(device.device_type == "CPU" for device in tf.config.list_physical_devices())
 
 
-def _epoch_seeds(epochs: int, shuffle: bool, initial_epoch: int) -> np.ndarray:
-    """Each epoch's shuffling seed, from a generator of the running fit's seed and first epoch
-    (fresh entropy outside a fit): never from the global generators, which other threads'
-    fits may be using."""
+def _epoch_seeds(epochs: int, shuffle: bool, initial_epoch: int):
+    """Each epoch's shuffling seed (an ``(epochs, 2)`` int64 tensor), from a generator of the
+    running fit's seed and first epoch (fresh entropy outside a fit): never from the global
+    generators, which other threads' fits may be using."""
     if not shuffle:
         return _unshuffled_seeds(epochs)
     seed = current_fit_seed()
     if seed is None:
-        return _drawn_seeds(None, epochs)
+        return _seeds_tensor(_drawn_seeds(None, epochs))
     return _seeded_seeds(seed, initial_epoch, epochs)
 
 
-# Read-only and remembered: a cross-validation's folds share their seed, and drawing the seeds
-# costs a tenth of a millisecond a fit.
+# Remembered: a cross-validation's folds share their seed, and drawing the seeds and making
+# their tensor costs a tenth of a millisecond a fit.
 @lru_cache(maxsize=256)
-def _seeded_seeds(seed: int, initial_epoch: int, epochs: int) -> np.ndarray:
-    return _read_only(_drawn_seeds([seed, initial_epoch], epochs))
+def _seeded_seeds(seed: int, initial_epoch: int, epochs: int):
+    return _seeds_tensor(_drawn_seeds([seed, initial_epoch], epochs))
 
 
 @lru_cache(maxsize=64)
-def _unshuffled_seeds(epochs: int) -> np.ndarray:
-    return _read_only(np.zeros((epochs, 2), dtype=np.int64))
+def _unshuffled_seeds(epochs: int):
+    return _seeds_tensor(np.zeros((epochs, 2), dtype=np.int64))
 
 
-def _read_only(array: np.ndarray) -> np.ndarray:
-    array.flags.writeable = False
-    return array
+def _seeds_tensor(seeds: np.ndarray):
+    import tensorflow as tf
+
+    return tf.constant(seeds)
 
 
 def _drawn_seeds(entropy, epochs: int) -> np.ndarray:
@@ -842,7 +854,6 @@ def _evaluator(model):
 def _run_epochs(template, model, data, validation, *, epochs, initial_epoch, batch_size,
                 callbacks, shuffle):
     """Train ``model`` one compiled call per epoch, running ``callbacks`` between them."""
-    import tensorflow as tf
 
     keras = import_keras()
     X, y, weights, use_weights = data
@@ -852,7 +863,7 @@ def _run_epochs(template, model, data, validation, *, epochs, initial_epoch, bat
     model.stop_training = False
     batch, shuffled = _int32(batch_size), _flag(shuffle)
     state = template.state_of(model, with_optimizer=True)
-    seeds = tf.constant(_epoch_seeds(epochs, shuffle, initial_epoch))
+    seeds = _epoch_seeds(epochs, shuffle, initial_epoch)
     arguments = (state, X, y, weights, seeds[0], shuffled, batch, use_weights)
 
     def run_epoch(seed):

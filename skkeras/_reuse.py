@@ -25,6 +25,7 @@ from functools import cached_property
 import numpy as np
 
 from ._keras import backend_name, import_keras
+from ._packing import Layout
 
 #: Starting states kept, all networks and seeds together (least recently used dropped first).
 #: A cross-validation needs one; a study rarely meets a network and seed of an earlier trial.
@@ -32,7 +33,7 @@ _MAX_STARTS = 16
 _MAX_BYTES = 16 * 2**20
 #: Parameters that change how a network is trained but not the network or its starting state.
 #: ``learning_rate`` (the ready-made estimators' optimizer learning rate) is the value of one
-#: optimizer variable of the start: :meth:`Start.tensors_for` sets it.
+#: optimizer variable of the start: :meth:`Start.packed_for` sets it.
 TRAINING_ONLY_PARAMS = frozenset(
     {
         "batch_size", "callbacks", "class_weight", "distribution", "early_stopping", "epochs",
@@ -86,38 +87,60 @@ class Start:
         ]
 
     @cached_property
-    def tensors(self) -> tuple:
-        """Every variable's starting value as a TensorFlow tensor, made on first use and kept:
-        the fits starting here (a cross-validation's folds) share them instead of converting
-        the arrays again (about half a millisecond a fit for a small MLP)."""
-        import tensorflow as tf
+    def layout(self) -> Layout:
+        """How the whole-fit graph takes this start's values (one vector per dtype)."""
+        return Layout.of(self.values)
 
-        return tuple(tf.convert_to_tensor(value) for value in self.arrays())
+    @cached_property
+    def packed(self) -> PackedStart:
+        """Every variable's starting value packed into tensors, made on first use and kept: the
+        fits starting here (a cross-validation's folds) share them instead of converting the
+        arrays again."""
+        return PackedStart(self.layout, self.layout.tensors(self.layout.pack(self.arrays())))
 
-    def tensors_for(self, learning_rate: float | None) -> tuple | None:
-        """:attr:`tensors`, the optimizer's learning rate set to ``learning_rate``: the state a
+    def packed_for(self, learning_rate: float | None) -> PackedStart | None:
+        """:attr:`packed`, the optimizer's learning rate set to ``learning_rate``: the state a
         network built with that learning rate starts from. None if it cannot be set (the
         optimizer keeps no learning-rate variable)."""
         if learning_rate is None or learning_rate == self.learning_rate:
-            return self.tensors
+            return self.packed
         position = self.learning_rate_position
         if position is None:
             return None
         import tensorflow as tf
 
-        tensors = list(self.tensors)
-        tensors[position] = tf.constant(learning_rate, dtype=tensors[position].dtype)
-        return tuple(tensors)
+        slot = self.layout.slots[position]
+        vectors = list(self.packed.vectors)
+        changed = np.array(vectors[slot.group])  # a copy: the shared vector stays as it is
+        changed[slot.start : slot.stop] = learning_rate
+        vectors[slot.group] = tf.convert_to_tensor(changed)
+        return PackedStart(self.layout, tuple(vectors))
 
     @property
     def n_bytes(self) -> int:
-        """The memory the start may hold: its arrays, and the tensors of every value (including
-        the all-zero ones) once :attr:`tensors` is used."""
+        """The memory the start may hold: its arrays, and the packed tensors of every value
+        (including the all-zero ones) once :attr:`packed` is used."""
         arrays = sum(value.nbytes for value in self.values if isinstance(value, np.ndarray))
         tensors = sum(
             int(np.prod(value.shape)) * np.dtype(value.dtype).itemsize for value in self.values
         )
         return arrays + tensors
+
+
+@dataclass(frozen=True)
+class PackedStart:
+    """A starting state as the whole-fit graph takes it.
+
+    Attributes
+    ----------
+    layout : Layout
+        Where each variable's value lies in ``vectors``.
+    vectors : tuple of tf.Tensor
+        One vector per dtype.
+    """
+
+    layout: Layout
+    vectors: tuple
 
 
 @dataclass(frozen=True)

@@ -190,7 +190,7 @@ def run_training_from_start(
     its own; None if its template is gone or busy, or its learning rate cannot be set (nothing
     was trained then). Model-free callbacks run after each epoch, once ``publish_state`` has
     been given its state."""
-    starting_state = start.tensors_for(learning_rate)
+    starting_state = start.packed_for(learning_rate)
     if starting_state is None:
         return None
     recorder, callbacks = _with_recorder(callbacks)

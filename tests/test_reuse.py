@@ -389,13 +389,35 @@ def test_remembered_starts_are_bounded(iris, monkeypatch):
 
 
 def test_a_start_counts_the_tensors_it_may_hold():
-    """A start keeps its non-zero arrays, and may make tensors of every value (all-zero optimizer
-    slots included) for the fits starting from it: the memory bound counts both."""
-    weights = np.ones((10, 4), np.float32)
-    start = _reuse.Start.of("key", [weights, np.zeros((10, 4), np.float32)], {})
-    assert start.n_bytes == weights.nbytes + 2 * weights.nbytes
-    tensors = start.tensors
-    assert [tuple(tensor.shape) for tensor in tensors] == [(10, 4), (10, 4)]
-    np.testing.assert_array_equal(tensors[0].numpy(), weights)
-    np.testing.assert_array_equal(tensors[1].numpy(), 0.0)
-    assert start.tensors is tensors  # made once, shared by the fits starting here
+    """A start keeps its non-zero arrays, and may make packed tensors of every value (all-zero
+    optimizer slots included) for the fits starting from it: the memory bound counts both."""
+    weights = np.arange(40, dtype=np.float32).reshape(10, 4)
+    counter = np.array(7, np.int64)
+    start = _reuse.Start.of("key", [weights, np.zeros((10, 4), np.float32), counter], {})
+    assert start.n_bytes == weights.nbytes + counter.nbytes + 2 * weights.nbytes + counter.nbytes
+    packed = start.packed
+    # one vector per dtype, in the order the dtypes first appear
+    assert [(tuple(vector.shape), vector.dtype.name) for vector in packed.vectors] == [
+        ((80,), "float32"), ((1,), "int64"),
+    ]
+    values = packed.layout.unpack(packed.vectors)
+    np.testing.assert_array_equal(values[0], weights)
+    np.testing.assert_array_equal(values[1], np.zeros((10, 4)))
+    assert values[2].shape == () and values[2] == 7
+    assert start.packed is packed  # made once, shared by the fits starting here
+
+
+def test_a_start_sets_the_learning_rate_in_a_copy():
+    weights = np.ones((2, 3), np.float32)
+    rate = np.array(0.01, np.float32)
+    start = _reuse.Start.of("key", [weights, rate], {}, learning_rate=0.01,
+                            learning_rate_position=1)
+    assert start.packed_for(0.01) is start.packed
+    other = start.packed_for(0.5)
+    values = start.layout.unpack(other.vectors)
+    np.testing.assert_array_equal(values[0], weights)
+    assert values[1] == np.float32(0.5)
+    # the shared start is left as it was
+    assert start.layout.unpack(start.packed.vectors)[1] == np.float32(0.01)
+    unknown = _reuse.Start.of("key", [weights, rate], {}, learning_rate=0.01)
+    assert unknown.packed_for(0.5) is None
