@@ -1,11 +1,10 @@
 """A fit's state as one flat vector per dtype: how the whole-fit graph takes and returns it.
 
-Every tensor a compiled TensorFlow call takes or returns costs Python work on each call
-(checking it against the traced signature, about 9 microseconds an input). A small MLP with
-Adam has some twenty variables (weights, optimizer slots and counters), and a pruned study's
-fits make one call per epoch, so those checks cost more than the epoch's arithmetic. Packed,
-the state is one tensor per dtype (float32 values, the int64 step counter...) whatever the
-network's depth.
+Every tensor a compiled TensorFlow call takes costs Python work on each call (checking it
+against the traced signature). A small MLP with Adam has some twenty variables (weights,
+optimizer slots and counters), and a pruned study's fits make one call per epoch, so on small
+data those checks cost as much as the epoch's arithmetic. Packed, the state is one tensor per
+dtype (float32 values, the int64 step counter...) whatever the network's depth.
 """
 
 from __future__ import annotations
