@@ -178,10 +178,11 @@ def _blas_threads() -> list[int]:
     return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
 
 
-@pytest.mark.parametrize("n_jobs", [1, 2])
-def test_optuna_trials_in_threads_share_the_cores_with_blas(iris, n_jobs):
+@pytest.mark.parametrize(("n_jobs", "pruner"), [(1, None), (2, None), (1, "median")])
+def test_optuna_trials_in_threads_share_the_cores_with_blas(iris, n_jobs, pruner):
     """Trials in ``n_jobs`` threads each get cores // n_jobs BLAS threads while the study runs
-    (as joblib's process workers do); the BLAS settings are as before afterwards."""
+    (as joblib's process workers do), and a study pruning per epoch one BLAS thread; the BLAS
+    settings are as before afterwards."""
     from joblib import cpu_count
 
     X, y = iris
@@ -190,13 +191,18 @@ def test_optuna_trials_in_threads_share_the_cores_with_blas(iris, n_jobs):
         pytest.skip("no BLAS library that threadpoolctl can control")
     seen = []
     search = OptunaSearchCV(
-        KerasMLPClassifier((4,), epochs=1, random_state=0),
+        KerasMLPClassifier((4,), epochs=2, random_state=0),
         {"learning_rate": optuna.distributions.FloatDistribution(1e-3, 3e-2, log=True)},
-        n_trials=2, cv=2, n_jobs=n_jobs, refit=False,
+        n_trials=2, cv=2, n_jobs=n_jobs, refit=False, pruner=pruner,
         callbacks=[lambda study, trial: seen.append(_blas_threads())],
     )
     search.fit(X, y)
-    expected = before if n_jobs == 1 else [max(1, cpu_count() // n_jobs)] * len(before)
+    if pruner is not None:
+        expected = [1] * len(before)
+    elif n_jobs == 1:
+        expected = before
+    else:
+        expected = [max(1, cpu_count() // n_jobs)] * len(before)
     assert seen == [expected, expected]
     assert _blas_threads() == before
 
