@@ -117,10 +117,11 @@ def make_fit_fn(model, variables, positions, train_epoch, evaluate):
         return tf.cast(tf.convert_to_tensor(optimizer.learning_rate), tf.float32)
 
     def fit(state, X, y, weights, seeds, settings, use_weights, rule, validation, carry):
-        shuffle, batch_size, first_epoch = settings[0] > 0, settings[1], settings[2]
-        first_seed, n_epochs = settings[3], settings[4]
-        patience, min_delta = tf.cast(rule[0], tf.int32), rule[1]
-        monitor_validation, restore = rule[2] > 0, rule[3] > 0
+        shuffle, batch_size, first_epoch, first_seed, n_epochs = tf.unstack(settings, num=5)
+        shuffle = shuffle > 0
+        patience, min_delta, monitor_validation, restore = tf.unstack(rule, num=4)
+        patience = tf.cast(patience, tf.int32)
+        monitor_validation, restore = monitor_validation > 0, restore > 0
         for source, target in zip(packed_state.unpack_in_graph(state), variables, strict=True):
             target.assign(source)
 
@@ -164,16 +165,14 @@ def make_fit_fn(model, variables, positions, train_epoch, evaluate):
 
         zeros = tf.zeros([n_epochs], tf.float32)
         stopping_vector, best_weights = carry
-        stopping = (
-            stopping_vector[0], stopping_vector[1] > 0, tf.cast(stopping_vector[2], tf.int32),
-            stopping_vector[3] > 0,
-        )
+        best, have_best, wait, have_best_weights = tf.unstack(stopping_vector, num=4)
+        stopping = (best, have_best > 0, tf.cast(wait, tf.int32), have_best_weights > 0)
         start = (
             0, tf.constant(False), (zeros, zeros, zeros), stopping,
             packed_weights.unpack_in_graph(best_weights),
         )
         n_run, stopped, logs, stopping, best_weights = tf.while_loop(going_on, run_epoch, start)
-        final = packed_state.pack_in_graph([tf.identity(variable) for variable in variables])
+        final = packed_state.pack_in_graph(variables)  # read after the loop (its writes come first)
         losses, val_losses, rates = logs
         logs = (losses[:n_run], val_losses[:n_run], rates[:n_run])
         stopping_vector = tf.stack([tf.cast(part, tf.float64) for part in stopping])

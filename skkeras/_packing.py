@@ -87,17 +87,24 @@ class Layout:
 
         groups = [[] for _ in self.dtypes]
         for slot, tensor in zip(self.slots, tensors, strict=True):
-            groups[slot.group].append(tf.reshape(tensor, [-1]))
+            groups[slot.group].append(tensor if len(slot.shape) == 1 else tf.reshape(tensor, [-1]))
         return tuple(tf.concat(group, axis=0) for group in groups)
 
     def unpack_in_graph(self, vectors) -> list:
-        """In a traced function: the tensors packed in ``vectors``."""
+        """In a traced function: the tensors packed in ``vectors`` (one split per group, few
+        operations to trace)."""
         import tensorflow as tf
 
-        return [
-            tf.reshape(vectors[slot.group][slot.start : slot.stop], slot.shape)
-            for slot in self.slots
+        pieces = [
+            iter(tf.split(vector, [slot.stop - slot.start for slot in self.slots
+                                   if slot.group == group]))
+            for group, vector in enumerate(vectors)
         ]
+        tensors = []
+        for slot in self.slots:
+            piece = next(pieces[slot.group])
+            tensors.append(piece if len(slot.shape) == 1 else tf.reshape(piece, slot.shape))
+        return tensors
 
     def tensors(self, vectors) -> tuple:
         """``vectors`` (NumPy, from :meth:`pack`) as the tensors a compiled call takes."""
