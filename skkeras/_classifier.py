@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 
 from ._base import BaseKerasEstimator
-from ._targets import MULTILABEL, ClassifierTarget
+from ._targets import MULTILABEL, ClassifierTarget, is_integer_labels
 
 
 class KerasClassifierBase(ClassifierMixin, BaseKerasEstimator):
@@ -152,11 +152,4 @@ class KerasClassifierBase(ClassifierMixin, BaseKerasEstimator):
 def _same_integer_labels(y, predicted: np.ndarray) -> bool:
     """Whether ``y`` and ``predicted`` are 1-D integer (or bool) arrays of one length: labels
     ``accuracy_score`` would compare element by element without complaint."""
-    return (
-        isinstance(y, np.ndarray)
-        and y.ndim == 1
-        and predicted.ndim == 1
-        and len(y) == len(predicted)
-        and y.dtype.kind in "biu"
-        and predicted.dtype.kind in "biu"
-    )
+    return is_integer_labels(y) and is_integer_labels(predicted) and len(y) == len(predicted)

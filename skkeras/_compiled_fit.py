@@ -200,14 +200,10 @@ def weights_layout(variables, positions: list[int]) -> Layout:
     return Layout.of([variables[position] for position in positions])
 
 
+@lru_cache(maxsize=64)
 def first_carry(weights: Layout) -> tuple:
     """The early-stopping state before the first epoch: no best value yet, and zeros as the best
     weights (overwritten before they are ever used: the first epoch always improves)."""
-    return _carry_start(weights)
-
-
-@lru_cache(maxsize=64)
-def _carry_start(weights: Layout) -> tuple:
     import tensorflow as tf
 
     # best value, whether there is one, epochs waited, whether best weights were taken

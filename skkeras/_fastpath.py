@@ -359,7 +359,8 @@ def train(
     settings = {"epochs": epochs, "batch_size": batch_size or 32, "shuffle": shuffle}
     listeners, others = _model_free_split(callbacks)
     fit_plan = _compiled_fit.plan(others, has_validation=validation is not None)
-    if listeners and fit_plan is not None and not _whole_fit_for(template, data, validation):
+    kind = _data_kind(data[0], data[1], data[3], validation)
+    if listeners and fit_plan is not None and not _whole_fit_for(template, kind):
         template.per_epoch_fits += 1
         fit_plan = None
     if fit_plan is None:
@@ -378,8 +379,8 @@ def train(
 
     after_epoch = _listening(listeners, load, initial_epoch) if listeners else None
     final = _fit_whole(
-        template, fit_plan, state, data, validation, initial_epoch, after_epoch=after_epoch,
-        **settings,
+        template, fit_plan, state, data, validation, initial_epoch, kind=kind,
+        after_epoch=after_epoch, **settings,
     )
     load(final)
     return True
@@ -455,24 +456,23 @@ def train_from_start(
     listeners, others = _model_free_split(callbacks)
     validation = _validation_tensors(validation_data)
     data = _tensors(X, y, sample_weight)
+    kind = _data_kind(data[0], data[1], data[3], validation)
     fit_plan = _compiled_fit.plan(others, has_validation=validation is not None)
     if fit_plan is None or (
-        listeners and (publish_state is None or not _whole_fit_for(template, data, validation))
+        listeners and (publish_state is None or not _whole_fit_for(template, kind))
     ):
         return None
     after_epoch = _listening(listeners, publish_state, 0) if listeners else None
     return _fit_whole(
-        template, fit_plan, start.vectors, data, validation, 0,
+        template, fit_plan, start.vectors, data, validation, 0, kind=kind,
         epochs=epochs, batch_size=batch_size or 32, shuffle=shuffle, after_epoch=after_epoch,
     )
 
 
-def _whole_fit_for(template, data, validation) -> bool:
+def _whole_fit_for(template, kind: tuple) -> bool:
     """Whether a fit with model-free callbacks runs in the whole-fit graph: once that graph is
-    traced for this kind of data, or once the architecture has trained
+    traced for this :func:`_data_kind`, or once the architecture has trained
     :data:`_PER_EPOCH_FITS_FIRST` such fits on the per-epoch path."""
-    X, y, _, use_weights = data
-    kind = _data_kind(X, y, use_weights, validation)
     return kind in template.fit_graphs or template.per_epoch_fits >= _PER_EPOCH_FITS_FIRST
 
 
@@ -504,7 +504,7 @@ def _listening(listeners: list, publish_state, first_epoch: int):
     return after_epoch
 
 
-def _fit_whole(template, fit_plan, state, data, validation, initial_epoch, *, epochs,
+def _fit_whole(template, fit_plan, state, data, validation, initial_epoch, *, kind, epochs,
                batch_size, shuffle, after_epoch=None):
     """Run the whole fit in the template's compiled fit graph from ``state`` (tensors packed as
     the template's ``state_layout`` says); hand the epochs' logs to the plan's recorder; return
@@ -513,14 +513,12 @@ def _fit_whole(template, fit_plan, state, data, validation, initial_epoch, *, ep
     Long fits are split into calls of about :data:`_SECONDS_PER_CALL` each, so that
     ``KeyboardInterrupt`` and other threads' fits of the architecture get a turn between them.
     With ``after_epoch(state, logs) -> stop`` each call is one epoch (``state`` as arrays), and
-    training ends early when it answers True.
+    training ends early when it answers True. ``kind`` is the data's :func:`_data_kind`.
     """
-
     X, y, weights, use_weights = data
     seeds = _epoch_seeds(epochs, shuffle, initial_epoch)
     rule = _compiled_fit.rule(fit_plan)
     carry = _compiled_fit.first_carry(template.weights_layout)
-    kind = _data_kind(X, y, use_weights, validation)
     done, logs = 0, []
     while done < epochs:
         count = 1 if after_epoch else _epochs_per_call(template, epochs - done, int(X.shape[0]))
@@ -854,7 +852,6 @@ def _evaluator(model):
 def _run_epochs(template, model, data, validation, *, epochs, initial_epoch, batch_size,
                 callbacks, shuffle):
     """Train ``model`` one compiled call per epoch, running ``callbacks`` between them."""
-
     keras = import_keras()
     X, y, weights, use_weights = data
     callback_list = keras.callbacks.CallbackList(

@@ -30,7 +30,7 @@ def loss_name(loss) -> str:
     return re.sub(r"[^a-z]", "", str(name).lower())
 
 
-def _integer_labels(y) -> bool:
+def is_integer_labels(y) -> bool:
     """Whether ``y`` is a non-empty 1-D NumPy array of integers or bools."""
     return isinstance(y, np.ndarray) and y.ndim == 1 and y.size > 0 and y.dtype.kind in "biu"
 
@@ -63,7 +63,7 @@ class ClassifierTarget:
 
     @classmethod
     def fit(cls, y: np.ndarray, *, estimator_name: str, classes=None) -> ClassifierTarget:
-        if classes is None and _integer_labels(y):
+        if classes is None and is_integer_labels(y):
             return cls._of_integer_labels(y, estimator_name)
         target_type = type_of_target(y, input_name="y")
         if target_type not in SUPPORTED_CLASSIFICATION_TARGETS:

@@ -557,7 +557,7 @@ def _rank(scores: np.ndarray) -> np.ndarray:
     return rankdata(-filled, method="min").astype(np.int32)
 
 
-def _blas_threads_per_trial(n_jobs: int | None, prunes_per_epoch: bool = False):
+def _blas_threads_per_trial(n_jobs: int | None, prunes_per_epoch: bool):
     """NumPy's BLAS threads while the study runs: its idle worker threads spin for a while
     after every matrix product (the scoring of each fold), taking cores from the training.
 
@@ -567,9 +567,9 @@ def _blas_threads_per_trial(n_jobs: int | None, prunes_per_epoch: bool = False):
     workers).
 
     Measured on 2 cores (digits, one MLP, learning rate and batch size searched, 16 random
-    trials x 3 folds, 20 epochs, median pruning): two threads took 6.0-6.5 s with one BLAS
-    thread against 7.6-8.0 s without the limit; one thread took 2.10-2.19 s with one BLAS
-    thread against 2.62-3.10 s without.
+    trials x 3 folds, 20 epochs): trials in two threads took 6.0-6.5 s with one BLAS thread
+    against 7.6-8.0 s without the limit (one thread 8.2-8.3 s); with median pruning, trials in
+    one thread took 2.10-2.19 s with one BLAS thread against 2.62-3.10 s without.
     """
     if prunes_per_epoch:
         return threadpool_limits(limits=1, user_api="blas")
