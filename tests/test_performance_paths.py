@@ -474,6 +474,67 @@ def test_tensorflow_threads_follow_the_joblib_budget():
     assert _threads_in_fresh_process() == ["0", "0"]  # no budget: TensorFlow's defaults
 
 
+def test_psutil_is_a_dependency():
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    unconditional = {
+        requirement.name for requirement in map(Requirement, requires("skkeras"))
+        if requirement.marker is None
+    }
+    assert "psutil" in unconditional
+
+
+#: Runs six tasks, one after the other, in one joblib worker process (2 s in all) and prints
+#: how many full garbage collections the worker ran after the first task started.
+_WORKER_COLLECTIONS = """
+import gc, time
+from joblib.externals.loky import get_reusable_executor
+
+def start_counting():
+    def counter(phase, info):
+        counter.full += phase == "start" and info["generation"] == 2
+    counter.full = 0
+    gc.callbacks.append(counter)
+
+def count():
+    return sum(getattr(callback, "full", 0) for callback in gc.callbacks)
+
+executor = get_reusable_executor(max_workers=1)
+executor.submit(start_counting).result()
+for _ in range(4):
+    executor.submit(time.sleep, 0.5).result()
+print(executor.submit(count).result())
+executor.shutdown()
+"""
+
+
+def _full_collections_in_a_worker(hide_psutil: bool, tmp_path) -> int:
+    import subprocess
+    import sys
+
+    environment = dict(os.environ)
+    if hide_psutil:
+        (tmp_path / "psutil.py").write_text("raise ImportError('hidden by the test')\n")
+        environment["PYTHONPATH"] = os.pathsep.join(
+            [str(tmp_path), *filter(None, [environment.get("PYTHONPATH")])]
+        )
+    completed = subprocess.run([sys.executable, "-c", _WORKER_COLLECTIONS], env=environment,
+                               capture_output=True, text=True, check=True)
+    return int(completed.stdout.split()[-1])
+
+
+@pytest.mark.slow
+def test_joblib_workers_check_memory_without_full_collections(tmp_path):
+    """With psutil, a joblib worker process measures its memory after its tasks; without it, it
+    runs a full garbage collection after a task every second, 0.2 s each once TensorFlow is
+    loaded (``benchmarks/README.md``), which is why psutil is a dependency."""
+    # one collection: joblib's reference measurement of the worker's memory after its first task
+    assert _full_collections_in_a_worker(hide_psutil=False, tmp_path=tmp_path) <= 1
+    assert _full_collections_in_a_worker(hide_psutil=True, tmp_path=tmp_path) >= 2
+
+
 def test_import_skkeras_defers_heavy_imports():
     import subprocess
     import sys
