@@ -190,6 +190,13 @@ GRID_TABLES = {"digits": set(GRID), "synthetic": {"skkeras"}}
 STAND_IN = {"sklearn", "skkeras"}
 
 
+def grid_turns(one_search_s: float) -> int:
+    """Turns of the repeated searches: 10 for a search under 2 s in one process, down to 3 for
+    longer ones (the shorter the search, the more the machine's noise and joblib's fixed
+    costs weigh on one turn's ratio, and the cheaper more turns are)."""
+    return max(3, min(10, int(20.0 / one_search_s)))
+
+
 def measure_grid(library, data, epochs, quick):
     """``GridSearchCV(cv=3)`` with ``n_jobs=1`` and ``n_jobs=2`` (joblib's worker processes, and
     two threads of this process), each first called once (starting the workers, tracing, making
@@ -246,7 +253,7 @@ def measure_grid(library, data, epochs, quick):
         result["n_candidates"] = len(searcher.cv_results_["params"])
     again = {name: [] for name in settings}
     stand_in = {"stand_in_1": [], "stand_in_2": []} if library in STAND_IN else {}
-    for _ in range(1 if quick else 3):
+    for _ in range(1 if quick else grid_turns(result["n_jobs_1_first_s"])):
         for name, setting in settings.items():
             seconds, searcher = search(_libs.make(library, epochs), **setting)
             again[name].append(seconds)

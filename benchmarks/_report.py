@@ -56,7 +56,8 @@ def _cv_rows(results: dict) -> list:
 
 def _grid_rows(results: dict) -> list:
     return [
-        [library, g["n_candidates"], f"{g['n_jobs_1_first_s']:.2f}",
+        [library, g["n_candidates"], g["n_jobs_1_again_s"].get("n", ""),
+         f"{g['n_jobs_1_first_s']:.2f}",
          f"{g['n_jobs_2_first_s']:.2f}", f"{g['speedup_first']:.2f}x",
          _cell(g["n_jobs_1_again_s"]), _cell(g["n_jobs_2_again_s"]), _speedup(g, "speedup")]
         for library, r in results.items() if (g := r.get("grid_search"))
@@ -136,10 +137,12 @@ def markdown(report: dict) -> str:
             lines += ["### GridSearchCV, 3 folds (s)", ""]
             lines += ["First call: joblib starts its worker processes (each imports TensorFlow) "
                       "and models are traced; again: the same search repeated in the same "
-                      "process (3 times without `--quick`, in turns with the threaded "
-                      "searches below), reusing both. Speed-ups: the ratio of the medians "
-                      "(the range of each turn's ratio).", ""]
-            lines += _table(["library", "candidates", "n_jobs=1 first", "n_jobs=2 first",
+                      "process (`turns` times, in turns with the threaded searches below: "
+                      "once with `--quick`, else 10 times for a search under 2 s in one "
+                      "process, down to 3 for longer ones), reusing both. Speed-ups: the "
+                      "ratio of the medians (the range of each turn's ratio).", ""]
+            lines += _table(["library", "candidates", "turns", "n_jobs=1 first",
+                             "n_jobs=2 first",
                              "speed-up first", "n_jobs=1 again", "n_jobs=2 again",
                              "speed-up again"], grid)
             if stand_in := _stand_in_rows(results):
