@@ -18,7 +18,6 @@ import argparse
 import gc
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -26,8 +25,9 @@ import tempfile
 import time
 
 from ._measure import load_table, summary
+from ._results import header, save
 
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+VERSIONS = ("keras", "tensorflow-cpu", "scikit-learn", "joblib", "psutil", "numpy")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -130,13 +130,6 @@ def _markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _versions() -> dict:
-    from importlib.metadata import version
-
-    names = ("keras", "tensorflow-cpu", "scikit-learn", "joblib", "psutil", "numpy")
-    return {name: version(name) for name in names}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--child", nargs=3, metavar=("LIBRARY", "TABLE", "TURNS"),
@@ -160,10 +153,7 @@ def main() -> None:
                 runs[case, hidden].append(_in_subprocess(*case, hide_psutil=hidden))
                 print(case, "psutil hidden" if hidden else "psutil", flush=True)
     report = {
-        "command": "python -m benchmarks.joblib_workers " + " ".join(sys.argv[1:]),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
-        "python": platform.python_version(),
-        "versions": _versions(),
+        **header("benchmarks.joblib_workers", VERSIONS),
         "rounds": args.rounds,
         "cases": [
             {"library": library, "table": table, "turns": turns,
@@ -172,11 +162,7 @@ def main() -> None:
             for library, table, turns in cases
         ],
     }
-    os.makedirs(RESULTS, exist_ok=True)
-    with open(os.path.join(RESULTS, "joblib_workers.json"), "w") as file:
-        json.dump(report, file, indent=1)
-    with open(os.path.join(RESULTS, "joblib_workers.md"), "w") as file:
-        file.write(_markdown(report))
+    save("joblib_workers", report, _markdown(report))
 
 
 if __name__ == "__main__":

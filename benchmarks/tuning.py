@@ -13,14 +13,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
 import warnings
 
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+from ._results import header, save
+
+VERSIONS = ("keras", "tensorflow-cpu", "optuna", "optuna-integration", "scikeras",
+            "scikit-learn", "numpy")
 VARIANTS = ("skkeras_pruning", "skkeras_no_pruning", "optuna_integration_scikeras")
 
 
@@ -144,14 +146,6 @@ def _in_subprocess(variant: str, n_trials: int, epochs: int, cv: int) -> dict:
     return json.loads(output.stdout.strip().splitlines()[-1])
 
 
-def _versions() -> dict:
-    from importlib.metadata import version
-
-    names = ("keras", "tensorflow-cpu", "optuna", "optuna-integration", "scikeras",
-             "scikit-learn", "numpy")
-    return {name: version(name) for name in names}
-
-
 def _markdown(report: dict) -> str:
     lines = [
         "# Tuning benchmark: digits",
@@ -232,10 +226,7 @@ def main() -> None:
         print(json.dumps(run_variant(args.variant, args.trials, args.epochs, args.cv)))
         return
     report = {
-        "command": "python -m benchmarks.tuning " + " ".join(sys.argv[1:]),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
-        "python": platform.python_version(),
-        "versions": _versions(),
+        **header("benchmarks.tuning", VERSIONS),
         "trials": args.trials,
         "epochs": args.epochs,
         "rss_trials": args.rss_trials,
@@ -253,11 +244,7 @@ def main() -> None:
             variant, args.rss_trials, args.rss_epochs, args.rss_cv
         )
         print(variant, "rss done", flush=True)
-    os.makedirs(RESULTS, exist_ok=True)
-    with open(os.path.join(RESULTS, "tuning.json"), "w") as file:
-        json.dump(report, file, indent=1)
-    with open(os.path.join(RESULTS, "tuning.md"), "w") as file:
-        file.write(_markdown(report))
+    save("tuning", report, _markdown(report))
 
 
 if __name__ == "__main__":

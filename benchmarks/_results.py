@@ -1,0 +1,32 @@
+"""What every benchmark's report starts with, and where it is written."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+
+def header(module: str, packages) -> dict:
+    """The command that ran ``module`` (``benchmarks.<name>``), the machine, Python and the
+    installed versions of ``packages``."""
+    from importlib.metadata import version
+
+    return {
+        "command": f"python -m {module} " + " ".join(sys.argv[1:]),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
+        "python": platform.python_version(),
+        "versions": {name: version(name) for name in packages},
+    }
+
+
+def save(name: str, report: dict, markdown: str) -> None:
+    """Write ``results/<name>.json`` and ``results/<name>.md``."""
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(os.path.join(RESULTS, f"{name}.json"), "w") as file:
+        json.dump(report, file, indent=1)
+    with open(os.path.join(RESULTS, f"{name}.md"), "w") as file:
+        file.write(markdown)
