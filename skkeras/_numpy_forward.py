@@ -18,6 +18,8 @@ from contextlib import suppress
 import numpy as np
 from scipy.special import erf, expit
 
+from ._blas import one_blas_thread
+
 _F32 = np.float32
 
 
@@ -261,7 +263,7 @@ def numpy_forward(model, values: dict | None = None):
     def forward(X):
         X = original = np.asarray(X, dtype=_F32)
         # overflow to inf is what the backend computes too; it is not worth a warning
-        with np.errstate(over="ignore", under="ignore"):
+        with np.errstate(over="ignore", under="ignore"), one_blas_thread(len(X)):
             for step, in_place in zip(steps, overwriting, strict=True):
                 # an array an earlier step made may be overwritten, the caller's may not
                 X = in_place(X) if in_place is not None and X is not original else step(X)

@@ -1,0 +1,169 @@
+"""Where the time of ``GridSearchCV(n_jobs=2)`` goes, against ``n_jobs=1``.
+
+The benchmark's grid (``GridSearchCV(cv=3)`` over two learning rates and two batch sizes, the
+MLP of ``benchmarks/_libs.py``, 20 epochs) runs with ``n_jobs=1`` and ``n_jobs=2`` (joblib's
+worker processes) in turns, after one warm-up search of each, skkeras's and scikit-learn's
+one after the other in one process. Each
+search is split with what scikit-learn records itself (``cv_results_``'s fit and score times,
+``refit_time_``):
+
+* ``work``: the fits and scores of the cross-validation, summed over its 12 tasks;
+* ``refit``: the final fit on the whole training set, which runs in the calling process after
+  the cross-validation;
+* ``other``: the rest of the search's wall time once the refit and the work shared by
+  ``n_jobs`` workers are taken away (``total - refit - work / n_jobs``): joblib's dispatch,
+  the wait for the last task, scikit-learn's own bookkeeping, and any uneven split of the work
+  between the workers.
+
+``bound`` is the speed-up two workers would give if they split the ``n_jobs=1`` search's work
+evenly at no cost: ``total_1 / (work_1 / 2 + refit_1 + other_1)``. The calling process's CPU
+time during the search is also reported (it shares the two cores with the workers).
+
+    python -m benchmarks.grid_parts              # writes benchmarks/results/grid_parts.*
+    python -m benchmarks.grid_parts --turns 8 --synthetic-turns 0 --name scratch
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import time
+
+from ._measure import GRID, load_table, summary
+from ._results import header, save
+
+VERSIONS = ("keras", "tensorflow-cpu", "scikit-learn", "joblib", "psutil", "numpy")
+LIBRARIES = ("skkeras", "sklearn")
+PARTS = ("total", "work", "refit", "other", "fits", "caller_cpu")
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_search(library: str, X, y, n_jobs: int) -> dict:
+    """One search's wall time and its parts (see the module's docstring)."""
+    from sklearn.model_selection import GridSearchCV
+
+    from . import _libs
+
+    rate, batch = GRID[library]
+    grid = {rate: [1e-3, 3e-3], batch: [32, 64]}
+    searcher = GridSearchCV(_libs.make(library, 20), grid, cv=3, n_jobs=n_jobs)
+    cpu, start = _cpu_seconds(), time.perf_counter()
+    searcher.fit(X, y)
+    total = time.perf_counter() - start
+    results = searcher.cv_results_
+    n_splits = searcher.n_splits_
+    fits = float(results["mean_fit_time"].sum() * n_splits)
+    work = fits + float(results["mean_score_time"].sum() * n_splits)
+    return {
+        "total": total,
+        "work": work,
+        "fits": fits,
+        "refit": searcher.refit_time_,
+        "other": total - searcher.refit_time_ - work / n_jobs,
+        "caller_cpu": _cpu_seconds() - cpu,
+    }
+
+
+def measure(library: str, table: str, turns: int) -> dict:
+    """A warm-up search with each ``n_jobs``, then ``turns`` turns of both."""
+    X, _, y, _ = load_table(table)
+    for n_jobs in (1, 2):
+        timed_search(library, X, y, n_jobs)
+    searches = {1: [], 2: []}
+    for _ in range(turns):
+        for n_jobs in (1, 2):
+            searches[n_jobs].append(timed_search(library, X, y, n_jobs))
+    one, two = searches[1], searches[2]
+    pairs = list(zip(one, two, strict=True))
+    bounds = [s["total"] / (s["work"] / 2 + s["refit"] + s["other"]) for s in one]
+    return {
+        "library": library,
+        "table": table,
+        "turns": turns,
+        "n_jobs_1": {part: summary([s[part] for s in one]) for part in PARTS},
+        "n_jobs_2": {part: summary([s[part] for s in two]) for part in PARTS},
+        "speedup": statistics.median(s["total"] for s in one)
+        / statistics.median(s["total"] for s in two),
+        "speedup_per_turn": summary([a["total"] / b["total"] for a, b in pairs]),
+        "bound": summary(bounds),
+        "fit_inflation": summary([b["fits"] / a["fits"] for a, b in pairs]),
+    }
+
+
+def _markdown(report: dict) -> str:
+    lines = [
+        "# Where GridSearchCV(n_jobs=2)'s time goes",
+        "",
+        f"Command: `{report['command']}`",
+        "",
+        f"Machine: {report['machine']}; Python {report['python']}; "
+        + ", ".join(f"{k} {v}" for k, v in report["versions"].items()) + ".",
+        "",
+        "`GridSearchCV(cv=3)`, 4 candidates (learning rate 1e-3 / 3e-3, batch size 32 / 64), "
+        "20 epochs; `n_jobs=1` and `n_jobs=2` (joblib's worker processes) in turns after one "
+        "warm-up search of each, the rows one after the other in one process. Medians over "
+        "the turns, in seconds. "
+        "work: the cross-validation's fits and scores summed (scikit-learn's `cv_results_`); "
+        "refit: `refit_time_`; other: total - refit - work / n_jobs; caller CPU: the calling "
+        "process's CPU time during the search. bound: the `n_jobs=1` search's total over "
+        "(work / 2 + refit + other), the speed-up of an even, free split of its work. Fit "
+        "inflation: the fits' sum with `n_jobs=2` over that with `n_jobs=1`, per turn.",
+        "",
+        "| library | table | turns | n_jobs | total | work | refit | other | caller CPU |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for case in report["cases"]:
+        for n_jobs in (1, 2):
+            parts = case[f"n_jobs_{n_jobs}"]
+            cells = " | ".join(f"{parts[part]['median']:.3f}" for part in
+                               ("total", "work", "refit", "other", "caller_cpu"))
+            lines.append(f"| {case['library']} | {case['table']} | {case['turns']} | {n_jobs} | "
+                         f"{cells} |")
+    lines += [
+        "",
+        "| library | table | speed-up (per turn) | bound (per turn) | fit inflation (per turn) |",
+        "|---|---|---|---|---|",
+    ]
+    for case in report["cases"]:
+        turn, bound, inflation = case["speedup_per_turn"], case["bound"], case["fit_inflation"]
+        lines.append(
+            f"| {case['library']} | {case['table']} | {case['speedup']:.2f}x "
+            f"({turn['min']:.2f}-{turn['max']:.2f}) | {bound['median']:.2f}x "
+            f"({bound['min']:.2f}-{bound['max']:.2f}) | {inflation['median']:.3f} "
+            f"({inflation['min']:.3f}-{inflation['max']:.3f}) |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--turns", type=int, default=16, help="turns on digits")
+    parser.add_argument("--synthetic-turns", type=int, default=4,
+                        help="turns on the 20k-row table (skkeras only); 0 skips it")
+    parser.add_argument("--libraries", default="skkeras,sklearn",
+                        help="comma-separated, among " + ", ".join(LIBRARIES))
+    parser.add_argument("--name", default="grid_parts", help="results/<name>.json and .md")
+    args = parser.parse_args()
+    libraries = [name for name in args.libraries.split(",") if name]
+    unknown = sorted(set(libraries) - set(LIBRARIES))
+    if unknown:
+        parser.error(f"--libraries: got {unknown}; choose among {list(LIBRARIES)}")
+    cases = [(library, "digits", args.turns) for library in libraries]
+    if args.synthetic_turns and "skkeras" in libraries:
+        cases.append(("skkeras", "synthetic", args.synthetic_turns))
+    results = []
+    for case in cases:
+        results.append(measure(*case))
+        print(case, f"{results[-1]['speedup']:.2f}x", flush=True)
+    report = {**header("benchmarks.grid_parts", VERSIONS), "cases": results}
+    save(args.name, report, _markdown(report))
+
+
+if __name__ == "__main__":
+    main()
