@@ -6,6 +6,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import _check_sample_weight, column_or_1d, validate_data
 
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
 
 def _to_float32(X) -> np.ndarray:
     if sp.issparse(X):
@@ -49,8 +51,26 @@ def check_fit_data(estimator, X, y, *, reset: bool, allow_nd: bool, y_numeric: b
     return _to_float32(X), y
 
 
+def _is_ready(estimator, X) -> bool:
+    """Whether ``validate_data`` would hand ``X`` back as it is, warning of nothing: a NumPy
+    array (not a subclass) of float32 or float64 with at least one row, of the shape ``fit``
+    saw, whose values are all finite (their sum, accumulated in float64, is), for an estimator
+    fitted without feature names. Predicting a few rows takes about a third of the time of
+    ``validate_data``'s checks of them."""
+    return (
+        type(X) is np.ndarray
+        and X.dtype in _FLOAT_DTYPES
+        and X.shape[1:] == tuple(estimator.X_shape_[1:])
+        and len(X) > 0
+        and "feature_names_in_" not in estimator.__dict__
+        and bool(np.isfinite(X.sum(dtype=np.float64)))
+    )
+
+
 def check_predict_data(estimator, X, *, allow_nd: bool) -> np.ndarray:
     """Validate ``X`` for prediction against what ``fit`` saw."""
+    if _is_ready(estimator, X):
+        return _to_float32(X)
     try:
         X = validate_data(
             estimator,

@@ -202,3 +202,56 @@ def test_score_refuses_labels_of_another_length(fitted_iris_pair):
     X, y, on_integers, _ = fitted_iris_pair
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         on_integers.score(X[:100], y[:99])
+
+
+@pytest.fixture(scope="module")
+def fitted_on_iris(iris):
+    X, y = iris
+    return KerasMLPClassifier(**FAST).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "as_given",
+    [
+        lambda X: X.astype(np.float64),
+        lambda X: np.asfortranarray(X, dtype=np.float32),
+        lambda X: X.tolist(),
+        lambda X: X.astype(np.int64),
+        lambda X: sp.csr_matrix(X),
+    ],
+    ids=["float64", "fortran-float32", "list", "int64", "sparse"],
+)
+def test_plain_float_arrays_predict_as_any_other_input(fitted_on_iris, iris, as_given):
+    X = iris[0][:20].round()  # whole numbers: the int64 copy holds the same values
+    plain = np.ascontiguousarray(X, dtype=np.float32)
+    np.testing.assert_allclose(
+        fitted_on_iris.predict_proba(plain), fitted_on_iris.predict_proba(as_given(X)), rtol=1e-6
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_prediction_refuses_nan_and_inf(fitted_on_iris, iris, dtype, bad):
+    X = iris[0][:5].astype(dtype)
+    X[2, 1] = bad
+    with pytest.raises(ValueError, match="Input X contains"):
+        fitted_on_iris.predict(X)
+
+
+def test_prediction_checks_shape_and_rows(fitted_on_iris, iris):
+    X = iris[0].astype(np.float32)
+    with pytest.raises(ValueError, match="X has 3 features"):
+        fitted_on_iris.predict(X[:, :3])
+    with pytest.raises(ValueError, match="0 sample"):
+        fitted_on_iris.predict(X[:0])
+    with pytest.raises(ValueError, match="Expected 2D array"):
+        fitted_on_iris.predict(X[0])
+
+
+def test_prediction_warns_of_missing_feature_names(iris):
+    pd = pytest.importorskip("pandas")
+    X, y = iris
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    clf = KerasMLPClassifier(**FAST).fit(frame, y)
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        clf.predict(np.ascontiguousarray(X, dtype=np.float32))
