@@ -11,6 +11,7 @@ import contextlib
 import gc
 import json
 import os
+import resource
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -59,6 +60,12 @@ def summary(values) -> dict:
         "max": max(values),
         "n": len(values),
     }
+
+
+def cpu_seconds() -> float:
+    """This process's CPU time so far (user and system, all threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def rss_mib() -> float:

@@ -23,6 +23,25 @@ def header(module: str, packages) -> dict:
     }
 
 
+def preamble(title: str, report: dict) -> list[str]:
+    """A report's first markdown lines: its ``title``, then the command, machine and versions
+    :func:`header` recorded."""
+    return [
+        f"# {title}",
+        "",
+        f"Command: `{report['command']}`",
+        "",
+        f"Machine: {report['machine']}; Python {report['python']}; "
+        + ", ".join(f"{k} {v}" for k, v in report["versions"].items()) + ".",
+        "",
+    ]
+
+
+def cell(values: dict, digits: int = 3) -> str:
+    """A summary (``_measure.summary``) as ``median (min-max)``."""
+    return f"{values['median']:.{digits}f} ({values['min']:.{digits}f}-{values['max']:.{digits}f})"
+
+
 def save(name: str, report: dict, markdown: str) -> None:
     """Write ``results/<name>.json`` and ``results/<name>.md``."""
     os.makedirs(RESULTS, exist_ok=True)

@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import resource
 import statistics
 import time
 
 import numpy as np
 
-from ._measure import GRID, load_table, summary
-from ._results import header, save
+from ._measure import GRID, cpu_seconds, load_table, summary
+from ._results import cell, header, preamble, save
 
 VERSIONS = ("keras", "tensorflow-cpu", "scikit-learn", "threadpoolctl", "numpy")
 ROWS = (128, 512, 2048, 8192)
@@ -48,10 +47,6 @@ def limit(setting: str):
     finally:
         _blas.MAX_ROWS = saved
 
-
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def predict_ms(estimator, rows: np.ndarray, calls: int = 200) -> float:
@@ -74,10 +69,10 @@ def search(X, y, backend: str | None = None) -> dict:
     searcher = GridSearchCV(_libs.make("skkeras", 20), {rate: [1e-3, 3e-3], batch: [32, 64]},
                             cv=3, n_jobs=2 if backend else 1)
     context = parallel_config(backend=backend) if backend else contextlib.nullcontext()
-    cpu, start = _cpu_seconds(), time.perf_counter()
+    cpu, start = cpu_seconds(), time.perf_counter()
     with context:
         searcher.fit(X, y)
-    return {"wall": time.perf_counter() - start, "cpu": _cpu_seconds() - cpu}
+    return {"wall": time.perf_counter() - start, "cpu": cpu_seconds() - cpu}
 
 
 def measure_predictions(table: str, rounds: int = 3) -> dict:
@@ -115,19 +110,10 @@ def measure_searches(table: str, turns: int, backend: str | None = None) -> dict
     return result
 
 
-def _cell(values: dict, digits: int = 3) -> str:
-    return f"{values['median']:.{digits}f} ({values['min']:.{digits}f}-{values['max']:.{digits}f})"
-
 
 def _markdown(report: dict) -> str:
     lines = [
-        "# skkeras's forward passes on one BLAS thread against BLAS's own threads",
-        "",
-        f"Command: `{report['command']}`",
-        "",
-        f"Machine: {report['machine']}; Python {report['python']}; "
-        + ", ".join(f"{k} {v}" for k, v in report["versions"].items()) + ".",
-        "",
+        *preamble("skkeras's forward passes on one BLAS thread against BLAS's own threads", report),
         "one BLAS thread: skkeras as it is (batches of up to "
         f"{report['max_rows']} rows computed with BLAS limited to one thread, in the main "
         "thread); BLAS threads: the limit switched off. The two alternate in one process.",
@@ -140,7 +126,7 @@ def _markdown(report: dict) -> str:
     for table, result in report["predict"].items():
         for n in ROWS:
             one, threads = (result[setting][str(n)] for setting in SETTINGS)
-            lines.append(f"| {table} | {n} | {_cell(one)} | {_cell(threads)} | "
+            lines.append(f"| {table} | {n} | {cell(one)} | {cell(threads)} | "
                          f"{one['median'] / threads['median']:.2f} |")
     lines += [
         "",
@@ -153,9 +139,9 @@ def _markdown(report: dict) -> str:
     for name, result in report["search"].items():
         one, threads = (result[setting] for setting in SETTINGS)
         lines.append(
-            f"| {name} | {result['turns']} | {_cell(one['wall'])} | {_cell(threads['wall'])} | "
-            f"{one['wall']['median'] / threads['wall']['median']:.2f} | {_cell(one['cpu'])} | "
-            f"{_cell(threads['cpu'])} |"
+            f"| {name} | {result['turns']} | {cell(one['wall'])} | {cell(threads['wall'])} | "
+            f"{one['wall']['median'] / threads['wall']['median']:.2f} | {cell(one['cpu'])} | "
+            f"{cell(threads['cpu'])} |"
         )
     return "\n".join(lines) + "\n"
 

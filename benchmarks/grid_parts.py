@@ -26,21 +26,16 @@ time during the search is also reported (it shares the two cores with the worker
 from __future__ import annotations
 
 import argparse
-import resource
 import statistics
 import time
 
-from ._measure import GRID, load_table, summary
-from ._results import header, save
+from ._measure import GRID, cpu_seconds, load_table, summary
+from ._results import header, preamble, save
 
 VERSIONS = ("keras", "tensorflow-cpu", "scikit-learn", "joblib", "psutil", "numpy")
 LIBRARIES = ("skkeras", "sklearn")
 PARTS = ("total", "work", "refit", "other", "fits", "caller_cpu")
 
-
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def timed_search(library: str, X, y, n_jobs: int) -> dict:
@@ -52,7 +47,7 @@ def timed_search(library: str, X, y, n_jobs: int) -> dict:
     rate, batch = GRID[library]
     grid = {rate: [1e-3, 3e-3], batch: [32, 64]}
     searcher = GridSearchCV(_libs.make(library, 20), grid, cv=3, n_jobs=n_jobs)
-    cpu, start = _cpu_seconds(), time.perf_counter()
+    cpu, start = cpu_seconds(), time.perf_counter()
     searcher.fit(X, y)
     total = time.perf_counter() - start
     results = searcher.cv_results_
@@ -65,7 +60,7 @@ def timed_search(library: str, X, y, n_jobs: int) -> dict:
         "fits": fits,
         "refit": searcher.refit_time_,
         "other": total - searcher.refit_time_ - work / n_jobs,
-        "caller_cpu": _cpu_seconds() - cpu,
+        "caller_cpu": cpu_seconds() - cpu,
     }
 
 
@@ -97,13 +92,7 @@ def measure(library: str, table: str, turns: int) -> dict:
 
 def _markdown(report: dict) -> str:
     lines = [
-        "# Where GridSearchCV(n_jobs=2)'s time goes",
-        "",
-        f"Command: `{report['command']}`",
-        "",
-        f"Machine: {report['machine']}; Python {report['python']}; "
-        + ", ".join(f"{k} {v}" for k, v in report["versions"].items()) + ".",
-        "",
+        *preamble("Where GridSearchCV(n_jobs=2)'s time goes", report),
         "`GridSearchCV(cv=3)`, 4 candidates (learning rate 1e-3 / 3e-3, batch size 32 / 64), "
         "20 epochs; `n_jobs=1` and `n_jobs=2` (joblib's worker processes) in turns after one "
         "warm-up search of each, the rows one after the other in one process. Medians over "

@@ -25,7 +25,7 @@ import tempfile
 import time
 
 from ._measure import load_table, summary
-from ._results import header, save
+from ._results import cell, header, preamble, save
 
 VERSIONS = ("keras", "tensorflow-cpu", "scikit-learn", "joblib", "psutil", "numpy")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -92,19 +92,10 @@ def _summarize(runs: list[dict]) -> dict:
     }
 
 
-def _cell(values: dict, digits: int = 3) -> str:
-    return f"{values['median']:.{digits}f} ({values['min']:.{digits}f}-{values['max']:.{digits}f})"
-
 
 def _markdown(report: dict) -> str:
     lines = [
-        "# GridSearchCV in joblib's worker processes, with and without psutil",
-        "",
-        f"Command: `{report['command']}`",
-        "",
-        f"Machine: {report['machine']}; Python {report['python']}; "
-        + ", ".join(f"{k} {v}" for k, v in report["versions"].items()) + ".",
-        "",
+        *preamble("GridSearchCV in joblib's worker processes, with and without psutil", report),
         "`GridSearchCV(cv=3)` over learning rate (1e-3, 3e-3) and batch size (32, 64), the MLP "
         "of `benchmarks/_libs.py`, 20 epochs. Each row: fresh processes, one per round "
         f"({report['rounds']} rounds, psutil importable and hidden alternating), each running "
@@ -123,9 +114,9 @@ def _markdown(report: dict) -> str:
             row = case[state]
             lines.append(
                 f"| {case['library']} | {case['table']} | {state} | {case['turns']} x "
-                f"{report['rounds']} | {_cell(row['n_jobs_1_s'])} | {_cell(row['n_jobs_2_s'])} | "
+                f"{report['rounds']} | {cell(row['n_jobs_1_s'])} | {cell(row['n_jobs_2_s'])} | "
                 f"{row['speedup']:.2f}x ({row['speedup_per_turn']['min']:.2f}-"
-                f"{row['speedup_per_turn']['max']:.2f}) | {_cell(row['full_collection_s'])} |"
+                f"{row['speedup_per_turn']['max']:.2f}) | {cell(row['full_collection_s'])} |"
             )
     return "\n".join(lines) + "\n"
 

@@ -19,7 +19,7 @@ import sys
 import time
 import warnings
 
-from ._results import header, save
+from ._results import header, preamble, save
 
 VERSIONS = ("keras", "tensorflow-cpu", "optuna", "optuna-integration", "scikeras",
             "scikit-learn", "numpy")
@@ -148,13 +148,7 @@ def _in_subprocess(variant: str, n_trials: int, epochs: int, cv: int) -> dict:
 
 def _markdown(report: dict) -> str:
     lines = [
-        "# Tuning benchmark: digits",
-        "",
-        f"Command: `{report['command']}`",
-        "",
-        f"Machine: {report['machine']}; Python {report['python']}; "
-        + ", ".join(f"{k} {v}" for k, v in report["versions"].items()) + ".",
-        "",
+        *preamble("Tuning benchmark: digits", report),
         f"Digits (1,797 x 64), {report['cv']}-fold CV, MLP with one hidden layer, "
         f"{report['epochs']} epochs, "
         "batch size 32, TPE seeded with 0, space: learning rate log-uniform in [1e-5, 1e-1], "
