@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
+from ._results import cell, speedup
+from ._results import table as markdown_table
+
 REFERENCE = "skkeras"
-
-
-def _cell(summary: dict, scale: float = 1.0, digits: int = 2) -> str:
-    return (
-        f"{summary['median'] * scale:.{digits}f} "
-        f"({summary['min'] * scale:.{digits}f}-{summary['max'] * scale:.{digits}f})"
-    )
 
 
 def _ratio(value: float, reference: float) -> str:
@@ -17,9 +13,7 @@ def _ratio(value: float, reference: float) -> str:
 
 
 def _table(header, rows) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return [*lines, ""]
+    return [*markdown_table(header, rows), ""]
 
 
 def _fit_rows(results: dict) -> list:
@@ -28,8 +22,8 @@ def _fit_rows(results: dict) -> list:
     for library, result in results.items():
         fit = result["fit_s"]
         rows.append([
-            library, f"{result['first_fit_s']:.2f}", _cell(fit), _cell(result["epoch_ms"], 1, 1),
-            _cell(result["accuracy"], 1, 3),
+            library, f"{result['first_fit_s']:.2f}", cell(fit, 2), cell(result["epoch_ms"], 1),
+            cell(result["accuracy"], 3),
             _ratio(fit["median"], reference) if reference else "-",
         ])
     return rows
@@ -39,16 +33,16 @@ def _predict_rows(results: dict) -> list:
     rows = []
     for library, result in results.items():
         predict = result["predict"]
-        rows.append([library, *(_cell(predict[key], 1, 3) for key in predict)])
+        rows.append([library, *(cell(predict[key], 3) for key in predict)])
     return rows
 
 
 def _cv_rows(results: dict) -> list:
     return [
         [library, f"{r['cv']['total_s']:.2f}", f"{r['cv']['first_fold_fit_s']:.2f}",
-         _cell(r["cv"]["later_folds_fit_s"]),
-         _cell(r["cv"]["later_folds_steps_s"]) if "later_folds_steps_s" in r["cv"] else "",
-         (_cell(r["cv"]["later_folds_fit_over_steps"]) + "x")
+         cell(r["cv"]["later_folds_fit_s"], 2),
+         cell(r["cv"]["later_folds_steps_s"], 2) if "later_folds_steps_s" in r["cv"] else "",
+         (cell(r["cv"]["later_folds_fit_over_steps"], 2) + "x")
          if "later_folds_fit_over_steps" in r["cv"] else ""]
         for library, r in results.items() if r.get("cv")
     ]
@@ -59,7 +53,7 @@ def _grid_rows(results: dict) -> list:
         [library, g["n_candidates"], g["n_jobs_1_again_s"].get("n", ""),
          f"{g['n_jobs_1_first_s']:.2f}",
          f"{g['n_jobs_2_first_s']:.2f}", f"{g['speedup_first']:.2f}x",
-         _cell(g["n_jobs_1_again_s"]), _cell(g["n_jobs_2_again_s"]), _speedup(g, "speedup")]
+         cell(g["n_jobs_1_again_s"], 2), cell(g["n_jobs_2_again_s"], 2), _speedup(g, "speedup")]
         for library, r in results.items() if (g := r.get("grid_search"))
     ]
 
@@ -67,16 +61,16 @@ def _grid_rows(results: dict) -> list:
 def _threaded_grid_rows(results: dict) -> list:
     return [
         [library, f"{g['threads_2_first_s']:.2f}", f"{g['threads_speedup_first']:.2f}x",
-         _cell(g["threads_2_again_s"]), _speedup(g, "threads_speedup"),
-         _cell(g["threads_2_blas_1_again_s"]), _speedup(g, "threads_blas_1_speedup")]
+         cell(g["threads_2_again_s"], 2), _speedup(g, "threads_speedup"),
+         cell(g["threads_2_blas_1_again_s"], 2), _speedup(g, "threads_blas_1_speedup")]
         for library, r in results.items() if (g := r.get("grid_search"))
     ]
 
 
 def _stand_in_rows(results: dict) -> list:
     return [
-        [library, _cell(g["n_jobs_1_again_s"]), _cell(g["stand_in_1_again_s"]),
-         _cell(g["stand_in_2_again_s"]), _speedup(g, "stand_in_speedup"),
+        [library, cell(g["n_jobs_1_again_s"], 2), cell(g["stand_in_1_again_s"], 2),
+         cell(g["stand_in_2_again_s"], 2), _speedup(g, "stand_in_speedup"),
          _speedup(g, "speedup"), *_no_refit_cells(g)]
         for library, r in results.items()
         if (g := r.get("grid_search")) and "stand_in_speedup" in g
@@ -86,14 +80,13 @@ def _stand_in_rows(results: dict) -> list:
 def _no_refit_cells(grid: dict) -> list[str]:
     if "no_refit_speedup" not in grid:  # results of earlier runs
         return ["", "", ""]
-    return [_cell(grid["no_refit_1_again_s"]), _cell(grid["no_refit_2_again_s"]),
+    return [cell(grid["no_refit_1_again_s"], 2), cell(grid["no_refit_2_again_s"], 2),
             _speedup(grid, "no_refit_speedup")]
 
 
 def _speedup(grid: dict, key: str) -> str:
     """The ratio of the medians, and the range of the per-repeat ratios."""
-    per_repeat = grid[f"{key}_per_repeat"]
-    return f"{grid[key]:.2f}x ({per_repeat['min']:.2f}-{per_repeat['max']:.2f})"
+    return speedup(grid[key], grid[f"{key}_per_repeat"])
 
 
 def _memory_rows(results: dict) -> list:
@@ -117,7 +110,7 @@ def markdown(report: dict) -> str:
         "## Import time (s, fresh interpreter)", "",
     ]
     lines += _table(["import", "seconds"],
-                    [[name, _cell(summary, 1, 3)] for name, summary in report["import_s"].items()])
+                    [[name, cell(summary, 3)] for name, summary in report["import_s"].items()])
     for table in report["tables"]:
         results = table["results"]
         lines += [

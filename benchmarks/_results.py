@@ -42,6 +42,17 @@ def cell(values: dict, digits: int = 3) -> str:
     return f"{values['median']:.{digits}f} ({values['min']:.{digits}f}-{values['max']:.{digits}f})"
 
 
+def speedup(ratio: float, per_turn: dict) -> str:
+    """A speed-up (the ratio of the medians) and the range of each turn's ratio."""
+    return f"{ratio:.2f}x ({per_turn['min']:.2f}-{per_turn['max']:.2f})"
+
+
+def table(header, rows) -> list[str]:
+    """A markdown table's lines: ``header`` (cell texts) and ``rows`` (lists of cells)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+
+
 def save(name: str, report: dict, markdown: str) -> None:
     """Write ``results/<name>.json`` and ``results/<name>.md``."""
     os.makedirs(RESULTS, exist_ok=True)

@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 from ._measure import GRID, cpu_seconds, load_table, summary
-from ._results import cell, header, preamble, save
+from ._results import cell, header, preamble, save, table
 
 VERSIONS = ("keras", "tensorflow-cpu", "scikit-learn", "threadpoolctl", "numpy")
 ROWS = (128, 512, 2048, 8192)
@@ -120,29 +120,27 @@ def _markdown(report: dict) -> str:
         "",
         "## predict_proba alone (ms, median of 200 calls; median (min-max) over 3 rounds)",
         "",
-        "| table | rows | one BLAS thread | BLAS threads | ratio |",
-        "|---|---|---|---|---|",
     ]
-    for table, result in report["predict"].items():
+    predictions = []
+    for table_name, result in report["predict"].items():
         for n in ROWS:
             one, threads = (result[setting][str(n)] for setting in SETTINGS)
-            lines.append(f"| {table} | {n} | {cell(one)} | {cell(threads)} | "
-                         f"{one['median'] / threads['median']:.2f} |")
+            predictions.append([table_name, n, cell(one), cell(threads),
+                                f"{one['median'] / threads['median']:.2f}"])
+    lines += table(["table", "rows", "one BLAS thread", "BLAS threads", "ratio"], predictions)
+    searches = []
+    for name, result in report["search"].items():
+        one, threads = (result[setting] for setting in SETTINGS)
+        searches.append([name, result["turns"], cell(one["wall"]), cell(threads["wall"]),
+                         f"{one['wall']['median'] / threads['wall']['median']:.2f}",
+                         cell(one["cpu"]), cell(threads["cpu"])])
     lines += [
         "",
         "## GridSearchCV(cv=3), 4 candidates, 20 epochs (s, median (min-max) over the turns)",
         "",
-        "| search | turns | wall, one BLAS thread | wall, BLAS threads | ratio | "
-        "CPU, one BLAS thread | CPU, BLAS threads |",
-        "|---|---|---|---|---|---|---|",
+        *table(["search", "turns", "wall, one BLAS thread", "wall, BLAS threads", "ratio",
+                "CPU, one BLAS thread", "CPU, BLAS threads"], searches),
     ]
-    for name, result in report["search"].items():
-        one, threads = (result[setting] for setting in SETTINGS)
-        lines.append(
-            f"| {name} | {result['turns']} | {cell(one['wall'])} | {cell(threads['wall'])} | "
-            f"{one['wall']['median'] / threads['wall']['median']:.2f} | {cell(one['cpu'])} | "
-            f"{cell(threads['cpu'])} |"
-        )
     return "\n".join(lines) + "\n"
 
 
@@ -164,8 +162,8 @@ def main() -> None:
     if args.synthetic_turns:
         searches["20k rows, one process"] = ("synthetic", args.synthetic_turns, None)
     report["search"] = {}
-    for name, (table, turns, backend) in searches.items():
-        report["search"][name] = measure_searches(table, turns, backend)
+    for name, (table_name, turns, backend) in searches.items():
+        report["search"][name] = measure_searches(table_name, turns, backend)
         print(name, "measured", flush=True)
     save(args.name, report, _markdown(report))
 

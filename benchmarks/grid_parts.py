@@ -30,7 +30,7 @@ import statistics
 import time
 
 from ._measure import GRID, cpu_seconds, load_table, summary
-from ._results import header, preamble, save
+from ._results import cell, header, preamble, save, speedup, table
 
 VERSIONS = ("keras", "tensorflow-cpu", "scikit-learn", "joblib", "psutil", "numpy")
 LIBRARIES = ("skkeras", "sklearn")
@@ -103,29 +103,24 @@ def _markdown(report: dict) -> str:
         "(work / 2 + refit + other), the speed-up of an even, free split of its work. Fit "
         "inflation: the fits' sum with `n_jobs=2` over that with `n_jobs=1`, per turn.",
         "",
-        "| library | table | turns | n_jobs | total | work | refit | other | caller CPU |",
-        "|---|---|---|---|---|---|---|---|---|",
     ]
+    parts = []
     for case in report["cases"]:
         for n_jobs in (1, 2):
-            parts = case[f"n_jobs_{n_jobs}"]
-            cells = " | ".join(f"{parts[part]['median']:.3f}" for part in
-                               ("total", "work", "refit", "other", "caller_cpu"))
-            lines.append(f"| {case['library']} | {case['table']} | {case['turns']} | {n_jobs} | "
-                         f"{cells} |")
-    lines += [
-        "",
-        "| library | table | speed-up (per turn) | bound (per turn) | fit inflation (per turn) |",
-        "|---|---|---|---|---|",
+            medians = case[f"n_jobs_{n_jobs}"]
+            parts.append([case["library"], case["table"], case["turns"], n_jobs,
+                          *(f"{medians[part]['median']:.3f}" for part in
+                            ("total", "work", "refit", "other", "caller_cpu"))])
+    lines += table(["library", "table", "turns", "n_jobs", "total", "work", "refit", "other",
+                    "caller CPU"], parts)
+    speedups = [
+        [case["library"], case["table"], speedup(case["speedup"], case["speedup_per_turn"]),
+         speedup(case["bound"]["median"], case["bound"]),
+         cell(case["fit_inflation"])]
+        for case in report["cases"]
     ]
-    for case in report["cases"]:
-        turn, bound, inflation = case["speedup_per_turn"], case["bound"], case["fit_inflation"]
-        lines.append(
-            f"| {case['library']} | {case['table']} | {case['speedup']:.2f}x "
-            f"({turn['min']:.2f}-{turn['max']:.2f}) | {bound['median']:.2f}x "
-            f"({bound['min']:.2f}-{bound['max']:.2f}) | {inflation['median']:.3f} "
-            f"({inflation['min']:.3f}-{inflation['max']:.3f}) |"
-        )
+    lines += ["", *table(["library", "table", "speed-up (per turn)", "bound (per turn)",
+                          "fit inflation (per turn)"], speedups)]
     return "\n".join(lines) + "\n"
 
 

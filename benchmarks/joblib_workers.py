@@ -25,7 +25,7 @@ import tempfile
 import time
 
 from ._measure import load_table, summary
-from ._results import cell, header, preamble, save
+from ._results import cell, header, preamble, save, speedup, table
 
 VERSIONS = ("keras", "tensorflow-cpu", "scikit-learn", "joblib", "psutil", "numpy")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -105,19 +105,17 @@ def _markdown(report: dict) -> str:
         "(range of each turn's ratio). Full collection: one `gc.collect()` in the calling "
         "process after its searches.",
         "",
-        "| library | table | psutil | turns | n_jobs=1 s | n_jobs=2 s | speed-up | "
-        "full collection s |",
-        "|---|---|---|---|---|---|---|---|",
     ]
+    rows = []
     for case in report["cases"]:
         for state in ("installed", "hidden"):
             row = case[state]
-            lines.append(
-                f"| {case['library']} | {case['table']} | {state} | {case['turns']} x "
-                f"{report['rounds']} | {cell(row['n_jobs_1_s'])} | {cell(row['n_jobs_2_s'])} | "
-                f"{row['speedup']:.2f}x ({row['speedup_per_turn']['min']:.2f}-"
-                f"{row['speedup_per_turn']['max']:.2f}) | {cell(row['full_collection_s'])} |"
-            )
+            rows.append([case["library"], case["table"], state,
+                         f"{case['turns']} x {report['rounds']}", cell(row["n_jobs_1_s"]),
+                         cell(row["n_jobs_2_s"]), speedup(row["speedup"], row["speedup_per_turn"]),
+                         cell(row["full_collection_s"])])
+    lines += table(["library", "table", "psutil", "turns", "n_jobs=1 s", "n_jobs=2 s",
+                    "speed-up", "full collection s"], rows)
     return "\n".join(lines) + "\n"
 
 
