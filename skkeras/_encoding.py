@@ -295,9 +295,10 @@ def _holds_networks(value, depth: int = 0) -> bool:
     return any(_holds_networks(child, depth + 1) for child in children)
 
 
-def _is_keras_config_object(value) -> bool:
+def _keras_config_kinds() -> tuple[type, ...]:
+    """The Keras classes whose instances are stored as their Keras config."""
     keras = import_keras()
-    kinds = (
+    return (
         keras.optimizers.Optimizer,
         keras.optimizers.schedules.LearningRateSchedule,
         keras.losses.Loss,
@@ -305,7 +306,10 @@ def _is_keras_config_object(value) -> bool:
         keras.regularizers.Regularizer,
         keras.initializers.Initializer,
     )
-    return isinstance(value, kinds)
+
+
+def _is_keras_config_object(value) -> bool:
+    return isinstance(value, _keras_config_kinds())
 
 
 def _is_skkeras_dataclass(value) -> bool:
@@ -395,9 +399,66 @@ class Decoder:
     def _decode_keras_object(self, node, where):
         keras = import_keras()
         config = self.decode(node["config"], where)
-        if not str(config.get("module", "")).startswith("keras"):
+        if not isinstance(config, dict) or config.get("class_name") == "function":
             raise ValueError(f"{where}: only built-in Keras objects can be loaded.")
+        self._check_keras_config(config, where)
         return keras.saving.deserialize_keras_object(config, safe_mode=self.safe_mode)
+
+    def _check_keras_config(self, config, where: str) -> None:
+        """Refuse a Keras config that would make Keras import anything but the stored kinds.
+
+        Keras resolves every nested ``{"module", "class_name"}`` entry by import, so each one is
+        checked: classes must be built-in optimizers, schedules, losses, metrics, regularizers,
+        initializers or dtype policies; functions only the trusted ones (Keras's activation,
+        loss and metric functions by default, as for references).
+        """
+        if isinstance(config, list):
+            for item in config:
+                self._check_keras_config(item, where)
+            return
+        if not isinstance(config, dict):
+            return
+        if "class_name" in config:
+            self._check_keras_entry(config, where)
+        for value in config.values():
+            self._check_keras_config(value, where)
+
+    def _check_keras_entry(self, entry: dict, where: str) -> None:
+        module, name = str(entry.get("module", "")), entry.get("class_name")
+        registered = entry.get("registered_name")
+        if name == "function":
+            function = entry.get("config")
+            path = f"{'keras.losses' if module == 'builtins' else module}:{function}"
+            allowed = (
+                isinstance(function, str)
+                and registered in (None, "function", function)
+                and (module == "builtins" or module.startswith("keras"))
+                and is_trusted_function(path, self.trusted)
+            )
+        else:
+            allowed = (
+                isinstance(name, str)
+                and registered in (None, name)
+                and (module == "keras" or module.startswith("keras."))
+                and self._is_keras_config_class(f"{module}:{name}")
+            )
+        if not allowed:
+            raise ValueError(
+                f"{where}: the stored Keras config refers to {module}.{name} "
+                f"({entry.get('config')!r}), which skkeras does not load: only built-in "
+                "optimizers, schedules, losses, metrics, regularizers, initializers and "
+                "Keras's activation, loss and metric functions."
+            )
+
+    @staticmethod
+    def _is_keras_config_class(path: str) -> bool:
+        keras = import_keras()
+        try:
+            cls = resolve_path(path, allow_private=True)
+        except (ImportError, AttributeError, ValueError):
+            return False
+        kinds = (*_keras_config_kinds(), keras.DTypePolicy)
+        return inspect.isclass(cls) and issubclass(cls, kinds)
 
     def _decode_estimator(self, node, where):
         cls = self._allowed_class(node["class"], where)

@@ -367,6 +367,72 @@ def test_functions_need_trust_even_from_skkeras(saved, tmp_path):
     assert skkeras.load(hacked, trusted=["skkeras.load"]).optimizer is skkeras.load
 
 
+def _keras_node(config):
+    """A manifest entry for a Keras object with this (JSON) config, as the encoder writes it."""
+    from skkeras._encoding import Encoder
+
+    return {"__type__": "keras_object", "config": Encoder(".").encode(config, "config")}
+
+
+def _function_entry(module, name):
+    return {"module": module, "class_name": "function", "config": name, "registered_name": name}
+
+
+@pytest.mark.parametrize(
+    "where, config",
+    [
+        ("a function as the object", _function_entry("keras.config", "set_floatx")),
+        ("a function inside a loss", {
+            "module": "keras.src.losses.losses", "class_name": "LossFunctionWrapper",
+            "config": {"fn": _function_entry("keras.config", "set_floatx")},
+            "registered_name": "LossFunctionWrapper"}),
+        ("a Keras class of another kind", {
+            "module": "keras.callbacks", "class_name": "CSVLogger",
+            "config": {"filename": "x.csv"}, "registered_name": None}),
+        ("a class under another registered name", {
+            "module": "keras.optimizers", "class_name": "Adam", "config": {},
+            "registered_name": "Custom>Evil"}),
+        ("a schedule of another kind inside an optimizer", {
+            "module": "keras.optimizers", "class_name": "Adam",
+            "config": {"learning_rate": {"module": "keras.layers", "class_name": "Lambda",
+                                         "config": {}, "registered_name": None}},
+            "registered_name": None}),
+    ],
+)
+def test_keras_configs_refuse_other_functions_and_classes(saved, tmp_path, where, config):
+    source, _, _ = saved
+    set_floatx_before = keras.config.floatx()
+
+    def sneak(manifest):
+        manifest["estimator"]["params"]["optimizer"] = _keras_node(config)
+
+    hacked = _rewrite_manifest(source, tmp_path / "k.skkeras", sneak)
+    refused = r"estimator\.optimizer: .*(skkeras does not load|only built-in)"
+    with pytest.raises(ValueError, match=refused):
+        skkeras.load(hacked)
+    assert keras.config.floatx() == set_floatx_before
+
+
+def test_keras_configs_of_builtin_objects_load(fitted, tmp_path):
+    estimator, X = fitted["wrapper_classifier"]
+    source = skkeras.save(estimator, tmp_path / "wrapper.skkeras")
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.01, 10, 0.9)
+    from keras.src.losses.losses import LossFunctionWrapper
+
+    def builtin_objects(manifest):
+        params = manifest["estimator"]["params"]
+        for name, value in (("optimizer", keras.optimizers.Adam(schedule)),
+                            ("loss", LossFunctionWrapper(keras.losses.binary_crossentropy))):
+            params[name] = _keras_node(keras.saving.serialize_keras_object(value))
+
+    hacked = _rewrite_manifest(source, tmp_path / "ok.skkeras", builtin_objects)
+    loaded = skkeras.load(hacked, trusted=TRUSTED)
+    stored_rate = keras.saving.serialize_keras_object(loaded.optimizer)["config"]["learning_rate"]
+    assert stored_rate["class_name"] == "ExponentialDecay"
+    assert loaded.loss.fn is keras.losses.binary_crossentropy
+    np.testing.assert_array_equal(loaded.predict_proba(X), estimator.predict_proba(X))
+
+
 def test_unsupported_values_refused_before_writing(diabetes, tmp_path):
     target = tmp_path / "x.skkeras"
     with pytest.raises(TypeError, match=r"KerasRegressor\.model.*lambda"):
