@@ -26,6 +26,7 @@ ACTIVATIONS = frozenset(
         "softplus",
         "mish",
         "relu6",
+        "softmax",
     }
 )
 

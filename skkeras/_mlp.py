@@ -75,7 +75,8 @@ _MLP_PARAMS_DOC = """
         Units of each hidden layer (``()`` for none).
     activation : str, default="relu"
         Hidden-layer activation: relu, prelu (learned slope), leaky_relu, elu, selu, tanh,
-        sigmoid, hard_sigmoid, exponential, linear, gelu, swish, silu, softplus, mish or relu6.
+        sigmoid, hard_sigmoid, exponential, linear, gelu, swish, silu, softplus, mish, relu6
+        or softmax (over each layer's units).
     dropout : float in [0, 1), default=0.0
         Dropout rate after each hidden layer.
     l1, l2 : float, default=0.0

@@ -360,6 +360,7 @@ def test_metrics_and_batch_callbacks_take_keras_fit(iris):
         {"activation": "selu"},
         {"activation": "softplus"},
         {"activation": "swish"},
+        {"activation": "softmax"},
     ],
 )
 def test_numpy_forward_matches_the_model(iris, params):
