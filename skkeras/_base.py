@@ -13,7 +13,11 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    validate_parameter_constraints,
+)
 from sklearn.utils.validation import check_is_fitted
 
 from . import _fastpath, _reuse
@@ -31,6 +35,16 @@ from ._training import (
 )
 
 _PREDICT_CHUNK = 65536
+#: Keras ``fit`` arguments that, given as ``fit__name`` (or to ``fit``), override the
+#: estimator's parameter of that name for the fit, with that parameter's constraints.
+_FIT_OVERRIDES = {
+    "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+    "shuffle": ["boolean"],
+    "epochs": [Interval(Integral, 1, None, closed="left")],
+    "verbose": ["verbose"],
+}
+#: Keras ``fit`` arguments the estimator sets itself.
+_FIT_RESERVED = frozenset({"x", "y", "sample_weight", "initial_epoch", "callbacks"})
 
 class BaseKerasEstimator(BaseEstimator):
     """Shared machinery of every skkeras estimator. Not meant to be used directly."""
@@ -138,10 +152,15 @@ class BaseKerasEstimator(BaseEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights.
+            Per-sample weights (non-negative). They are relative, as in scikit-learn's MLP:
+            combined with ``class_weight``, the training rows' weights are scaled to a mean of
+            1 before training (the validation rows split off for early stopping by the same
+            factor), so multiplying every weight by one number does not change the fit.
         **fit_params : dict
             ``validation_data=(X_val, y_val)`` fixes the validation set used for early stopping;
-            other keys are passed to Keras's ``Model.fit``.
+            ``batch_size``, ``shuffle``, ``epochs`` and ``verbose`` (also as routed
+            ``fit__name`` parameters) override the estimator's own for this fit; other keys
+            are passed to Keras's ``Model.fit``.
 
         Returns
         -------
@@ -149,11 +168,54 @@ class BaseKerasEstimator(BaseEstimator):
             The fitted estimator.
         """
         reinitialize = not (self.warm_start and self._is_fitted())
-        return self._fit(X, y, sample_weight, fit_params, self.epochs, reinitialize)
+        fit_params = self._merged_fit_params(fit_params)
+        epochs = fit_params.pop("epochs", self.epochs)
+        return self._fit(X, y, sample_weight, fit_params, epochs, reinitialize)
 
     def partial_fit(self, X, y, sample_weight=None, **fit_params) -> BaseKerasEstimator:
-        """Train for one epoch, building the network first if it is not fitted yet."""
+        """Train for one epoch, building the network first if it is not fitted yet.
+
+        ``sample_weight`` is scaled to a mean of 1 over each call's rows (as scikit-learn's MLP
+        averages each batch's loss with its weights): weights are relative within a call, not
+        across calls. ``early_stopping=True`` is refused, as by scikit-learn's MLP.
+        """
+        self._check_partial_fit()
+        if "epochs" in fit_params:
+            raise ValueError(
+                f"partial_fit trains one epoch; got epochs={fit_params['epochs']!r}. Call it "
+                "again for more epochs, or use fit."
+            )
+        fit_params = self._merged_fit_params(fit_params)
+        fit_params.pop("epochs", None)  # a routed fit__epochs sets fit's epochs
         return self._fit(X, y, sample_weight, fit_params, 1, not self._is_fitted())
+
+    def _merged_fit_params(self, fit_params: dict) -> dict:
+        """The routed ``fit__*`` parameters updated with those given to ``fit``, the values
+        that override the estimator's own (:data:`_FIT_OVERRIDES`) checked."""
+        merged = {**routed(self.get_params(deep=False), "fit"), **fit_params}
+        reserved = sorted(_FIT_RESERVED.intersection(merged))
+        if reserved:
+            raise ValueError(
+                f"fit arguments {reserved} are set by {type(self).__name__} itself (X, y and "
+                "sample_weight are fit's own arguments; callbacks go in the callbacks "
+                "parameter); remove them from the fit__ parameters and fit's keyword arguments."
+            )
+        overrides = {f"fit__{key}": merged[key] for key in _FIT_OVERRIDES if key in merged}
+        validate_parameter_constraints(
+            {f"fit__{key}": value for key, value in _FIT_OVERRIDES.items()},
+            overrides,
+            caller_name=type(self).__name__,
+        )
+        return merged
+
+    def _check_partial_fit(self) -> None:
+        """Refuse settings ``partial_fit`` cannot honour, before any training."""
+        self._validate_params()
+        if self.early_stopping:
+            raise ValueError(
+                "partial_fit does not support early_stopping=True (it would hold out "
+                "validation_fraction of every batch); set early_stopping=False, or use fit."
+            )
 
     def _is_fitted(self) -> bool:
         return "model_" in self.__dict__ or "_trained_state" in self.__dict__
@@ -174,12 +236,17 @@ class BaseKerasEstimator(BaseEstimator):
         if "_trained_state" in self.__dict__:
             self._materialize_model()
 
-    def _materialize_model(self):
+    def _materialize_model(self, *, fresh_optimizer: bool = False):
+        """Build ``model_`` from the trained state; with ``fresh_optimizer``, compiled from the
+        current parameters and given only the trained weights (not the optimizer's state)."""
         trained = self.__dict__["_trained_state"]
         try:
             with seeded(trained.seed):
                 model = self._make_model(None, trained.n_train_steps)
-            _fastpath.load_state(model, trained.values)
+            if fresh_optimizer:
+                _load_weights(model, trained.values)
+            else:
+                _fastpath.load_state(model, trained.values)
         except AttributeError as error:  # would read as "no attribute model_" from __getattr__
             raise RuntimeError(f"Could not build the trained network's model: {error}") from error
         self.__dict__["model_"] = model
@@ -189,11 +256,12 @@ class BaseKerasEstimator(BaseEstimator):
     def _fit(self, X, y, sample_weight, fit_params, epochs, reinitialize):
         self._validate_params()
         self._check_params()
+        compile_changed = False if reinitialize else self._check_continued_params()
         X, y = check_fit_data(
             self, X, y, reset=reinitialize, allow_nd=self._allow_nd, y_numeric=self._y_numeric
         )
         sample_weight = check_weights(sample_weight, X)
-        fit_params = {**routed(self.get_params(deep=False), "fit"), **fit_params}
+        fit_params = dict(fit_params)
         validation_data = fit_params.pop("validation_data", None)
         if reinitialize:
             self.target_ = self._fit_target(y)
@@ -204,7 +272,10 @@ class BaseKerasEstimator(BaseEstimator):
         sample_weight = self._sample_weight_for(y, sample_weight)
         seed = resolve_seed(self.random_state)
         train_idx, validation = self._split(X, y, sample_weight, validation_data, seed)
-        batch_size = self.batch_size or 32
+        sample_weight, validation = _relative_weights(
+            sample_weight, train_idx, validation, split=validation_data is None
+        )
+        batch_size = fit_params.get("batch_size", self.batch_size) or 32
         n_steps = max(1, int(np.ceil(len(train_idx) / batch_size)))
         data = (X, y, sample_weight, train_idx, validation, epochs)
         # the network is built under `seeded`; training needs only the seed (its shuffling
@@ -213,7 +284,8 @@ class BaseKerasEstimator(BaseEstimator):
             if reinitialize:
                 result = self._fit_new_network(data, fit_params, seed, n_steps)
             else:
-                result = self._train(self.model_, *data, fit_params)
+                model = self._recompiled(X, n_steps) if compile_changed else self.model_
+                result = self._train(model, *data, fit_params)
         self._record(result)
         return self
 
@@ -224,6 +296,8 @@ class BaseKerasEstimator(BaseEstimator):
         signature = self._start_signature(fit_params)
         start = _reuse.recall(signature, seed) if signature is not None else None
         if start is not None:
+            self._compiled_by_builder = False  # a ready-made network, compiled by skkeras
+            self._built_with = self._build_params()
             result = self._train_from_start(start, seed, n_steps, *data)
             if result is not None:
                 self._trained_state = _reuse.TrainedState(start.key, result.values, seed, n_steps)
@@ -233,6 +307,7 @@ class BaseKerasEstimator(BaseEstimator):
             model = self._make_model(X, n_steps)
             facts = self._model_facts(model, X)
             initial = _fastpath.state_values(model) if signature is not None else None
+        self._built_with = self._build_params()
         self._apply_model_facts(facts)
         self.model_ = model
 
@@ -260,6 +335,8 @@ class BaseKerasEstimator(BaseEstimator):
             return None
         if getattr(self, "distribution", None) is not None:
             return None
+        if not isinstance(getattr(self, "learning_rate", None), Real | None):
+            return None  # a schedule: a start's learning rate is one variable's value
         return _reuse.signature(type(self), self.get_params(deep=False), self._meta())
 
     def _train_from_start(self, start, seed, n_steps, X, y, sample_weight, train_idx, validation,
@@ -296,11 +373,15 @@ class BaseKerasEstimator(BaseEstimator):
 
     def _check_params(self) -> None:
         """Checks beyond ``_parameter_constraints``; raise before any training."""
-        if "build_fn" in self._extra_params():
+        extra = self._extra_params()
+        if "build_fn" in extra:
             raise TypeError(
                 f"{type(self).__name__} takes the model builder as `model=`; `build_fn=` is the "
                 "old scikeras spelling."
             )
+        _check_predict_batch_size(extra.get("predict__batch_size"))
+        if "optimizer__learning_rate" in extra:
+            _check_routed_learning_rate(extra["optimizer__learning_rate"])
 
     def _check_continued_target(self, y) -> None:
         """Hook: refuse targets that do not fit an already trained network."""
@@ -342,8 +423,59 @@ class BaseKerasEstimator(BaseEstimator):
                 f"The model builder of {type(self).__name__} must return a keras.Model; "
                 f"got {type(model).__name__}."
             )
+        self._compiled_by_builder = bool(model.compiled)
         if not model.compiled:
             model.compile(**self._compile_kwargs(model, X, n_train_steps))
+        return model
+
+    # ------------------------------------------------------------------ continued training
+    def _build_params(self) -> dict[str, dict[str, Any]]:
+        """The current parameters that define the network (``"network"``) and those the
+        estimator compiles it with (``"compile"``: the optimizer, metrics, compile options),
+        to tell what changed when training continues. Training-only parameters are left out."""
+        groups: dict[str, dict[str, Any]] = {"network": {}, "compile": {}}
+        # a model the builder compiled took the optimizer parameters as builder inputs
+        by_builder = self.__dict__.get("_compiled_by_builder", False)
+        for key, value in self.get_params(deep=False).items():
+            if key in _TRAINING_PARAMS or key.partition("__")[0] in _TRAINING_PREFIXES:
+                continue
+            head = key.partition("__")[0]
+            group = "compile" if head in _COMPILE_PARAMS and not by_builder else "network"
+            groups[group][key] = _snapshot(value)
+        return groups
+
+    def _check_continued_params(self) -> bool:
+        """Before training continues (``warm_start`` or ``partial_fit``): refuse parameters
+        that define the network changed since it was built; True when the optimizer or
+        compile parameters changed (the network then gets a fresh optimizer made from them)."""
+        built = self.__dict__.get("_built_with")
+        current = self._build_params()
+        if built is None:  # a loaded estimator: assume it was built with its parameters
+            self._built_with = current
+            return False
+        changed = _changes(built["network"], current["network"])
+        if changed:
+            listed = "; ".join(
+                f"{key}: {_shown(built['network'], key)} -> {_shown(current['network'], key)}"
+                for key in changed
+            )
+            raise ValueError(
+                f"{type(self).__name__} continues training the fitted network (warm_start=True "
+                "or partial_fit), but parameters that define the network changed since it was "
+                f"built ({listed}). Set warm_start=False (or call fit without warm_start) to "
+                "build a new network with them, or set them back."
+            )
+        return bool(_changes(built["compile"], current["compile"]))
+
+    def _recompiled(self, X, n_train_steps: int):
+        """``model_`` compiled again from the current optimizer and compile parameters (a
+        fresh optimizer, as scikit-learn's MLP makes on each warm fit); the weights stay."""
+        if "_trained_state" in self.__dict__:
+            model = self._materialize_model(fresh_optimizer=True)
+        else:
+            model = self.model_
+            model.compile(**self._compile_kwargs(model, X, n_train_steps))
+        self._built_with = self._build_params()
         return model
 
     def _compile_kwargs(self, model, X, n_train_steps: int) -> dict[str, Any]:
@@ -377,6 +509,11 @@ class BaseKerasEstimator(BaseEstimator):
     def _train(self, model, X, y, sample_weight, train_idx, validation, epochs, fit_params,
                template_ready=None):
         inputs = self._training_inputs(X, y, sample_weight, train_idx, validation)
+        # routed fit__ values override the estimator's own (as in scikeras)
+        fit_kwargs = dict(fit_params)
+        settings = {
+            key: fit_kwargs.pop(key, getattr(self, key)) for key in ("batch_size", "shuffle")
+        }
         return run_training(
             model,
             *inputs["data"],
@@ -384,13 +521,12 @@ class BaseKerasEstimator(BaseEstimator):
             validation_data=inputs["validation_data"],
             epochs=epochs,
             initial_epoch=len(self.history_.get("loss", [])),
-            batch_size=self.batch_size,
             callbacks=inputs["callbacks"],
             monitor=inputs["monitor"],
-            verbose=int(self.verbose),
-            shuffle=self.shuffle,
-            fit_kwargs=fit_params,
+            verbose=int(fit_kwargs.pop("verbose", self.verbose)),
+            fit_kwargs=fit_kwargs,
             template_ready=template_ready,
+            **settings,
         )
 
     def _training_inputs(self, X, y, sample_weight, train_idx, validation) -> dict[str, Any]:
@@ -451,7 +587,7 @@ class BaseKerasEstimator(BaseEstimator):
         X = check_predict_data(self, X, allow_nd=self._allow_nd)
         # routed parameters are plain attributes; reading them directly avoids ``get_params``'s
         # signature inspection, which costs more than predicting one row
-        chunk = getattr(self, "predict__batch_size", None) or _PREDICT_CHUNK
+        chunk = _check_predict_batch_size(getattr(self, "predict__batch_size", None))
         trained = self.__dict__.get("_trained_state")
         predict = _fastpath.trained_forward(trained) if trained is not None else None
         if predict is None:
@@ -473,6 +609,112 @@ class BaseKerasEstimator(BaseEstimator):
 @cache
 def _constructor_param_names(cls) -> tuple[str, ...]:
     return tuple(BaseEstimator._get_param_names.__func__(cls))
+
+
+def _check_predict_batch_size(value) -> int:
+    """The rows predicted per call for the routed ``predict__batch_size`` (a positive int, or
+    None for the default); refuse anything else."""
+    if value is None:
+        return _PREDICT_CHUNK
+    if isinstance(value, Integral) and not isinstance(value, bool) and value >= 1:
+        return int(value)
+    raise ValueError(
+        f"The routed parameter 'predict__batch_size' must be a positive int or None; got "
+        f"{value!r}."
+    )
+
+
+def _check_routed_learning_rate(value) -> None:
+    """Refuse a routed ``optimizer__learning_rate`` that is a negative, zero or non-finite
+    number (schedules and other objects are left to the optimizer)."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        return
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(
+            f"The routed parameter 'optimizer__learning_rate' must be a positive finite number "
+            f"(or a learning-rate schedule); got {value!r}."
+        )
+
+
+#: Parameters that change how the network is trained, not the network or its compilation.
+_TRAINING_PARAMS = (_reuse.TRAINING_ONLY_PARAMS - {"learning_rate"}) | {
+    "validation_split", "validation_batch_size", "run_eagerly",
+}
+#: Routed parameters (by prefix) that only affect training or prediction.
+_TRAINING_PREFIXES = frozenset({"fit", "predict", "callbacks"})
+#: Parameters (and routed prefixes) the estimator compiles the network with.
+_COMPILE_PARAMS = frozenset({"optimizer", "learning_rate", "momentum", "metrics", "compile"})
+
+
+def _snapshot(value):
+    """``value`` as kept to compare with later: containers copied (they may be changed in
+    place), other objects by reference."""
+    if isinstance(value, list):
+        return [_snapshot(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _snapshot(item) for key, item in value.items()}
+    return value
+
+
+def _changes(before: dict, after: dict) -> list[str]:
+    """The keys whose values differ between ``before`` and ``after`` (or are in only one)."""
+    return [
+        key for key in sorted(set(before) | set(after), key=str)
+        if key not in before or key not in after or not _same(before[key], after[key])
+    ]
+
+
+def _shown(params: dict, key: str) -> str:
+    return repr(params[key]) if key in params else "(not set)"
+
+
+def _same(a, b) -> bool:
+    """Whether two parameter values are equal (sequences element by element, objects without
+    a meaningful ``==`` by identity)."""
+    if a is b:
+        return True
+    sequences = (list, tuple, np.ndarray)
+    if isinstance(a, sequences) and isinstance(b, sequences):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[key], b[key]) for key in a)
+    try:
+        equal = a == b
+        return bool(equal) if np.ndim(equal) == 0 else False
+    except Exception:  # an object whose == fails or is ambiguous: not known to be equal
+        return False
+
+
+def _load_weights(model, values: list) -> None:
+    """Set ``model``'s weights (trainable, then non-trainable) from the first of ``values``
+    (a trained state in :func:`skkeras._fastpath.state_values`'s order)."""
+    weights = [*model.trainable_variables, *model.non_trainable_variables]
+    if [tuple(v.shape) for v in weights] != [tuple(np.shape(v)) for v in values[: len(weights)]]:
+        raise ValueError("the network's weights do not match the trained state")
+    for variable, value in zip(weights, values, strict=False):
+        variable.assign(value)
+
+
+def _relative_weights(sample_weight, train_idx, validation, *, split: bool):
+    """The weights scaled so that the training rows' mean is 1 (scikit-learn's MLP treats
+    weights as relative: multiplying them all by one number changes nothing).
+
+    Keras divides a batch's weighted loss sum by the batch size, so unscaled weights would act as
+    a learning-rate multiplier and change the penalties' relative strength. The validation rows
+    split off ``sample_weight`` (``split``) are scaled by the same factor, so ``val_loss`` keeps
+    its meaning; a ``validation_data`` given to ``fit`` keeps its own weights.
+    """
+    if sample_weight is None:
+        return None, validation
+    mean = float(np.mean(sample_weight[train_idx]))
+    if not mean > 0:
+        raise ValueError(
+            "sample_weight (combined with class_weight) is zero for every training row; at "
+            "least one training row needs a positive weight."
+        )
+    if split and validation is not None and validation[2] is not None:
+        validation = (*validation[:2], validation[2] / mean)
+    return sample_weight / mean, validation
 
 
 def _model_free(callbacks) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -34,11 +35,40 @@ class KerasClassifierBase(ClassifierMixin, BaseKerasEstimator):
             All classes that will ever appear, needed on the first call when a batch may not
             contain every class (as in scikit-learn's ``partial_fit``).
         """
+        self._check_partial_fit_classes(classes)
         self._partial_fit_classes = classes
         try:
             return super().partial_fit(X, y, sample_weight=sample_weight, **fit_params)
         finally:
             del self._partial_fit_classes
+
+    def _check_partial_fit(self) -> None:
+        super()._check_partial_fit()
+        if isinstance(self.class_weight, str) and self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: each batch would be "
+                "balanced on its own class counts. Compute the weights once, e.g. "
+                "dict(zip(classes, compute_class_weight('balanced', classes=classes, y=y))) with "
+                "sklearn.utils.class_weight.compute_class_weight on the whole target (or a large "
+                "enough sample of it), and pass that dict as class_weight."
+            )
+
+    def _check_partial_fit_classes(self, classes) -> None:
+        """Refuse ``classes=`` different from those the network was fitted on, as
+        scikit-learn's incremental classifiers do."""
+        if classes is None or not self._is_fitted() or not hasattr(self, "classes_"):
+            return
+        given = np.unique(np.asarray(classes))
+        if given.shape != self.classes_.shape or not np.array_equal(given, self.classes_):
+            raise ValueError(
+                f"`classes={list(classes)!r}` is not the same as on last call to partial_fit, "
+                f"was: {self.classes_.tolist()!r}. Refit with fit (or a fresh estimator) to "
+                "change the classes."
+            )
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        _check_class_weight(self.class_weight)
 
     def _fit_target(self, y) -> ClassifierTarget:
         target = ClassifierTarget.fit(
@@ -147,6 +177,20 @@ class KerasClassifierBase(ClassifierMixin, BaseKerasEstimator):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
+
+
+def _check_class_weight(class_weight) -> None:
+    """Refuse class weights that are not non-negative finite numbers (a negative one trains by
+    gradient ascent on its class, NaN ruins the loss), before any training."""
+    if not isinstance(class_weight, dict):
+        return
+    for label, weight in class_weight.items():
+        number = isinstance(weight, Real) and not isinstance(weight, bool)
+        if not number or not np.isfinite(weight) or weight < 0:
+            raise ValueError(
+                f"class_weight must map each class to a non-negative finite number; got "
+                f"{weight!r} for class {label!r}."
+            )
 
 
 def _same_integer_labels(y, predicted: np.ndarray) -> bool:

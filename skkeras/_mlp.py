@@ -5,11 +5,13 @@ from __future__ import annotations
 from numbers import Integral, Real
 from typing import Any
 
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._classifier import KerasClassifierBase
-from ._layers import ACTIVATIONS, OPTIMIZERS, build_mlp
+from ._layers import ACTIVATIONS, build_mlp
 from ._ready_made import (
+    CLASS_WEIGHT_DOC,
+    OPTIMIZER_CONSTRAINTS,
     ClassifierOutputMixin,
     OptimizerParamsMixin,
     RegressorOutputMixin,
@@ -26,9 +28,7 @@ _MLP_CONSTRAINTS = {
     "activity_l1": [Interval(Real, 0.0, None, closed="left")],
     "activity_l2": [Interval(Real, 0.0, None, closed="left")],
     "batch_normalization": ["boolean"],
-    "optimizer": [StrOptions(set(OPTIMIZERS)), HasMethods(["apply_gradients"])],
-    "learning_rate": [Interval(Real, 0.0, None, closed="neither")],
-    "momentum": [Interval(Real, 0.0, 1.0, closed="both")],
+    **OPTIMIZER_CONSTRAINTS,
 }
 
 
@@ -40,6 +40,7 @@ class _MLPMixin(OptimizerParamsMixin):
     _stop_on_training_loss = True
 
     def _check_params(self) -> None:
+        super()._check_params()
         self._hidden_layer_sizes()
 
     def _hidden_layer_sizes(self) -> tuple[int, ...]:
@@ -114,8 +115,7 @@ class KerasMLPClassifier(_MLPMixin, ClassifierOutputMixin, KerasClassifierBase):
     Parameters
     ----------
     {_MLP_PARAMS_DOC.strip()}
-    class_weight : dict, "balanced" or None, default=None
-        Weights per class label, applied as sample weights.
+    {CLASS_WEIGHT_DOC.strip()}
 
     Attributes
     ----------

@@ -13,19 +13,50 @@ from ._layers import MOMENTUM_OPTIMIZERS, OPTIMIZERS
 #: Constraints of the optimizer parameters every ready-made estimator takes.
 OPTIMIZER_CONSTRAINTS = {
     "optimizer": [StrOptions(set(OPTIMIZERS)), HasMethods(["apply_gradients"])],
-    "learning_rate": [Interval(Real, 0.0, None, closed="neither")],
+    "learning_rate": [
+        Interval(Real, 0.0, None, closed="neither"),
+        HasMethods(["__call__", "get_config"]),
+    ],
     "momentum": [Interval(Real, 0.0, 1.0, closed="both")],
 }
 
 
 class OptimizerParamsMixin:
-    """The optimizer is built from the flat ``learning_rate`` (and ``momentum``) parameters."""
+    """The optimizer is built from the flat ``learning_rate`` (and ``momentum``) parameters when
+    it is given by name or class; an optimizer instance keeps its own."""
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        check_learning_rate(self.learning_rate, type(self).__name__)
 
     def _optimizer_kwargs(self) -> dict[str, Any]:
+        if not isinstance(self.optimizer, str | type):
+            return {}  # an instance: its learning rate, schedule and momentum are the user's
         kwargs: dict[str, Any] = {"learning_rate": self.learning_rate}
-        if isinstance(self.optimizer, str) and self.optimizer in MOMENTUM_OPTIMIZERS:
+        if _takes_momentum(self.optimizer):
             kwargs["momentum"] = self.momentum
         return kwargs
+
+
+def _takes_momentum(optimizer) -> bool:
+    """Whether the optimizer (a name or a class) is one ``momentum`` applies to."""
+    name = optimizer if isinstance(optimizer, str) else optimizer.__name__
+    return name.lower() in MOMENTUM_OPTIMIZERS
+
+
+def check_learning_rate(learning_rate, owner: str) -> None:
+    """Refuse a ``learning_rate`` that is neither a positive number (checked by the
+    constraints) nor a ``keras.optimizers.schedules.LearningRateSchedule``."""
+    if isinstance(learning_rate, Real):
+        return
+    from ._keras import import_keras
+
+    if not isinstance(learning_rate, import_keras().optimizers.schedules.LearningRateSchedule):
+        raise ValueError(
+            f"The 'learning_rate' parameter of {owner} must be a float > 0 or a "
+            "keras.optimizers.schedules.LearningRateSchedule; got "
+            f"{type(learning_rate).__name__}: {learning_rate!r}."
+        )
 
 
 class ClassifierOutputMixin:
@@ -61,11 +92,16 @@ class ParameterCountMixin:
 
 _TRAINING_PARAMS_TEMPLATE = """
     optimizer : str or keras optimizer, default="adam"
-        adam, sgd, rmsprop, adagrad, adadelta, adamw, nadam, adamax, ftrl or lion.
-    learning_rate : float > 0, default=0.001
-        The optimizer's learning rate.
+        adam, sgd, rmsprop, adagrad, adadelta, adamw, nadam, adamax, ftrl or lion, or a Keras
+        optimizer instance, which keeps its own learning rate (or schedule) and momentum
+        (``learning_rate`` and ``momentum`` are not applied to it). Changed between fits with
+        ``warm_start=True``, it (like ``learning_rate`` and ``momentum``) takes effect with a
+        fresh optimizer.
+    learning_rate : float > 0 or keras.optimizers.schedules.LearningRateSchedule, default=0.001
+        The learning rate of an optimizer given by name: a number, or a schedule such as
+        ``keras.optimizers.schedules.ExponentialDecay`` (evaluated at every step).
     momentum : float in [0, 1], default=0.9
-        Momentum for sgd and rmsprop (ignored by the others).
+        Momentum for sgd and rmsprop given by name (ignored by the others).
     batch_size : int, default=32
         Mini-batch size.
     epochs : int, default={epochs}
@@ -91,7 +127,12 @@ _TRAINING_PARAMS_TEMPLATE = """
     verbose : int, default=0
         Keras's ``fit`` verbosity.
     warm_start : bool, default=False
-        Continue training the fitted network on the next ``fit``.
+        Continue training the fitted network on the next ``fit``. Changed optimizer parameters
+        (``optimizer``, ``learning_rate``, ``momentum``) take effect with a fresh optimizer (as
+        in scikit-learn's MLP); unchanged, the optimizer's state carries on. Changed parameters
+        that define the network (layers, activation, dropout, penalties...) raise a ValueError:
+        set ``warm_start=False`` to build a new network with them. ``partial_fit`` follows the
+        same rules.
     shuffle : bool, default=True
         Shuffle the training data every epoch.
     distribution : tf.distribute.Strategy, keras.distribution.Distribution or None, default=None
@@ -109,7 +150,12 @@ TRAINING_PARAMS_DOC = training_params_doc(100)
 
 CLASS_WEIGHT_DOC = """
     class_weight : dict, "balanced" or None, default=None
-        Weights per class label, applied as sample weights."""
+        Weights per class label (non-negative finite numbers), multiplied into the sample
+        weights. Weights are relative, as in scikit-learn's MLP: the training rows' combined
+        weights are scaled to a mean of 1 before training, so ``{0: 50, 1: 50}`` trains like
+        ``{0: 1, 1: 1}``. ``"balanced"`` is refused by ``partial_fit`` (each batch would be
+        balanced on its own); pass the weights of
+        ``sklearn.utils.class_weight.compute_class_weight("balanced", ...)`` as a dict instead."""
 
 ATTRIBUTES_DOC = """
     model_ : keras.Model

@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval
 from ._classifier import KerasClassifierBase
 from ._compile import make_loss, make_metrics, make_optimizer
 from ._keras import import_keras
+from ._ready_made import CLASS_WEIGHT_DOC
 from ._regressor import KerasRegressorBase
 from ._routing import accepted_kwargs, routed
 
@@ -107,7 +108,8 @@ _COMMON_DOC = """
     epochs : int, default=1
         Number of epochs (upper bound with early stopping).
     batch_size : int or None, default=None
-        Mini-batch size; ``None`` means Keras's default of 32.
+        Mini-batch size; ``None`` means Keras's default of 32. A routed ``fit__batch_size``
+        (likewise ``fit__shuffle``, ``fit__epochs``, ``fit__verbose``) overrides it.
     validation_batch_size : int or None, default=None
         Batch size for validation data.
     verbose : int, default=0
@@ -127,6 +129,12 @@ _COMMON_DOC = """
         identical predictions on refits; global random state is left as found.
     warm_start : bool, default=False
         Continue training the fitted network on the next ``fit`` instead of rebuilding it.
+        Changed ``optimizer``, ``optimizer__*``, ``metrics`` or ``compile__*`` parameters
+        recompile it with a fresh optimizer (when the builder left it uncompiled; for a model
+        the builder compiled they are builder inputs, refused like the others); unchanged,
+        the optimizer's state carries on. Changed parameters the builder takes (``model``, its
+        arguments, ``model__*``, ``loss``...) raise a ValueError: set ``warm_start=False`` to
+        rebuild. ``partial_fit`` follows the same rules.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data given to ``fit`` (shuffled; stratified for
         classifiers) and stop when ``val_loss`` stops improving.
@@ -171,8 +179,7 @@ class KerasClassifier(_WrapperMixin, KerasClassifierBase):
     Parameters
     ----------
     {_COMMON_DOC.strip()}
-    class_weight : dict, "balanced" or None, default=None
-        Weights per class label, applied as sample weights.
+    {CLASS_WEIGHT_DOC.strip()}
 
     Attributes
     ----------

@@ -99,3 +99,96 @@ def test_wrong_number_of_features_and_not_fitted(iris):
     clf = KerasMLPClassifier(hidden_layer_sizes=(4,), epochs=1).fit(X, y)
     with pytest.raises(ValueError, match="X has 3 features, but KerasMLPClassifier is expecting 4"):
         clf.predict(X[:, :3])
+
+
+def _unfitted(estimator) -> bool:
+    return not hasattr(estimator, "history_") and "model_" not in vars(estimator)
+
+
+def test_partial_fit_refuses_early_stopping(iris):
+    X, y = iris
+    clf = KerasMLPClassifier((4,), early_stopping=True, random_state=0)
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+    assert _unfitted(clf)
+
+
+@pytest.mark.parametrize(
+    ("class_weight", "shown"),
+    [({0: -1.0, 1: 1.0, 2: 1.0}, r"-1\.0 for class 0"),
+     ({0: 1.0, 1: np.nan, 2: 1.0}, r"nan for class 1"),
+     ({0: 1.0, 1: 1.0, 2: np.inf}, r"inf for class 2"),
+     ({0: 1.0, 1: "2", 2: 1.0}, r"'2' for class 1")],
+)
+def test_class_weight_values_are_validated(iris, class_weight, shown):
+    X, y = iris
+    for clf in (KerasMLPClassifier((4,), epochs=1, class_weight=class_weight),
+                KerasClassifier(classifier_model, class_weight=class_weight)):
+        with pytest.raises(ValueError, match=r"class_weight .*non-negative finite.*" + shown):
+            clf.fit(X, y)
+        assert _unfitted(clf)
+
+
+def test_partial_fit_refuses_other_classes_and_balanced_weights(iris):
+    X, y = iris
+    clf = KerasMLPClassifier((4,), random_state=0).partial_fit(X, y, classes=[0, 1, 2])
+    clf.partial_fit(X, y, classes=[2, 1, 0])  # the same classes, in any order
+    with pytest.raises(ValueError, match=r"`classes=\[0, 1, 2, 3\]` is not the same as on last "
+                                         r"call to partial_fit, was: \[0, 1, 2\]"):
+        clf.partial_fit(X, y, classes=[0, 1, 2, 3])
+    assert clf.n_iter_ == 2
+    balanced = KerasMLPClassifier((4,), class_weight="balanced")
+    with pytest.raises(ValueError, match=r"class_weight='balanced' is not supported by "
+                                         r"partial_fit.*compute_class_weight"):
+        balanced.partial_fit(X, y, classes=[0, 1, 2])
+    assert _unfitted(balanced)
+
+
+@pytest.mark.parametrize("value", [0, -1, 2.5, "8", True])
+def test_predict_batch_size_is_validated(iris, value):
+    X, y = iris
+    match = r"'predict__batch_size' must be a positive int or None; got " + repr(value)
+    clf = KerasClassifier(classifier_model, predict__batch_size=value)
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X, y)
+    assert _unfitted(clf)
+    fitted = KerasClassifier(classifier_model, random_state=0).fit(X, y)
+    fitted.set_params(predict__batch_size=value)
+    with pytest.raises(ValueError, match=match):
+        fitted.predict(X)
+    fitted.set_params(predict__batch_size=7)
+    assert fitted.predict(X).shape == y.shape
+
+
+@pytest.mark.parametrize("rate", [-1.0, 0.0, float("nan"), float("inf")])
+def test_routed_learning_rate_is_validated(iris, rate):
+    X, y = iris
+    clf = KerasClassifier(classifier_model, optimizer="sgd", optimizer__learning_rate=rate)
+    with pytest.raises(ValueError, match="'optimizer__learning_rate' must be a positive finite"):
+        clf.fit(X, y)
+    assert _unfitted(clf)
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [({"fit__batch_size": 0}, "'fit__batch_size' parameter of KerasClassifier"),
+     ({"fit__shuffle": "no"}, "'fit__shuffle' parameter of KerasClassifier"),
+     ({"fit__epochs": 0}, "'fit__epochs' parameter of KerasClassifier"),
+     ({"fit__callbacks": []}, r"fit arguments \['callbacks'\] are set by KerasClassifier"),
+     ({"fit__initial_epoch": 2}, r"fit arguments \['initial_epoch'\]")],
+)
+def test_routed_fit_arguments_are_validated(iris, params, match):
+    X, y = iris
+    clf = KerasClassifier(classifier_model, **params)
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X, y)
+    assert _unfitted(clf)
+
+
+def test_learning_rate_must_be_a_number_or_a_schedule(iris):
+    X, y = iris
+    clf = KerasMLPClassifier((4,), learning_rate=keras.layers.Dense(1))
+    with pytest.raises(ValueError, match=r"'learning_rate' parameter of KerasMLPClassifier must "
+                                         r"be a float > 0 or a keras.*LearningRateSchedule"):
+        clf.fit(X, y)
+    assert _unfitted(clf)

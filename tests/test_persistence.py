@@ -672,3 +672,21 @@ def test_pickle_and_joblib_stay_exact(fitted, name):
         for want, got in zip(expected, _outputs(copy, X), strict=True):
             np.testing.assert_array_equal(got, want)
         assert _final(copy).history_ == _final(estimator).history_
+
+
+def test_schedule_as_learning_rate_round_trips(iris, tmp_path):
+    from sklearn.base import clone
+
+    X, y = iris
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=5, decay_rate=0.5)
+    estimator = KerasMLPClassifier((4,), optimizer="sgd", learning_rate=schedule, epochs=2,
+                                   patience=None, random_state=0).fit(X, y)
+    loaded = skkeras.load(skkeras.save(estimator, tmp_path / "schedule.skkeras"))
+    assert isinstance(loaded.learning_rate, keras.optimizers.schedules.ExponentialDecay)
+    assert loaded.learning_rate.get_config() == schedule.get_config()
+    np.testing.assert_array_equal(loaded.predict_proba(X), estimator.predict_proba(X))
+    refitted = clone(loaded).fit(X, y)
+    np.testing.assert_allclose(refitted.history_["learning_rate"],
+                               estimator.history_["learning_rate"], rtol=1e-6)
+    loaded.set_params(warm_start=True).fit(X, y)  # continues, the schedule going on
+    assert loaded.n_iter_ == 4

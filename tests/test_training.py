@@ -243,3 +243,221 @@ def test_unknown_optimizer_name_names_the_parameter():
     for name in ("adamm", "optimizer"):  # a typo; Keras's abstract base class
         with pytest.raises(ValueError, match="'optimizer' parameter of Est"):
             make_optimizer(name, {}, estimator_name="Est")
+
+
+# ---------------------------------------------------------------------- relative sample weights
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_scaling_every_sample_weight_does_not_change_the_fit(diabetes, early_stopping):
+    X, y = diabetes[0][:120], diabetes[1][:120]
+    weights = np.random.RandomState(0).uniform(0.2, 3.0, len(X))
+
+    def fit(scale):
+        return KerasMLPRegressor(
+            (8,), optimizer="sgd", learning_rate=0.05, l2=0.1, epochs=3, patience=None,
+            early_stopping=early_stopping, random_state=0,
+        ).fit(X, y, sample_weight=weights * scale)
+
+    reference = fit(1.0)
+    for scale in (10.0, 0.01):
+        scaled = fit(scale)
+        np.testing.assert_allclose(scaled.predict(X), reference.predict(X), rtol=1e-5, atol=1e-6)
+        for key in reference.history_:
+            np.testing.assert_allclose(scaled.history_[key], reference.history_[key], rtol=1e-5)
+
+
+def test_class_weights_are_relative(breast_cancer):
+    X, y = breast_cancer[0][:150], breast_cancer[1][:150]
+
+    def proba(class_weight, **params):
+        return KerasMLPClassifier(
+            (8,), optimizer="sgd", learning_rate=0.05, epochs=2, patience=None, random_state=0,
+            class_weight=class_weight, **params,
+        ).fit(X, y).predict_proba(X)
+
+    np.testing.assert_allclose(proba({0: 50, 1: 50}), proba({0: 1, 1: 1}), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(proba({0: 50, 1: 50}), proba(None), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(proba({0: 20, 1: 60}), proba({0: 1, 1: 3}), rtol=1e-5, atol=1e-6)
+    # the wrappers (Keras's own fit) too
+    wrapped = [
+        KerasClassifier(classifier_model, optimizer="sgd", epochs=2, random_state=0,
+                        class_weight=weights).fit(X, y).predict_proba(X)
+        for weights in ({0: 50, 1: 50}, {0: 1, 1: 1})
+    ]
+    np.testing.assert_allclose(wrapped[0], wrapped[1], rtol=1e-5, atol=1e-6)
+
+
+def test_partial_fit_weights_are_relative_within_each_call(iris):
+    X, y = iris
+    weights = np.random.RandomState(0).uniform(0.2, 3.0, len(X))
+    fits = []
+    for scale in (1.0, 100.0):
+        clf = KerasMLPClassifier((6,), optimizer="sgd", learning_rate=0.05, random_state=0)
+        clf.partial_fit(X, y, sample_weight=weights * scale, classes=[0, 1, 2])
+        fits.append(clf.partial_fit(X, y, sample_weight=weights).predict_proba(X))
+    np.testing.assert_allclose(fits[0], fits[1], rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------------- warm starts
+def test_warm_fit_applies_changed_optimizer_parameters(diabetes):
+    X, y = diabetes
+    reg = KerasMLPRegressor(
+        (8,), optimizer="sgd", learning_rate=0.01, epochs=2, patience=None, warm_start=True,
+        random_state=0,
+    ).fit(X, y)
+    first_model, kernel = reg.model_, reg.model_.trainable_variables[0].numpy().copy()
+    reg.set_params(optimizer="adam", learning_rate=0.05).fit(X, y)
+    assert reg.model_ is first_model  # the same network, trained on
+    assert isinstance(reg.model_.optimizer, keras.optimizers.Adam)
+    np.testing.assert_allclose(reg.history_["learning_rate"], [0.01, 0.01, 0.05, 0.05])
+    assert not np.allclose(reg.model_.trainable_variables[0].numpy(), kernel)
+    # unchanged parameters keep the optimizer (and its state)
+    optimizer = reg.model_.optimizer
+    reg.fit(X, y)
+    assert reg.model_.optimizer is optimizer and reg.n_iter_ == 6
+    # partial_fit applies a change too
+    reg.set_params(learning_rate=0.002).partial_fit(X, y)
+    assert reg.history_["learning_rate"][-1] == pytest.approx(0.002)
+
+
+def test_warm_fit_from_a_remembered_start_applies_a_changed_optimizer(iris):
+    X, y = iris
+    params = {"epochs": 2, "patience": None, "random_state": 0, "warm_start": True}
+    KerasMLPClassifier((5,), **params).fit(X, y)
+    clf = KerasMLPClassifier((5,), **params).fit(X, y)  # may train from the remembered start
+    before = clf.predict_proba(X)
+    clf.set_params(optimizer="sgd", learning_rate=0.1).fit(X, y)
+    assert isinstance(clf.model_.optimizer, keras.optimizers.SGD)
+    assert clf.history_["learning_rate"][-1] == pytest.approx(0.1)
+    assert not np.allclose(clf.predict_proba(X), before)
+
+
+@pytest.mark.parametrize(
+    ("changed", "shown"),
+    [({"hidden_layer_sizes": (16, 16)}, r"hidden_layer_sizes: \(8,\) -> \(16, 16\)"),
+     ({"dropout": 0.5, "l2": 0.1}, r"dropout: 0\.0 -> 0\.5; l2: 0\.0 -> 0\.1"),
+     ({"activation": "tanh"}, r"activation: 'relu' -> 'tanh'"),
+     ({"batch_normalization": True}, r"batch_normalization: False -> True")],
+)
+def test_warm_fit_refuses_changed_network_parameters(diabetes, changed, shown):
+    X, y = diabetes
+    reg = KerasMLPRegressor(
+        (8,), epochs=1, patience=None, warm_start=True, random_state=0
+    ).fit(X, y)
+    reg.set_params(**changed)
+    for method in (reg.fit, reg.partial_fit):
+        with pytest.raises(ValueError, match=shown + r".*Set warm_start=False"):
+            method(X, y)
+    assert reg.n_iter_ == 1
+    reg.set_params(warm_start=False).fit(X, y)  # rebuilds with the new parameters
+    assert reg.n_iter_ == 1
+
+
+def test_wrapper_warm_fit_refuses_builder_changes_and_applies_optimizer_changes(iris):
+    X, y = iris
+    clf = KerasClassifier(
+        classifier_model, hidden=4, optimizer="sgd", optimizer__learning_rate=0.01, epochs=1,
+        warm_start=True, random_state=0,
+    ).fit(X, y)
+    clf.set_params(optimizer__learning_rate=0.2)
+    clf.fit(X, y)
+    assert clf.history_["learning_rate"] == pytest.approx([0.01, 0.2])
+    clf.set_params(hidden=8)
+    with pytest.raises(ValueError, match=r"hidden: 4 -> 8.*warm_start=False"):
+        clf.fit(X, y)
+    clf.set_params(hidden=4, model__hidden=8)
+    with pytest.raises(ValueError, match=r"model__hidden: \(not set\) -> 8"):
+        clf.fit(X, y)
+    clf.set_params(model=_other_builder)
+    del clf.model__hidden
+    with pytest.raises(ValueError, match=r"model: <function classifier_model.*> -> <function "
+                                         r"_other_builder"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 2
+
+
+def _other_builder(hidden=16, meta=None):
+    return classifier_model(hidden, meta)
+
+
+# ---------------------------------------------------------------------- optimizer instances
+def test_optimizer_instance_keeps_its_learning_rate_and_schedule(iris):
+    X, y = iris
+    clf = KerasMLPClassifier(
+        (8,), optimizer=keras.optimizers.SGD(learning_rate=0.05, momentum=0.5), epochs=2,
+        patience=None, random_state=0,
+    ).fit(X, y)
+    assert clf.history_["learning_rate"] == pytest.approx([0.05, 0.05])
+    assert float(clf.model_.optimizer.momentum) == pytest.approx(0.5)
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.5)
+    clf = KerasMLPClassifier(
+        (8,), optimizer=keras.optimizers.SGD(learning_rate=schedule), epochs=2, patience=None,
+        random_state=0,
+    ).fit(X, y)
+    rates = clf.history_["learning_rate"]
+    assert rates[0] < 0.1 and rates[1] < rates[0]
+
+
+def test_learning_rate_may_be_a_schedule(iris):
+    from sklearn.base import clone
+
+    X, y = iris
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.5)
+    clf = KerasMLPClassifier(
+        (8,), optimizer="sgd", learning_rate=schedule, epochs=2, patience=None, random_state=0
+    )
+    for _ in range(2):  # the second fit could start from a remembered state: it must not
+        fitted = clone(clf).fit(X, y)
+        rates = fitted.history_["learning_rate"]
+        assert rates[0] < 0.1 and rates[1] < rates[0]
+    assert clone(clf).get_params()["learning_rate"].get_config() == schedule.get_config()
+
+
+# ---------------------------------------------------------------------- routed fit arguments
+def test_routed_fit_arguments_override_the_estimators_own(iris):
+    X, y = iris
+    same = [KerasClassifier(classifier_model, epochs=2, random_state=0, **params).fit(X, y)
+            for params in ({"fit__batch_size": 16, "fit__shuffle": False},
+                           {"batch_size": 16, "shuffle": False})]
+    np.testing.assert_allclose(same[0].predict_proba(X), same[1].predict_proba(X), rtol=1e-6)
+    for params in ({"fit__shuffle": False}, {"fit__batch_size": 16}, {"fit__epochs": 3}):
+        clf = KerasClassifier(classifier_model, epochs=2, random_state=0, **params).fit(X, y)
+        assert clf.n_iter_ == params.get("fit__epochs", 2)
+    # the fast path (a ready-made network, given them as fit arguments) reads them too
+    routed = KerasMLPClassifier((6,), epochs=2, patience=None, random_state=0)
+    plain = KerasMLPClassifier((6,), epochs=2, patience=None, random_state=0,
+                               batch_size=16, shuffle=False)
+    np.testing.assert_allclose(
+        routed.fit(X, y, batch_size=16, shuffle=False).predict_proba(X),
+        plain.fit(X, y).predict_proba(X), rtol=1e-6,
+    )
+    other = KerasMLPClassifier((6,), epochs=2, patience=None, random_state=0).fit(X, y)
+    assert not np.allclose(other.predict_proba(X), plain.predict_proba(X))
+    # given to fit itself
+    fitted = KerasClassifier(classifier_model, random_state=0).fit(X, y, batch_size=8, epochs=2)
+    assert fitted.n_iter_ == 2
+    with pytest.raises(ValueError, match="partial_fit trains one epoch"):
+        fitted.partial_fit(X, y, epochs=2)
+
+
+def test_grid_over_callback_lists_and_routed_callback_arguments(breast_cancer):
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = breast_cancer[0][:120], breast_cancer[1][:120]
+    grid = {"callbacks": [[StepDecay(milestones=(2,), factor=0.5)],
+                          [StepDecay(milestones=(2,), factor=0.1)]]}
+    mlp = KerasMLPClassifier((4,), optimizer="sgd", learning_rate=0.1, epochs=3, patience=None,
+                             random_state=0)
+    search = GridSearchCV(mlp, grid, cv=2).fit(X, y)
+    factor = search.best_params_["callbacks"][0].factor
+    np.testing.assert_allclose(
+        search.best_estimator_.history_["learning_rate"], [0.1, 0.1, 0.1 * factor], rtol=1e-6
+    )
+    assert search.cv_results_["mean_test_score"].shape == (2,)
+    wrapped = KerasClassifier(classifier_model, optimizer="sgd", optimizer__learning_rate=0.1,
+                              epochs=3, callbacks={"decay": StepDecay},
+                              callbacks__decay__milestones=(2,), random_state=0)
+    search = GridSearchCV(wrapped, {"callbacks__decay__factor": [0.5, 0.1]}, cv=2).fit(X, y)
+    factor = search.best_params_["callbacks__decay__factor"]
+    np.testing.assert_allclose(
+        search.best_estimator_.history_["learning_rate"], [0.1, 0.1, 0.1 * factor], rtol=1e-6
+    )
