@@ -22,7 +22,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._keras import import_keras
-from ._persistence import _fsync_folder, atomic_write
+from ._persistence import _fsync_folder, atomic_write, destination_path
 from ._targets import BINARY, MULTILABEL
 
 FORMATS = ("tf_saved_model", "onnx")
@@ -87,8 +87,8 @@ def export(estimator: Any, path: str | os.PathLike, format: str = "tf_saved_mode
         raise ValueError(
             f"The 'format' parameter of export must be one of {FORMATS}. Got {format!r} instead."
         )
+    path = destination_path(path, "export")
     serving_model = serving_model_for(estimator)
-    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if format == "onnx":
         _export_onnx(serving_model, path)

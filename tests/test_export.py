@@ -185,6 +185,8 @@ def test_export_refusals(data, tmp_path):
     (tmp_path / "file").write_text("not a folder")
     with pytest.raises(FileExistsError, match="not a folder"):
         skkeras.export(fitted, tmp_path / "file")
+    with pytest.raises(ValueError, match="export: the path is empty"):
+        skkeras.export(fitted, "")
     assert sorted(os.listdir(tmp_path)) == ["file"]
 
 
@@ -209,7 +211,12 @@ def test_onnx_matches_estimator(data, tmp_path):
     runtime = pytest.importorskip("onnxruntime")
     X, y, _, _ = data
     fitted = KerasMLPClassifier((4,), epochs=1, random_state=0).fit(X, y == "a")
-    path = skkeras.export(fitted, tmp_path / "model.onnx", format="onnx")
+    previous = os.umask(0o027)
+    try:
+        path = skkeras.export(fitted, tmp_path / "model.onnx", format="onnx")
+    finally:
+        os.umask(previous)
+    assert os.stat(path).st_mode & 0o777 == 0o640  # like open(), not mkstemp's 0o600
     session = runtime.InferenceSession(str(path))
     (got,) = session.run(None, {session.get_inputs()[0].name: X.astype("float32")})
     np.testing.assert_allclose(got, fitted.predict_proba(X), atol=1e-5, rtol=0)
