@@ -460,6 +460,55 @@ def test_minimizing_study_is_refused(tmp_path):
         _ridge_search(storage=url, study_name="min")
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"scoring": "balanced_accuracy"},
+         r"scoring is 'balanced_accuracy' now but \"the estimator's score method\" in the study"),
+        ({"cv": 3}, r"the number of cv splits is 3 now but 2 in the study"),
+        ({"space": {"alpha": FloatDistribution(1e-3, 1e3, log=True)}},
+         r"the search space's parameters is \['alpha'\] now but \['alpha', 'fit_intercept'\]"),
+    ],
+)
+def test_resuming_an_incomparable_study_is_refused(tmp_path, change, message):
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    _ridge_search(storage=url, study_name="s", n_trials=2)
+    with pytest.raises(ValueError, match=rf"Study 's' cannot be continued by this search: "
+                                         rf"{message}.*Use another study_name"):
+        _ridge_search(storage=url, study_name="s", n_trials=2, **change)
+    assert len(optuna.load_study(study_name="s", storage=url).trials) == 2  # no new trial
+    renamed = _ridge_search(storage=url, study_name="other", n_trials=2, **change)
+    assert renamed.n_trials_ == 2
+
+
+def test_study_from_an_earlier_version_is_continued_and_ranked_consistently(
+    tmp_path, monkeypatch
+):
+    import skkeras.model_selection._optuna_search as module
+
+    url = f"sqlite:///{tmp_path / 'legacy.db'}"
+    with monkeypatch.context() as patch:  # an skkeras that recorded nothing in the study
+        patch.setattr(module, "_check_comparable", lambda study, expected: None)
+        _ridge_search(storage=url, study_name="old", n_trials=2)
+    assert optuna.load_study(study_name="old", storage=url).user_attrs == {}
+    # Continued with cv=3 and a space that scores worse: the old trials have no third split
+    # score, so their mean is NaN and they rank last; best_index_ must not point at them.
+    bad_space = {"alpha": FloatDistribution(1e5, 1e6, log=True), "fit_intercept": [True, False]}
+    search = _ridge_search(bad_space, storage=url, study_name="old", n_trials=2, cv=3)
+    results = search.cv_results_
+    assert search.n_trials_ == 4
+    assert np.isnan(results["mean_test_score"][:2]).all()
+    assert results["rank_test_score"][search.best_index_] == 1
+    assert search.best_index_ in (2, 3)
+    assert search.best_score_ == results["mean_test_score"][search.best_index_]
+    assert search.best_trial_.number == results["number"][search.best_index_]
+    assert search.best_params_ == results["params"][search.best_index_]
+    # The continued study now records its settings, so a later mismatch is refused.
+    assert optuna.load_study(study_name="old", storage=url).user_attrs["skkeras_n_splits"] == 3
+    with pytest.raises(ValueError, match="number of cv splits is 2 now but 3"):
+        _ridge_search(bad_space, storage=url, study_name="old", n_trials=1, cv=2)
+
+
 # ---------------------------------------------------------------------- samplers
 @pytest.mark.parametrize(
     ("name", "cls"),
