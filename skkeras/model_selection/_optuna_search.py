@@ -106,7 +106,9 @@ default=None
         :func:`make_rdb_storage`), so that a rerun with the same ``study_name`` continues it and
         many workers can share it.
     study_name : str or None, default=None
-        Name of the study to create or continue.
+        Name of the study to create or continue. A study records the ``scoring``, the number
+        of cv splits and the search space's parameter names; continuing it with different ones
+        raises a ``ValueError`` before any trial (use a new name for a changed search).
     refit : bool, default=True
         Refit the best parameters on the whole data as ``best_estimator_``.
     n_jobs : int or None, default=None
