@@ -509,6 +509,38 @@ def test_study_from_an_earlier_version_is_continued_and_ranked_consistently(
         _ridge_search(bad_space, storage=url, study_name="old", n_trials=1, cv=2)
 
 
+class InterruptibleRidge(RidgeClassifier):
+    """A classifier whose fit is stopped by Ctrl-C when ``interrupt`` is set."""
+
+    def __init__(self, alpha=1.0, interrupt=False):
+        super().__init__(alpha=alpha)
+        self.interrupt = interrupt
+
+    def fit(self, X, y, sample_weight=None):
+        if self.interrupt:
+            raise KeyboardInterrupt
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_trial_stopped_by_ctrl_c_records_keyboard_interrupt(tmp_path):
+    X, y = load_iris(return_X_y=True)
+    url = f"sqlite:///{tmp_path / 'kb.db'}"
+    space = {"alpha": FloatDistribution(1e-3, 1e3, log=True)}
+
+    def search(interrupt):
+        return OptunaSearchCV(InterruptibleRidge(interrupt=interrupt), space, n_trials=1, cv=2,
+                              random_state=0, storage=url, study_name="kb")
+
+    with pytest.raises(KeyboardInterrupt):
+        search(True).fit(X, y)
+    (trial,) = optuna.load_study(study_name="kb", storage=url).trials
+    assert trial.state == TrialState.FAIL
+    assert trial.user_attrs["error"] == "KeyboardInterrupt"
+    with pytest.warns(FitFailedWarning, match="First error: KeyboardInterrupt"):
+        resumed = search(False).fit(X, y)
+    assert list(resumed.cv_results_["error"]) == ["KeyboardInterrupt", ""]
+
+
 # ---------------------------------------------------------------------- samplers
 @pytest.mark.parametrize(
     ("name", "cls"),
