@@ -97,11 +97,38 @@ def test_one_class_target(tmp_path):
 
 
 def test_unreachable_storage(table, tmp_path):
-    url = "postgresql://someone:secret@127.0.0.1:9/nodb"
+    url = "postgresql+psycopg2://someone:secret@127.0.0.1:9/nodb"
     result = run_cli("tune", str(table), "--target", "label", "--storage", url,
                      "--output", str(tmp_path))
     line = one_line_error(result, 69, "cannot reach the study storage", "127.0.0.1:9")
     assert "secret" not in line
+
+
+def _only_psycopg2(monkeypatch):
+    """As if psycopg (3), SQLAlchemy 2.1's default PostgreSQL driver, were not installed."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a, **k: None if name == "psycopg" else real(name, *a, **k))
+
+
+def test_plain_postgresql_url_without_its_driver_says_to_name_psycopg2(monkeypatch):
+    pytest.importorskip("psycopg2")
+    from sqlalchemy.engine import make_url
+
+    from skkeras.cli._errors import CLIError
+    from skkeras.cli._storage import check_storage
+
+    if make_url("postgresql://h/db").get_dialect().driver != "psycopg":
+        pytest.skip("this SQLAlchemy's default PostgreSQL driver is psycopg2")
+    _only_psycopg2(monkeypatch)
+    expected = (r"--storage: .*postgresql://someone:\*\*\*@127.0.0.1:9/nodb uses SQLAlchemy's "
+                r"default PostgreSQL driver, psycopg.*postgresql\+psycopg2://someone:\*\*\*@")
+    with pytest.raises(CLIError, match=expected) as info:
+        check_storage("postgresql://someone:secret@127.0.0.1:9/nodb")
+    assert info.value.exit_code == 2
+    assert "secret" not in str(info.value)
 
 
 def test_unknown_scoring(table, tmp_path):

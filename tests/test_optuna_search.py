@@ -453,6 +453,22 @@ def test_sqlite_study_resumes_with_the_same_name(tmp_path):
     assert len(set(alphas)) == 5
 
 
+def test_plain_postgresql_url_without_its_driver_says_to_name_psycopg2(monkeypatch):
+    pytest.importorskip("psycopg2")
+    import importlib.util
+
+    from sqlalchemy.engine import make_url
+
+    if make_url("postgresql://h/db").get_dialect().driver != "psycopg":
+        pytest.skip("this SQLAlchemy's default PostgreSQL driver is psycopg2")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a, **k: None if name == "psycopg" else real(name, *a, **k))
+    with pytest.raises(ImportError, match=r"driver, psycopg, which is not installed; psycopg2 "
+                                          r"is\. Name it in the URL: postgresql\+psycopg2://"):
+        _ridge_search(storage="postgresql://someone:secret@127.0.0.1:9/nodb")
+
+
 def test_minimizing_study_is_refused(tmp_path):
     url = f"sqlite:///{tmp_path / 'min.db'}"
     optuna.create_study(storage=url, study_name="min", direction="minimize")

@@ -130,7 +130,7 @@ def _add_tune(commands, common) -> None:
     )
     tune.add_argument(
         "--storage", metavar="URL", default=None,
-        help="Optuna storage URL, e.g. postgresql://user:pw@host/db "
+        help="Optuna storage URL, e.g. postgresql+psycopg2://user:pw@host/db "
         "(default: sqlite:///DIR/study.db)",
     )
     tune.add_argument(
