@@ -114,8 +114,12 @@ def serving_outputs(estimator, x) -> dict:
 
     An estimator that is not one network post-processed like a skkeras classifier or regressor
     (an ensemble, say) defines ``_serving_outputs(self, x)`` returning such a dict; it can call
-    this function on each of its members and combine the results with ``keras.ops``.
+    this function on each of its members and combine the results with ``keras.ops``. A
+    ``Pipeline`` (a member, say) applies its scaler steps to ``x`` first.
     """
+    steps, estimator = _split_pipeline(estimator)
+    for name, step in steps:
+        x = _affine_step(import_keras(), name, step, x)
     hook = getattr(estimator, "_serving_outputs", None)
     if hook is not None:
         return hook(x)

@@ -306,3 +306,27 @@ def test_export_refuses_a_foreign_folder_at_the_backup_path(tmp_path):
     with pytest.raises(FileExistsError, match=r"served.previous is a folder that is neither"):
         _export_saved_model(_FakeServingModel("new"), tmp_path / "served")
     assert sorted(os.listdir(tmp_path)) == ["served.previous"]
+
+
+@pytest.mark.parametrize("combine", ["mean", "best", "refit"])
+def test_kfold_ensembles_export_like_they_predict(data, tmp_path, combine):
+    from skkeras.ensemble import KFoldEnsembleClassifier, KFoldEnsembleRegressor
+
+    X, y, Xr, yr = data
+    # The first fold leaves class "c" out of its training and test rows: that member serves
+    # two probability columns, placed under classes_ like predict_proba does.
+    rows = np.arange(len(y))
+    without_c = rows[y != "c"]
+    splits = [(without_c[::2], without_c[1::2]), (rows[::2], rows[1::2])]
+    member = make_pipeline(StandardScaler(), KerasMLPClassifier((4,), epochs=1, random_state=0))
+    classifier = KFoldEnsembleClassifier(member, cv=splits, combine=combine,
+                                         random_state=0).fit(X, y)
+    assert [len(m.classes_) for m in classifier.estimators_] == [2, 3]
+    _, signature = _serve(skkeras.export(classifier, tmp_path / "classifier"))
+    got = signature(X=tf.constant(X, tf.float32))["predict_proba"].numpy()
+    np.testing.assert_allclose(got, classifier.predict_proba(X), atol=1e-5, rtol=0)
+    regressor = KFoldEnsembleRegressor(KerasMLPRegressor((4,), epochs=1, random_state=0), cv=2,
+                                       combine=combine, random_state=0).fit(Xr, yr)
+    _, signature = _serve(skkeras.export(regressor, tmp_path / "regressor"))
+    got = signature(X=tf.constant(Xr, tf.float32))["predict"].numpy()
+    np.testing.assert_allclose(got, regressor.predict(Xr), atol=1e-5, rtol=0)
