@@ -246,7 +246,12 @@ def _check_replaceable(path: Path) -> None:
     """Refuse to replace anything at ``path`` but an empty folder or a SavedModel folder."""
     if not os.path.lexists(path):
         return
-    if path.is_symlink() or not path.is_dir():
+    if path.is_symlink():
+        raise FileExistsError(
+            f"{path} is a symbolic link; export replaces only a real SavedModel folder. Remove "
+            "the link or export to its target."
+        )
+    if not path.is_dir():
         raise FileExistsError(
             f"{path} exists and is not a folder; a SavedModel is a folder. Remove it or export "
             "to another path."

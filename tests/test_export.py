@@ -301,6 +301,12 @@ def test_export_killed_between_renames_keeps_the_previous_export_visible(tmp_pat
 def test_export_refuses_a_foreign_folder_at_the_backup_path(tmp_path):
     from skkeras._export import _export_saved_model
 
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to("real")
+    with pytest.raises(FileExistsError, match=r"link is a symbolic link"):
+        _export_saved_model(_FakeServingModel("new"), tmp_path / "link")
+    (tmp_path / "link").unlink()
+    (tmp_path / "real").rmdir()
     (tmp_path / "served.previous").mkdir()
     (tmp_path / "served.previous" / "mine.txt").write_text("keep")
     with pytest.raises(FileExistsError, match=r"served.previous is a folder that is neither"):
