@@ -27,8 +27,10 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import io
+import json
 import math
 import os
+import zipfile
 
 import numpy as np
 
@@ -537,7 +539,12 @@ class Decoder:
 
         data = self._read(node["file"])
         trusted = [*SKOPS_EXTRA_TRUSTED, *self.trusted]
-        untrusted = sorted(set(sio.get_untrusted_types(data=data)) - set(trusted))
+        try:
+            untrusted = sorted(set(sio.get_untrusted_types(data=data)) - set(trusted))
+        except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ValueError(
+                f"{where}: the member {node['file']!r} is not a valid skops file ({error})."
+            ) from error
         if untrusted:
             raise ValueError(
                 f"{where}: the stored scikit-learn object uses types that are not trusted: "

@@ -8,9 +8,12 @@ same output post-processing as the estimator. Keras's own exporter writes the ar
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import importlib.util
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._keras import import_keras
-from ._persistence import atomic_write
+from ._persistence import _fsync_folder, atomic_write, destination_path
 from ._targets import BINARY, MULTILABEL
 
 FORMATS = ("tf_saved_model", "onnx")
@@ -41,8 +44,9 @@ def export(estimator: Any, path: str | os.PathLike, format: str = "tf_saved_mode
         estimator are ``StandardScaler``, ``MinMaxScaler``, ``MaxAbsScaler`` or
         ``"passthrough"``.
     path : str or path-like
-        A folder for ``"tf_saved_model"`` (replaced if it exists), a file for ``"onnx"``.
-        Missing parent folders are created (TensorFlow Serving wants ``<base>/<version>``).
+        A folder for ``"tf_saved_model"``, a file for ``"onnx"``. Missing parent folders are
+        created (TensorFlow Serving wants ``<base>/<version>``). An existing folder is replaced
+        only if it is empty or a SavedModel (holds ``saved_model.pb``); see Notes.
     format : {"tf_saved_model", "onnx"}, default="tf_saved_model"
         ``"onnx"`` needs the ``tf2onnx`` and ``onnx`` packages (TensorFlow backend).
 
@@ -50,6 +54,21 @@ def export(estimator: Any, path: str | os.PathLike, format: str = "tf_saved_mode
     -------
     path : pathlib.Path
         Where the artifact was written.
+
+    Raises
+    ------
+    FileExistsError
+        If ``path`` (or ``<path>.previous``, see Notes) exists and is a file, or a folder that
+        is neither empty nor a SavedModel; nothing is written or deleted then.
+
+    Notes
+    -----
+    The SavedModel is written to a hidden temporary folder next to ``path``, then moved into
+    place. On Linux an existing export is exchanged with the new one atomically. Elsewhere the
+    old export is first renamed to ``<path>.previous`` and deleted once the new one is in place:
+    if the process is killed between these two renames, ``path`` is missing and the previous
+    export is intact in ``<path>.previous`` (rename it back, or export again, which removes it).
+    The ONNX file is written atomically like :func:`skkeras.save`'s files.
 
     Examples
     --------
@@ -68,8 +87,8 @@ def export(estimator: Any, path: str | os.PathLike, format: str = "tf_saved_mode
         raise ValueError(
             f"The 'format' parameter of export must be one of {FORMATS}. Got {format!r} instead."
         )
+    path = destination_path(path, "export")
     serving_model = serving_model_for(estimator)
-    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if format == "onnx":
         _export_onnx(serving_model, path)
@@ -95,8 +114,12 @@ def serving_outputs(estimator, x) -> dict:
 
     An estimator that is not one network post-processed like a skkeras classifier or regressor
     (an ensemble, say) defines ``_serving_outputs(self, x)`` returning such a dict; it can call
-    this function on each of its members and combine the results with ``keras.ops``.
+    this function on each of its members and combine the results with ``keras.ops``. A
+    ``Pipeline`` (a member, say) applies its scaler steps to ``x`` first.
     """
+    steps, estimator = _split_pipeline(estimator)
+    for name, step in steps:
+        x = _affine_step(import_keras(), name, step, x)
     hook = getattr(estimator, "_serving_outputs", None)
     if hook is not None:
         return hook(x)
@@ -196,30 +219,93 @@ def _probabilities(ops, target, outputs):
 
 
 def _export_saved_model(serving_model, path: Path) -> None:
-    """Write the SavedModel to a sibling folder, then swap it in place of ``path``."""
+    """Write the SavedModel to a hidden sibling folder, then swap it in place of ``path``."""
+    _check_replaceable(path)
+    backup = _backup_path(path)
+    _check_replaceable(backup)
     folder = path.parent if str(path.parent) else Path(".")
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder))
     try:
         target = staging / "saved_model"
         serving_model.export(str(target), format="tf_saved_model", verbose=False)
-        _replace_folder(target, path)
+        _replace_folder(target, path, backup)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    # A backup left by an export that was killed mid-swap is obsolete once ``path`` is new.
+    if backup.exists():
+        shutil.rmtree(backup, ignore_errors=True)
+    _fsync_folder(folder)
 
 
-def _replace_folder(source: Path, path: Path) -> None:
+def _backup_path(path: Path) -> Path:
+    """Where the previous export waits while the new one is moved in: ``<path>.previous``."""
+    return path.with_name(f"{path.name}.previous")
+
+
+def _check_replaceable(path: Path) -> None:
+    """Refuse to replace anything at ``path`` but an empty folder or a SavedModel folder."""
+    if not os.path.lexists(path):
+        return
+    if path.is_symlink():
+        raise FileExistsError(
+            f"{path} is a symbolic link; export replaces only a real SavedModel folder. Remove "
+            "the link or export to its target."
+        )
+    if not path.is_dir():
+        raise FileExistsError(
+            f"{path} exists and is not a folder; a SavedModel is a folder. Remove it or export "
+            "to another path."
+        )
+    if any(path.iterdir()) and not (path / "saved_model.pb").is_file():
+        raise FileExistsError(
+            f"{path} is a folder that is neither empty nor a SavedModel (it has no "
+            "saved_model.pb); export replaces only those, so that nothing else is deleted. "
+            "Export to a new or empty folder, e.g. <base>/<version> for TensorFlow Serving."
+        )
+
+
+def _replace_folder(source: Path, path: Path, backup: Path) -> None:
+    """Move ``source`` to ``path``, replacing the SavedModel there if any.
+
+    On Linux the two folders are exchanged atomically (``renameat2`` with
+    ``RENAME_EXCHANGE``). Elsewhere, or where the file system cannot exchange, the previous
+    export is first renamed to ``backup`` (``<path>.previous``): a crash between the two renames
+    leaves it there, and the next export removes it.
+    """
     if not path.exists():
         os.replace(source, path)
         return
-    if not path.is_dir():
-        raise FileExistsError(f"{path} exists and is not a folder; a SavedModel is a folder.")
-    backup = source.parent / "previous"
+    if _exchange(source, path):
+        return
     os.replace(path, backup)
     try:
         os.replace(source, path)
     except OSError:
         os.replace(backup, path)
         raise
+    shutil.rmtree(backup, ignore_errors=True)
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Atomically swap two paths with Linux's ``renameat2``; False where that is unavailable."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                          ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    at_fdcwd, rename_exchange = -100, 2
+    result = renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second),
+                       rename_exchange)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+        return False
+    raise OSError(code, os.strerror(code), str(second))
 
 
 def _export_onnx(serving_model, path: Path) -> None:

@@ -12,8 +12,10 @@ A saved estimator is one zip archive:
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import stat
 import tempfile
 import warnings
 import zipfile
@@ -38,7 +40,9 @@ def save(estimator: Any, path: str | os.PathLike) -> Path:
     history...) as JSON and ``.npy`` arrays, plus the versions of skkeras, Keras and
     scikit-learn. The write is atomic: the data goes to a temporary file in the same folder,
     which is flushed to disk and then renamed over ``path``, so a crash or a full disk leaves any
-    previous file intact.
+    previous file intact. The new file keeps the permission bits of the file it replaces (a new
+    file gets ``0o666 & ~umask``, as with ``open``). If ``path`` is a symbolic link, the file it
+    points to is replaced (atomically, in that file's folder) and the link is kept.
 
     Parameters
     ----------
@@ -58,6 +62,10 @@ def save(estimator: Any, path: str | os.PathLike) -> Path:
     TypeError
         If a parameter or fitted attribute cannot be stored safely (a lambda builder, a callback
         instance...); the message names it. Nothing is written then.
+    ValueError
+        If ``path`` is empty.
+    IsADirectoryError, FileNotFoundError
+        If ``path`` is a folder, or its folder does not exist; nothing is written then.
 
     Notes
     -----
@@ -77,7 +85,8 @@ def save(estimator: Any, path: str | os.PathLike) -> Path:
     >>> (skkeras.load(path).predict(X) == clf.predict(X)).all()
     np.True_
     """
-    path = Path(path)
+    path = destination_path(path, "save")
+    _check_destination(Path(os.path.realpath(path)) if path.is_symlink() else path)
     with tempfile.TemporaryDirectory(prefix="skkeras-save-") as workdir:
         encoder = Encoder(workdir)
         root = encoder.encode(estimator, type(estimator).__name__)
@@ -160,7 +169,12 @@ def load(
             )
             try:
                 estimator = decoder.decode(manifest["estimator"], "estimator")
-            except (KeyError, TypeError, AttributeError) as error:
+            except RecursionError as error:
+                raise ValueError(
+                    f"{path}: the skkeras file is corrupted (its estimator entry is nested too "
+                    "deeply)."
+                ) from error
+            except (KeyError, TypeError, AttributeError, zipfile.BadZipFile) as error:
                 raise ValueError(f"{path}: the skkeras file is corrupted ({error!r}).") from error
             except ValueError as error:
                 if str(error).startswith(str(path)):
@@ -189,16 +203,31 @@ def library_versions() -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------- writing
+def destination_path(path: str | os.PathLike, what: str = "save") -> Path:
+    """``path`` as a Path, refusing an empty path before anything is written."""
+    if os.fspath(path) == "":
+        raise ValueError(f"{what}: the path is empty; give a file path such as 'model.skkeras'.")
+    return Path(path)
+
+
 def atomic_write(path: Path, write: Callable[[Any], None]) -> None:
     """Call ``write(file)`` on a temporary file next to ``path``, then rename it over ``path``.
 
     The temporary file is flushed and fsynced before the rename, and removed if anything fails,
-    so ``path`` holds either its previous content or the complete new one.
+    so ``path`` holds either its previous content or the complete new one. The new file keeps
+    the permission bits of the file it replaces, else gets ``0o666 & ~umask`` like a file made
+    by ``open``. A symbolic link is written through: its target is replaced (atomically, in the
+    target's folder) and the link stays.
     """
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+    _check_destination(path)
     folder = path.parent if str(path.parent) else Path(".")
+    mode = _file_mode(path)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(handle, "wb") as file:
+            _set_mode(file.fileno(), temporary, mode)
             write(file)
             file.flush()
             os.fsync(file.fileno())
@@ -208,6 +237,48 @@ def atomic_write(path: Path, write: Callable[[Any], None]) -> None:
             os.remove(temporary)
         raise
     _fsync_folder(folder)
+
+
+def _check_destination(path: Path) -> None:
+    """Errors that name the user's path, not the temporary file, raised before writing."""
+    if path.is_dir():
+        raise IsADirectoryError(
+            errno.EISDIR, f"cannot write to {path}: it is a folder; give a file path inside it",
+            str(path),
+        )
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            errno.ENOENT,
+            f"cannot write to {path}: the folder {folder} does not exist; create it first",
+            str(path),
+        )
+
+
+def _file_mode(path: Path) -> int:
+    """The permission bits of the file being replaced, else ``0o666 & ~umask``."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the platform allows."""
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _set_mode(descriptor: int, name: str, mode: int) -> None:
+    if hasattr(os, "fchmod"):
+        os.fchmod(descriptor, mode)
+    else:  # Windows
+        os.chmod(name, mode)
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -272,6 +343,10 @@ def _read_manifest(archive: zipfile.ZipFile, path: Path) -> dict:
         manifest = json.loads(_read_member(archive, MANIFEST, path).decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError(f"{path}: {MANIFEST} is not valid JSON ({error}).") from error
+    except RecursionError as error:
+        raise ValueError(
+            f"{path}: {MANIFEST} is nested too deeply to be an skkeras file."
+        ) from error
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
         raise ValueError(f"{path} is not an skkeras estimator file.")
     version = manifest.get("format_version")

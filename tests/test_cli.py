@@ -97,17 +97,100 @@ def test_one_class_target(tmp_path):
 
 
 def test_unreachable_storage(table, tmp_path):
-    url = "postgresql://someone:secret@127.0.0.1:9/nodb"
+    url = "postgresql+psycopg2://someone:secret@127.0.0.1:9/nodb"
     result = run_cli("tune", str(table), "--target", "label", "--storage", url,
                      "--output", str(tmp_path))
     line = one_line_error(result, 69, "cannot reach the study storage", "127.0.0.1:9")
     assert "secret" not in line
 
 
+def _only_psycopg2(monkeypatch):
+    """As if psycopg (3), SQLAlchemy 2.1's default PostgreSQL driver, were not installed."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a, **k: None if name == "psycopg" else real(name, *a, **k))
+
+
+def test_plain_postgresql_url_without_its_driver_says_to_name_psycopg2(monkeypatch):
+    pytest.importorskip("psycopg2")
+    from sqlalchemy.engine import make_url
+
+    from skkeras.cli._errors import CLIError
+    from skkeras.cli._storage import check_storage
+
+    if make_url("postgresql://h/db").get_dialect().driver != "psycopg":
+        pytest.skip("this SQLAlchemy's default PostgreSQL driver is psycopg2")
+    _only_psycopg2(monkeypatch)
+    expected = (r"--storage: .*postgresql://someone:\*\*\*@127.0.0.1:9/nodb uses SQLAlchemy's "
+                r"default PostgreSQL driver, psycopg.*postgresql\+psycopg2://someone:\*\*\*@")
+    with pytest.raises(CLIError, match=expected) as info:
+        check_storage("postgresql://someone:secret@127.0.0.1:9/nodb")
+    assert info.value.exit_code == 2
+    assert "secret" not in str(info.value)
+
+
 def test_unknown_scoring(table, tmp_path):
     result = run_cli("tune", str(table), "--target", "label", "--scoring", "acuracy",
                      "--output", str(tmp_path))
     one_line_error(result, 2, "unknown --scoring 'acuracy'")
+
+
+def usage_error(result, *fragments: str) -> str:
+    """The result is an argparse usage error (exit 2) whose last line holds every fragment."""
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    for fragment in fragments:
+        assert fragment in last, last
+    return last
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (("tune", "{table}", "--target", "label", "--cv", "1"),
+         ("argument --cv", "expected at least 2 cross-validation folds, got '1'")),
+        (("tune", "{table}", "--target", "label", "--seed", "-1"),
+         ("argument --seed", "expected an integer from 0 to 4294967295, got '-1'")),
+        (("demo", "--quick", "--trials", "1", "--seed", "99999999999"),
+         ("argument --seed", "got '99999999999'")),
+    ],
+)
+def test_bad_cv_and_seed_are_usage_errors(table, tmp_path, args, fragments):
+    output = tmp_path / "out"
+    args = [arg.format(table=table) for arg in args]
+    usage_error(run_cli(*args, "--output", str(output)), *fragments)
+    assert not output.exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "target", "scoring", "fragment"),
+    [
+        ("table", "label", "r2", "'r2' is a regression metric but the target is a "
+                                 "classification target"),
+        ("numbers", "y", "accuracy", "'accuracy' is a classification (or clustering) metric "
+                                     "but the target is a regression target"),
+    ],
+)
+def test_scorer_of_the_other_task_is_refused(table, tmp_path, data, target, scoring, fragment):
+    if data == "numbers":
+        table = tmp_path / "numbers.csv"
+        pd.DataFrame({"x": np.arange(40.0), "y": np.arange(40.0) ** 0.5}).to_csv(table)
+    output = tmp_path / "out"
+    result = run_cli("tune", str(table), "--target", target, "--scoring", scoring,
+                     "--output", str(output))
+    one_line_error(result, 2, fragment)
+    assert not output.exists()
+
+
+def test_unreachable_storage_leaves_no_output_folder(table, tmp_path):
+    output = tmp_path / "out"
+    result = run_cli("tune", str(table), "--target", "label", "--output", str(output),
+                     "--storage", "postgresql+psycopg2://someone:secret@127.0.0.1:9/nodb")
+    one_line_error(result, 69, "cannot reach the study storage")
+    assert not output.exists()
 
 
 def test_missing_model_file(table, tmp_path):

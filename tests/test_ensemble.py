@@ -7,6 +7,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.model_selection import (
     GridSearchCV,
+    GroupKFold,
     KFold,
     StratifiedKFold,
     cross_val_score,
@@ -202,6 +203,22 @@ def test_non_keras_estimators_have_no_epochs(cancer):
     assert ensemble.fold_epochs_ is None and ensemble.refit_epochs_ is None
     assert ensemble.refit_estimator_.get_depth() == 3
     assert ensemble.score(X, y) > 0.9
+
+
+@pytest.mark.parametrize("ensemble_class", [KFoldEnsembleClassifier, KFoldEnsembleRegressor])
+def test_groups_reach_a_group_aware_cv(cancer, ensemble_class):
+    X, y = cancer
+    groups = np.arange(len(y)) % 3
+    tree = (DecisionTreeClassifier if ensemble_class is KFoldEnsembleClassifier
+            else DecisionTreeRegressor)(max_depth=2, random_state=0)
+    ensemble = ensemble_class(tree, cv=GroupKFold(3)).fit(X, y, groups=groups)
+    assert len(ensemble.estimators_) == 3
+    for member, (train, _) in zip(ensemble.estimators_, GroupKFold(3).split(X, y, groups),
+                                  strict=True):
+        refit = tree.__class__(max_depth=2, random_state=0).fit(X[train], y[train])
+        np.testing.assert_array_equal(member.predict(X), refit.predict(X))
+    with pytest.raises(ValueError, match="'groups' parameter should not be None"):
+        ensemble_class(tree, cv=GroupKFold(3)).fit(X, y)
 
 
 def test_pipeline_with_memory_keeps_its_fitted_steps(cancer, tmp_path):

@@ -185,6 +185,8 @@ def test_export_refusals(data, tmp_path):
     (tmp_path / "file").write_text("not a folder")
     with pytest.raises(FileExistsError, match="not a folder"):
         skkeras.export(fitted, tmp_path / "file")
+    with pytest.raises(ValueError, match="export: the path is empty"):
+        skkeras.export(fitted, "")
     assert sorted(os.listdir(tmp_path)) == ["file"]
 
 
@@ -209,7 +211,128 @@ def test_onnx_matches_estimator(data, tmp_path):
     runtime = pytest.importorskip("onnxruntime")
     X, y, _, _ = data
     fitted = KerasMLPClassifier((4,), epochs=1, random_state=0).fit(X, y == "a")
-    path = skkeras.export(fitted, tmp_path / "model.onnx", format="onnx")
+    previous = os.umask(0o027)
+    try:
+        path = skkeras.export(fitted, tmp_path / "model.onnx", format="onnx")
+    finally:
+        os.umask(previous)
+    assert os.stat(path).st_mode & 0o777 == 0o640  # like open(), not mkstemp's 0o600
     session = runtime.InferenceSession(str(path))
     (got,) = session.run(None, {session.get_inputs()[0].name: X.astype("float32")})
     np.testing.assert_allclose(got, fitted.predict_proba(X), atol=1e-5, rtol=0)
+
+
+class _FakeServingModel:
+    """Stands in for the Keras serving model: ``export`` writes a marked SavedModel folder."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def export(self, target, format, verbose):
+        os.makedirs(target)
+        with open(os.path.join(target, "saved_model.pb"), "w") as file:
+            file.write(self.marker)
+
+
+def _marker(folder):
+    with open(os.path.join(folder, "saved_model.pb")) as file:
+        return file.read()
+
+
+def test_export_refuses_to_replace_a_folder_that_is_not_a_saved_model(data, tmp_path):
+    X, y, _, _ = data
+    fitted = KerasMLPClassifier((3,), epochs=1, random_state=0).fit(X, y)
+    base = tmp_path / "iris"
+    skkeras.export(fitted, base / "1")
+    (base / "NOTES.txt").write_text("my notes")
+    with pytest.raises(FileExistsError, match=r"iris is a folder that is neither empty nor a "
+                                              r"SavedModel \(it has no saved_model.pb\)"):
+        skkeras.export(fitted, base)
+    assert sorted(os.listdir(base)) == ["1", "NOTES.txt"]
+    assert (base / "1" / "saved_model.pb").is_file()
+    assert os.listdir(tmp_path) == ["iris"]
+    (tmp_path / "empty").mkdir()
+    assert skkeras.export(fitted, tmp_path / "empty") == tmp_path / "empty"
+    assert (tmp_path / "empty" / "saved_model.pb").is_file()
+
+
+def test_export_swaps_atomically_and_leaves_nothing_behind(tmp_path):
+    from skkeras._export import _export_saved_model
+
+    path = tmp_path / "served"
+    _export_saved_model(_FakeServingModel("old"), path)
+    _export_saved_model(_FakeServingModel("new"), path)
+    assert _marker(path) == "new"
+    assert os.listdir(tmp_path) == ["served"]
+
+
+def test_export_killed_between_renames_keeps_the_previous_export_visible(tmp_path, monkeypatch):
+    import skkeras._export as export_module
+
+    path = tmp_path / "served"
+    export_module._export_saved_model(_FakeServingModel("old"), path)
+    monkeypatch.setattr(export_module, "_exchange", lambda first, second: False)
+    real_replace = os.replace
+
+    class Killed(BaseException):
+        pass
+
+    def replace(source, destination):
+        real_replace(source, destination)
+        if str(destination).endswith("served.previous"):
+            raise Killed  # as if the process died right after moving the old export aside
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(Killed):
+        export_module._export_saved_model(_FakeServingModel("new"), path)
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert not path.exists()
+    assert _marker(tmp_path / "served.previous") == "old"
+    # The next export puts its model in place and removes the obsolete backup.
+    export_module._export_saved_model(_FakeServingModel("newer"), path)
+    assert _marker(path) == "newer"
+    assert os.listdir(tmp_path) == ["served"]
+    # Without the crash the fallback swap also leaves only the new export.
+    export_module._export_saved_model(_FakeServingModel("newest"), path)
+    assert _marker(path) == "newest"
+    assert os.listdir(tmp_path) == ["served"]
+
+
+def test_export_refuses_a_foreign_folder_at_the_backup_path(tmp_path):
+    from skkeras._export import _export_saved_model
+
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to("real")
+    with pytest.raises(FileExistsError, match=r"link is a symbolic link"):
+        _export_saved_model(_FakeServingModel("new"), tmp_path / "link")
+    (tmp_path / "link").unlink()
+    (tmp_path / "real").rmdir()
+    (tmp_path / "served.previous").mkdir()
+    (tmp_path / "served.previous" / "mine.txt").write_text("keep")
+    with pytest.raises(FileExistsError, match=r"served.previous is a folder that is neither"):
+        _export_saved_model(_FakeServingModel("new"), tmp_path / "served")
+    assert sorted(os.listdir(tmp_path)) == ["served.previous"]
+
+
+@pytest.mark.parametrize("combine", ["mean", "best", "refit"])
+def test_kfold_ensembles_export_like_they_predict(data, tmp_path, combine):
+    from skkeras.ensemble import KFoldEnsembleClassifier, KFoldEnsembleRegressor
+
+    X, y, Xr, yr = data
+    # The first fold leaves class "c" out of its training and test rows: that member serves
+    # two probability columns, placed under classes_ like predict_proba does.
+    rows = np.arange(len(y))
+    without_c = rows[y != "c"]
+    splits = [(without_c[::2], without_c[1::2]), (rows[::2], rows[1::2])]
+    member = make_pipeline(StandardScaler(), KerasMLPClassifier((4,), epochs=1, random_state=0))
+    classifier = KFoldEnsembleClassifier(member, cv=splits, combine=combine,
+                                         random_state=0).fit(X, y)
+    assert [len(m.classes_) for m in classifier.estimators_] == [2, 3]
+    _, signature = _serve(skkeras.export(classifier, tmp_path / "classifier"))
+    got = signature(X=tf.constant(X, tf.float32))["predict_proba"].numpy()
+    np.testing.assert_allclose(got, classifier.predict_proba(X), atol=1e-5, rtol=0)
+    regressor = KFoldEnsembleRegressor(KerasMLPRegressor((4,), epochs=1, random_state=0), cv=2,
+                                       combine=combine, random_state=0).fit(Xr, yr)
+    _, signature = _serve(skkeras.export(regressor, tmp_path / "regressor"))
+    got = signature(X=tf.constant(Xr, tf.float32))["predict"].numpy()
+    np.testing.assert_allclose(got, regressor.predict(Xr), atol=1e-5, rtol=0)

@@ -453,11 +453,108 @@ def test_sqlite_study_resumes_with_the_same_name(tmp_path):
     assert len(set(alphas)) == 5
 
 
+def test_plain_postgresql_url_without_its_driver_says_to_name_psycopg2(monkeypatch):
+    pytest.importorskip("psycopg2")
+    import importlib.util
+
+    from sqlalchemy.engine import make_url
+
+    if make_url("postgresql://h/db").get_dialect().driver != "psycopg":
+        pytest.skip("this SQLAlchemy's default PostgreSQL driver is psycopg2")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a, **k: None if name == "psycopg" else real(name, *a, **k))
+    with pytest.raises(ImportError, match=r"driver, psycopg, which is not installed; psycopg2 "
+                                          r"is\. Name it in the URL: postgresql\+psycopg2://"):
+        _ridge_search(storage="postgresql://someone:secret@127.0.0.1:9/nodb")
+
+
 def test_minimizing_study_is_refused(tmp_path):
     url = f"sqlite:///{tmp_path / 'min.db'}"
     optuna.create_study(storage=url, study_name="min", direction="minimize")
     with pytest.raises(ValueError, match="'min' minimizes"):
         _ridge_search(storage=url, study_name="min")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"scoring": "balanced_accuracy"},
+         r"scoring is 'balanced_accuracy' now but \"the estimator's score method\" in the study"),
+        ({"cv": 3}, r"the number of cv splits is 3 now but 2 in the study"),
+        ({"space": {"alpha": FloatDistribution(1e-3, 1e3, log=True)}},
+         r"the search space's parameters is \['alpha'\] now but \['alpha', 'fit_intercept'\]"),
+    ],
+)
+def test_resuming_an_incomparable_study_is_refused(tmp_path, change, message):
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    _ridge_search(storage=url, study_name="s", n_trials=2)
+    with pytest.raises(ValueError, match=rf"Study 's' cannot be continued by this search: "
+                                         rf"{message}.*Use another study_name"):
+        _ridge_search(storage=url, study_name="s", n_trials=2, **change)
+    assert len(optuna.load_study(study_name="s", storage=url).trials) == 2  # no new trial
+    renamed = _ridge_search(storage=url, study_name="other", n_trials=2, **change)
+    assert renamed.n_trials_ == 2
+
+
+def test_study_from_an_earlier_version_is_continued_and_ranked_consistently(
+    tmp_path, monkeypatch
+):
+    import skkeras.model_selection._optuna_search as module
+
+    url = f"sqlite:///{tmp_path / 'legacy.db'}"
+    with monkeypatch.context() as patch:  # an skkeras that recorded nothing in the study
+        patch.setattr(module, "_check_comparable", lambda study, expected: None)
+        _ridge_search(storage=url, study_name="old", n_trials=2)
+    assert optuna.load_study(study_name="old", storage=url).user_attrs == {}
+    # Continued with cv=3 and a space that scores worse: the old trials have no third split
+    # score, so their mean is NaN and they rank last; best_index_ must not point at them.
+    bad_space = {"alpha": FloatDistribution(1e5, 1e6, log=True), "fit_intercept": [True, False]}
+    search = _ridge_search(bad_space, storage=url, study_name="old", n_trials=2, cv=3)
+    results = search.cv_results_
+    assert search.n_trials_ == 4
+    assert np.isnan(results["mean_test_score"][:2]).all()
+    assert results["rank_test_score"][search.best_index_] == 1
+    assert search.best_index_ in (2, 3)
+    assert search.best_score_ == results["mean_test_score"][search.best_index_]
+    assert search.best_trial_.number == results["number"][search.best_index_]
+    assert search.best_params_ == results["params"][search.best_index_]
+    # The continued study now records its settings, so a later mismatch is refused.
+    assert optuna.load_study(study_name="old", storage=url).user_attrs["skkeras_n_splits"] == 3
+    with pytest.raises(ValueError, match="number of cv splits is 2 now but 3"):
+        _ridge_search(bad_space, storage=url, study_name="old", n_trials=1, cv=2)
+
+
+class InterruptibleRidge(RidgeClassifier):
+    """A classifier whose fit is stopped by Ctrl-C when ``interrupt`` is set."""
+
+    def __init__(self, alpha=1.0, interrupt=False):
+        super().__init__(alpha=alpha)
+        self.interrupt = interrupt
+
+    def fit(self, X, y, sample_weight=None):
+        if self.interrupt:
+            raise KeyboardInterrupt
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_trial_stopped_by_ctrl_c_records_keyboard_interrupt(tmp_path):
+    X, y = load_iris(return_X_y=True)
+    url = f"sqlite:///{tmp_path / 'kb.db'}"
+    space = {"alpha": FloatDistribution(1e-3, 1e3, log=True)}
+
+    def search(interrupt):
+        return OptunaSearchCV(InterruptibleRidge(interrupt=interrupt), space, n_trials=1, cv=2,
+                              random_state=0, storage=url, study_name="kb")
+
+    with pytest.raises(KeyboardInterrupt):
+        search(True).fit(X, y)
+    (trial,) = optuna.load_study(study_name="kb", storage=url).trials
+    assert trial.state == TrialState.FAIL
+    assert trial.user_attrs["error"] == "KeyboardInterrupt"
+    with pytest.warns(FitFailedWarning, match="First error: KeyboardInterrupt"):
+        resumed = search(False).fit(X, y)
+    assert list(resumed.cv_results_["error"]) == ["KeyboardInterrupt", ""]
 
 
 # ---------------------------------------------------------------------- samplers

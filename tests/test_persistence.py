@@ -690,3 +690,74 @@ def test_schedule_as_learning_rate_round_trips(iris, tmp_path):
                                estimator.history_["learning_rate"], rtol=1e-6)
     loaded.set_params(warm_start=True).fit(X, y)  # continues, the schedule going on
     assert loaded.n_iter_ == 4
+
+
+# ---------------------------------------------------------------------------- destinations
+def _mode(path):
+    return os.stat(path).st_mode & 0o777
+
+
+def test_saved_files_follow_umask_and_keep_replaced_permissions(tmp_path):
+    previous = os.umask(0o027)
+    try:
+        path = skkeras.save(KerasMLPClassifier(), tmp_path / "new.skkeras")
+        assert _mode(path) == 0o640
+        os.chmod(path, 0o604)
+        skkeras.save(KerasMLPClassifier(), path)
+        assert _mode(path) == 0o604
+    finally:
+        os.umask(previous)
+    assert os.listdir(tmp_path) == ["new.skkeras"]
+
+
+def test_bad_destinations_name_the_users_path(tmp_path):
+    estimator = KerasMLPClassifier()
+    with pytest.raises(FileNotFoundError, match=r"nope.m\.skkeras: the folder .*nope does not"):
+        skkeras.save(estimator, tmp_path / "nope" / "m.skkeras")
+    (tmp_path / "adir").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"cannot write to .*adir: it is a folder"):
+        skkeras.save(estimator, tmp_path / "adir")
+    with pytest.raises(ValueError, match=r"save: the path is empty"):
+        skkeras.save(estimator, "")
+    assert os.listdir(tmp_path) == ["adir"]
+    assert os.listdir(tmp_path / "adir") == []
+
+
+def test_save_writes_through_a_symbolic_link(tmp_path):
+    target = skkeras.save(KerasMLPClassifier(hidden_layer_sizes=(3,)), tmp_path / "v1.skkeras")
+    os.chmod(target, 0o640)
+    link = tmp_path / "latest.skkeras"
+    link.symlink_to("v1.skkeras")
+    assert skkeras.save(KerasMLPClassifier(hidden_layer_sizes=(7,)), link) == link
+    assert link.is_symlink()
+    assert skkeras.load(target).hidden_layer_sizes == (7,)
+    assert _mode(target) == 0o640
+    assert sorted(os.listdir(tmp_path)) == ["latest.skkeras", "v1.skkeras"]
+
+
+# ---------------------------------------------------------------------------- crafted files
+def _write_zip(path, members):
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def test_deeply_nested_manifest_is_a_value_error(tmp_path):
+    head = '{"format":"skkeras-estimator","format_version":1,"estimator":'
+    for depth, message in ((100_000, "skkeras.json is nested too deeply"),
+                           (900, "estimator entry is nested too deeply")):
+        path = _write_zip(tmp_path / f"deep{depth}.skkeras",
+                          {"skkeras.json": head + "[" * depth + "]" * depth + "}"})
+        with pytest.raises(ValueError, match=rf"deep{depth}\.skkeras: .*{message}"):
+            skkeras.load(path)
+
+
+def test_skops_node_on_a_non_skops_member_is_a_value_error(tmp_path):
+    path = skkeras.save(KerasMLPClassifier(), tmp_path / "m.skkeras")
+    edited = _rewrite_manifest(path, tmp_path / "edited.skkeras", lambda manifest: manifest[
+        "estimator"]["params"].update(
+            hidden_layer_sizes={"__type__": "skops", "file": "skkeras.json"}))
+    with pytest.raises(ValueError, match=r"edited\.skkeras: .*'skkeras.json' is not a valid "
+                                         r"skops file"):
+        skkeras.load(edited)

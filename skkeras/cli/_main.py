@@ -55,6 +55,34 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _folds(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 2:
+        raise argparse.ArgumentTypeError(
+            f"expected at least 2 cross-validation folds, got {text!r}"
+        )
+    return value
+
+
+#: Seeds NumPy's legacy RandomState (and so scikit-learn) accepts: 0 to 2**32 - 1.
+_MAX_SEED = 2**32 - 1
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= _MAX_SEED:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer from 0 to {_MAX_SEED}, got {text!r}"
+        )
+    return value
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -96,7 +124,8 @@ def _add_demo(commands, common) -> None:
         help="tuning trials to run now (default: 6 with --quick, 25 otherwise)",
     )
     demo.add_argument(
-        "--seed", type=int, default=0, help="random seed of the whole run (default: 0)"
+        "--seed", type=_seed, default=0,
+        help=f"random seed of the whole run, 0 to {_MAX_SEED} (default: 0)",
     )
 
 
@@ -121,7 +150,7 @@ def _add_tune(commands, common) -> None:
         help="stop starting new trials after S seconds",
     )
     tune.add_argument(
-        "--cv", metavar="K", type=_positive_int, default=5,
+        "--cv", metavar="K", type=_folds, default=5,
         help="cross-validation folds per trial (default: %(default)s)",
     )
     tune.add_argument(
@@ -130,7 +159,7 @@ def _add_tune(commands, common) -> None:
     )
     tune.add_argument(
         "--storage", metavar="URL", default=None,
-        help="Optuna storage URL, e.g. postgresql://user:pw@host/db "
+        help="Optuna storage URL, e.g. postgresql+psycopg2://user:pw@host/db "
         "(default: sqlite:///DIR/study.db)",
     )
     tune.add_argument(
@@ -146,8 +175,9 @@ def _add_tune(commands, common) -> None:
         help="most epochs per fit; early stopping usually ends sooner (default: %(default)s)",
     )
     tune.add_argument(
-        "--seed", type=int, default=0,
-        help="random seed of the search and the networks (default: %(default)s)",
+        "--seed", type=_seed, default=0,
+        help=f"random seed of the search and the networks, 0 to {_MAX_SEED} "
+        "(default: %(default)s)",
     )
 
 

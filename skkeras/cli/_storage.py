@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..model_selection._storage import check_postgresql_driver
 from ._errors import EXIT_CANTCREAT, EXIT_UNAVAILABLE, EXIT_USAGE, CLIError
 
 #: Seconds to wait for a database server before giving up.
@@ -42,10 +43,14 @@ def check_storage(url: str) -> None:
     except Exception as error:
         raise CLIError(
             f"--storage {url!r} is not a database URL (expected e.g. "
-            "sqlite:///study.db or postgresql://user:password@host/db)",
+            "sqlite:///study.db or postgresql+psycopg2://user:password@host/db)",
             EXIT_USAGE,
         ) from error
     shown = parsed.render_as_string(hide_password=True)
+    try:
+        check_postgresql_driver(url)
+    except ImportError as error:
+        raise CLIError(f"--storage: {error}", EXIT_USAGE) from error
     if parsed.get_backend_name() == "sqlite":
         _check_sqlite_folder(parsed.database, shown)
     connect_args = {}

@@ -38,9 +38,12 @@ def run_tune(args: argparse.Namespace) -> int:
     progress = Progress(args.quiet)
     X, y, task, dropped = _load(args)
     scoring = _workflow.check_scoring(args.scoring, task)
+    if args.storage:  # checked before the output folder exists, so a failure leaves none
+        _storage.check_storage(args.storage)
     output = _workflow.prepare_output(args.output)
     storage = args.storage or _storage.default_storage(output)
-    _storage.check_storage(storage)
+    if not args.storage:
+        _storage.check_storage(storage)
     study_name = args.study or _workflow.default_study_name(args.data, args.target)
     seed = args.seed
     progress.step(

@@ -55,14 +55,29 @@ def check_scoring(name: str | None, task: str) -> str:
 
     if name is None:
         return "accuracy" if task == "classification" else "r2"
+    examples = "accuracy, balanced_accuracy, f1_macro, roc_auc" if task == (
+        "classification") else "r2, neg_mean_absolute_error, neg_root_mean_squared_error"
     if name not in get_scorer_names():
-        examples = "accuracy, balanced_accuracy, f1_macro, roc_auc" if task == (
-            "classification") else "r2, neg_mean_absolute_error, neg_root_mean_squared_error"
         raise CLIError(
             f"unknown --scoring {name!r}; use a scikit-learn scorer name such as {examples}",
             EXIT_USAGE,
         )
+    if _scores_regression(name) != (task == "regression"):
+        kind = "regression" if task == "classification" else "classification (or clustering)"
+        raise CLIError(
+            f"--scoring {name!r} is a {kind} metric but the target is a {task} target; use "
+            f"a {task} scorer such as {examples}",
+            EXIT_USAGE,
+        )
     return name
+
+
+def _scores_regression(name: str) -> bool:
+    """Whether the scikit-learn scorer ``name`` computes a regression metric."""
+    from sklearn.metrics import get_scorer
+
+    function = getattr(get_scorer(name), "_score_func", None)
+    return getattr(function, "__module__", "") == "sklearn.metrics._regression"
 
 
 def default_study_name(data: str, target: str) -> str:

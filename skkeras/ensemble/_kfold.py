@@ -72,7 +72,7 @@ class _BaseKFoldEnsemble(MetaEstimatorMixin, BaseEstimator):
         self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X, y, sample_weight=None) -> _BaseKFoldEnsemble:
+    def fit(self, X, y, sample_weight=None, *, groups=None) -> _BaseKFoldEnsemble:
         """Fit one clone of ``estimator`` per fold, then combine them as ``combine`` says.
 
         Parameters
@@ -83,6 +83,9 @@ class _BaseKFoldEnsemble(MetaEstimatorMixin, BaseEstimator):
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights, used for training, early stopping and the fold scores.
+        groups : array-like of shape (n_samples,), default=None
+            Group labels for a group-aware ``cv`` (``GroupKFold``, ``LeaveOneGroupOut``...),
+            as in ``cross_val_score``.
 
         Returns
         -------
@@ -92,11 +95,11 @@ class _BaseKFoldEnsemble(MetaEstimatorMixin, BaseEstimator):
         self._validate_params()
         self._check_combine()
         y = self._check_target(y)
-        X, y = indexable(X, y)
+        X, y, groups = indexable(X, y, groups)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
         cv = check_cv(self.cv, y, classifier=is_classifier(self))
-        splits = list(cv.split(X, y))
+        splits = list(cv.split(X, y, groups))
         seeds = self._member_seeds(len(splits) + 1)
         scorer = check_scoring(self.estimator, scoring=self.scoring)
         folds = Parallel(n_jobs=self.n_jobs)(
@@ -322,6 +325,30 @@ class KFoldEnsembleClassifier(ClassifierMixin, _BaseKFoldEnsemble):
         aligned[:, np.searchsorted(self.classes_, estimator.classes_)] = proba
         return aligned
 
+    def _serving_outputs(self, x) -> dict:
+        """``predict_proba`` as Keras operations on ``x``, for :func:`skkeras.export`."""
+        from .._export import serving_outputs
+        from .._keras import import_keras
+
+        ops = import_keras().ops
+        probabilities = []
+        for member in self._predictors():
+            proba = serving_outputs(member, x).get("predict_proba")
+            if proba is None:
+                raise TypeError(
+                    f"export needs predict_proba from every member of {type(self).__name__}; "
+                    f"{type(member).__name__} serves predict only."
+                )
+            if len(member.classes_) != len(self.classes_):
+                columns = np.searchsorted(self.classes_, member.classes_)
+                spread = np.zeros((len(member.classes_), len(self.classes_)), "float32")
+                spread[np.arange(len(member.classes_)), columns] = 1.0
+                proba = ops.matmul(proba, spread)
+            probabilities.append(proba)
+        if len(probabilities) == 1:
+            return {"predict_proba": probabilities[0]}
+        return {"predict_proba": ops.mean(ops.stack(probabilities), axis=0)}
+
     @available_if(lambda self: hasattr(self.estimator, "predict_proba"))
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities of shape (n_samples, n_classes), combined as ``combine`` says."""
@@ -365,6 +392,17 @@ class KFoldEnsembleRegressor(RegressorMixin, _BaseKFoldEnsemble):
     >>> ensemble.refit_epochs_ == round(ensemble.fold_epochs_.mean())
     True
     """
+
+    def _serving_outputs(self, x) -> dict:
+        """``predict`` as Keras operations on ``x``, for :func:`skkeras.export`."""
+        from .._export import serving_outputs
+        from .._keras import import_keras
+
+        ops = import_keras().ops
+        predictions = [serving_outputs(member, x)["predict"] for member in self._predictors()]
+        if len(predictions) == 1:
+            return {"predict": predictions[0]}
+        return {"predict": ops.mean(ops.stack(predictions), axis=0)}
 
     def predict(self, X) -> np.ndarray:
         """Predicted values (float64), the mean of the fold models' for ``combine="mean"``."""

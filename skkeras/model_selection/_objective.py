@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import queue
@@ -127,6 +128,12 @@ class Objective:
         except Exception as error:
             trial.set_user_attr(ERROR, f"{type(error).__name__}: {error}")
             self.failures.failed(error)
+            raise
+        except KeyboardInterrupt:
+            # Optuna marks the trial FAIL and re-raises; say why (best effort: the storage may
+            # be what was interrupted).
+            with contextlib.suppress(Exception):
+                trial.set_user_attr(ERROR, "KeyboardInterrupt")
             raise
 
     def _evaluate(self, trial) -> float:

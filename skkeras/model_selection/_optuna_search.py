@@ -16,6 +16,7 @@ from scipy.stats import rankdata
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.exceptions import FitFailedWarning
 from sklearn.metrics import check_scoring
+from sklearn.metrics._scorer import _BaseScorer
 from sklearn.model_selection import check_cv
 from sklearn.utils import indexable
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -40,6 +41,16 @@ from ._search_spaces import SearchSpace, default_search_space
 from ._storage import open_study, resolve_storage
 
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+#: Study user attributes recording what its trials' scores mean (see ``_check_comparable``).
+STUDY_SCORING = "skkeras_scoring"
+STUDY_N_SPLITS = "skkeras_n_splits"
+STUDY_SPACE = "skkeras_search_space"
+_ATTR_LABELS = {
+    STUDY_SCORING: "scoring",
+    STUDY_N_SPLITS: "the number of cv splits",
+    STUDY_SPACE: "the search space's parameters",
+}
 
 
 def _best_estimator_has(attr: str):
@@ -95,7 +106,9 @@ default=None
         :func:`make_rdb_storage`), so that a rerun with the same ``study_name`` continues it and
         many workers can share it.
     study_name : str or None, default=None
-        Name of the study to create or continue.
+        Name of the study to create or continue. A study records the ``scoring``, the number
+        of cv splits and the search space's parameter names; continuing it with different ones
+        raises a ``ValueError`` before any trial (use a new name for a changed search).
     refit : bool, default=True
         Refit the best parameters on the whole data as ``best_estimator_``.
     n_jobs : int or None, default=None
@@ -261,6 +274,9 @@ default=None
         self.scorer_ = check_scoring(self.estimator, self.scoring)
         if self.trials_per_process is not None:
             check_recyclable_storage(self.storage)
+            if self.storage is not None:  # a stored study: refuse an incomparable one here
+                with _optuna_logging(self.verbose):
+                    self._open_study(space)
             self.study_ = optimize_in_fresh_processes(self, X, y, splits, fit_params)
             self.study_.sampler = make_trial_seeded_sampler(self.sampler, self._seed(), space)
             self.study_.pruner = make_pruner(self.pruner)
@@ -314,8 +330,17 @@ default=None
                 f"Study {study.study_name!r} minimizes; OptunaSearchCV maximizes scikit-learn "
                 "scores. Use another study_name."
             )
+        _check_comparable(study, self._comparability(space))
         study.sampler = make_trial_seeded_sampler(self.sampler, self._seed(), space)
         return study
+
+    def _comparability(self, space: SearchSpace) -> dict[str, Any]:
+        """What trials must share to be ranked together, stored as the study's user attrs."""
+        return {
+            STUDY_SCORING: _scoring_identity(self.scoring),
+            STUDY_N_SPLITS: int(self.n_splits_),
+            STUDY_SPACE: space.identity(),
+        }
 
     def _prunes(self) -> bool:
         if isinstance(make_pruner(self.pruner), optuna.pruners.NopPruner):
@@ -369,11 +394,13 @@ default=None
             )
         self.cv_results_ = _cv_results(trials, space, self.n_splits_, self.error_score)
         self.n_trials_ = len(trials)
-        # From this snapshot: other workers may finish trials meanwhile.
-        self.best_trial_ = max(complete, key=lambda trial: (trial.value, -trial.number))
-        self.best_index_ = trials.index(self.best_trial_)
+        # From this snapshot: other workers may finish trials meanwhile. The best trial is the
+        # complete one ranked first in cv_results_ (the earliest on ties), so that best_index_,
+        # best_score_ and rank_test_score always agree.
+        self.best_index_ = _best_index(trials, self.cv_results_["mean_test_score"])
+        self.best_trial_ = trials[self.best_index_]
         self.best_params_ = self.cv_results_["params"][self.best_index_]
-        self.best_score_ = float(self.best_trial_.value)
+        self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
 
     def _refit(self, X, y, fit_params: dict) -> None:
         begin = time.perf_counter()
@@ -452,6 +479,50 @@ def _optuna_logging(verbose: int):
         yield
     finally:
         optuna.logging.set_verbosity(previous)
+
+
+def _scoring_identity(scoring) -> str:
+    """A stable description of ``scoring`` (no memory addresses) to compare studies by."""
+    if scoring is None:
+        return "the estimator's score method"
+    if isinstance(scoring, str):
+        return scoring
+    if isinstance(scoring, _BaseScorer):
+        return repr(scoring)
+    module = getattr(scoring, "__module__", None) or "?"
+    name = getattr(scoring, "__qualname__", None) or type(scoring).__qualname__
+    return f"{module}.{name}"
+
+
+def _check_comparable(study: optuna.Study, expected: dict[str, Any]) -> None:
+    """Refuse to continue a stored study whose trials were scored otherwise.
+
+    A study created by this search records ``expected`` as user attributes; one created by an
+    earlier skkeras (without them) is continued and gets them recorded now.
+    """
+    stored = study.user_attrs
+    differences = [
+        f"{_ATTR_LABELS[key]} is {value!r} now but {stored[key]!r} in the study"
+        for key, value in expected.items()
+        if key in stored and stored[key] != value
+    ]
+    if differences:
+        raise ValueError(
+            f"Study {study.study_name!r} cannot be continued by this search: "
+            f"{'; '.join(differences)}. Its trials' scores are not comparable with new ones. "
+            "Use another study_name for this search (or the study's original settings to "
+            "continue it)."
+        )
+    for key, value in expected.items():
+        if key not in stored:
+            study.set_user_attr(key, value)
+
+
+def _best_index(trials, mean_scores: np.ndarray) -> int:
+    """The complete trial with the highest mean test score, the earliest on ties."""
+    complete = [index for index, trial in enumerate(trials) if trial.state == TrialState.COMPLETE]
+    scores = np.where(np.isnan(mean_scores), -np.inf, mean_scores)
+    return max(complete, key=lambda index: (scores[index], -trials[index].number))
 
 
 def _error(trial) -> str:

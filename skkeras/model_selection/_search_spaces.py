@@ -155,6 +155,16 @@ class SearchSpace:
             result.update(dimension.distributions(name))
         return result
 
+    def identity(self) -> list[str] | str:
+        """What makes trials of two spaces comparable: the sorted estimator parameter names,
+        or the function's import path for a define-by-run space."""
+        if self.define_by_run:
+            function = self._function
+            module = getattr(function, "__module__", None) or "?"
+            name = getattr(function, "__qualname__", None) or type(function).__qualname__
+            return f"function {module}.{name}"
+        return sorted(self._dimensions)
+
     def suggest(self, trial) -> dict[str, Any]:
         """Sample a trial's Optuna parameters and return the estimator parameters.
 

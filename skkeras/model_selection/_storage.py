@@ -63,6 +63,7 @@ def make_rdb_storage(
     >>> storage.get_heartbeat_interval()
     10
     """
+    check_postgresql_driver(url)
     with warnings.catch_warnings():
         # Heartbeats have been "experimental" since Optuna 2.x; they are what makes workers safe.
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -75,6 +76,36 @@ def make_rdb_storage(
                 grace_period=grace_period,
                 heartbeat_stale_trial_callback=callback,
             )
+        )
+
+
+def check_postgresql_driver(url: str) -> None:
+    """Refuse a ``postgresql://`` URL whose default driver is missing while psycopg2 is there.
+
+    SQLAlchemy 2.1 reads a plain ``postgresql://`` URL as ``postgresql+psycopg://`` (psycopg 3),
+    whereas skkeras's tests and docs install ``psycopg2-binary``; SQLAlchemy would only say
+    ``No module named 'psycopg'``.
+    """
+    import importlib.util
+
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+        if parsed.drivername != "postgresql":
+            return
+        driver = parsed.get_dialect().driver
+    except Exception:  # a malformed URL: SQLAlchemy says so when the storage is created
+        return
+    if importlib.util.find_spec(driver) is None and importlib.util.find_spec("psycopg2"):
+        shown = parsed.render_as_string(hide_password=True)
+        fixed = parsed.set(drivername="postgresql+psycopg2").render_as_string(
+            hide_password=True
+        )
+        raise ImportError(
+            f"The storage URL {shown} uses SQLAlchemy's default PostgreSQL driver, {driver}, "
+            f"which is not installed; psycopg2 is. Name it in the URL: {fixed} (or install "
+            f"{driver})."
         )
 
 
