@@ -5,21 +5,26 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 
-from skkeras import KerasClassifier, KerasMLPClassifier, KerasMLPRegressor
+import skkeras._base
+from skkeras import KerasClassifier, KerasMLPClassifier, KerasMLPRegressor, KerasRegressor
 
-from ._builders import classifier_model
+from ._builders import classifier_model, regressor_model
 
 
 @pytest.fixture
 def no_training(monkeypatch):
-    """Fail the test if Keras training starts: errors must come before it."""
+    """Fail the test if training starts (Keras's or skkeras's own loop): errors must come
+    before it."""
 
     def refuse(*args, **kwargs):
         raise AssertionError("training started before the input was validated")
 
     monkeypatch.setattr(keras.Model, "fit", refuse)
+    monkeypatch.setattr(skkeras._base, "run_training", refuse)
+    monkeypatch.setattr(skkeras._base, "run_training_from_start", refuse)
 
 
 @pytest.mark.parametrize(
@@ -53,6 +58,58 @@ def test_nan_or_inf_in_x_or_y(no_training, diabetes, bad):
     y_bad[5] = bad
     with pytest.raises(ValueError, match="Input y contains"):
         KerasMLPRegressor().fit(X, y_bad)
+
+
+ALL_KINDS = [
+    lambda: KerasMLPClassifier(hidden_layer_sizes=(4,), epochs=1, random_state=0),
+    lambda: KerasMLPRegressor(hidden_layer_sizes=(4,), epochs=1, random_state=0),
+    lambda: KerasClassifier(classifier_model, epochs=1, random_state=0),
+    lambda: KerasRegressor(regressor_model, epochs=1, random_state=0),
+]
+KIND_IDS = ["mlp-classifier", "mlp-regressor", "classifier", "regressor"]
+
+
+BEYOND_FLOAT32 = r"Input X contains a value too large for float32: -1e\+39 at index \(4, 1\)"
+
+
+@pytest.mark.parametrize("make", ALL_KINDS, ids=KIND_IDS)
+@pytest.mark.parametrize(
+    ("as_given", "match"),
+    [
+        (np.asarray, BEYOND_FLOAT32 + r".*within \+-3\.4028235e\+38"),
+        (sp.csr_matrix, BEYOND_FLOAT32),
+        # a list has no dtype: scikit-learn converts it to float32 and refuses it itself
+        (np.ndarray.tolist, r"Input X contains infinity or a value too large for dtype"),
+    ],
+    ids=["ndarray", "sparse", "list"],
+)
+def test_x_beyond_float32_is_refused_before_training(no_training, make, as_given, match):
+    X = np.random.RandomState(0).randn(20, 3)
+    y = np.arange(20) % 2
+    X[4, 1] = -1e39  # finite in float64, -inf once cast to the network's float32
+    with pytest.raises(ValueError, match=match):
+        make().fit(as_given(X), y)
+
+
+@pytest.mark.parametrize("make", ALL_KINDS[1::2], ids=KIND_IDS[1::2])
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_y_beyond_float32_is_refused_before_training(no_training, make, method):
+    X = np.random.RandomState(0).randn(20, 3).astype(np.float32)
+    y = np.linspace(0, 1, 20)
+    y[7] = 1e39
+    with pytest.raises(ValueError, match=r"Input y contains a value too large for float32: "
+                       r"1e\+39 at index 7"):
+        getattr(make(), method)(X, y)
+    with pytest.raises(ValueError, match=r"Input y contains a value too large .* index \(7, 1\)"):
+        make().fit(X, np.column_stack([y * 0, y]))
+
+
+def test_largest_float32_values_are_accepted(no_training):
+    """Values up to float32's largest are no error, even where their float32 sum overflows."""
+    big = float(np.finfo(np.float32).max)
+    X = np.full((20, 3), big)
+    with pytest.raises(AssertionError, match="training started"):
+        KerasMLPRegressor(epochs=1).fit(X, np.full(20, big))
 
 
 def test_non_numeric_x(no_training):
