@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _fastpath, _reuse
 from ._compile import make_loss, make_metrics, make_optimizer
-from ._data import check_fit_data, check_predict_data, check_weights
+from ._data import check_fit_data, check_predict_data, check_weights, dense_target
 from ._keras import fit_seed, import_keras, resolve_seed, seeded
 from ._routing import ROUTING_PREFIXES, is_routed_name, routed
 from ._training import (
@@ -325,7 +325,9 @@ class BaseKerasEstimator(BaseEstimator):
                 f"got {type(validation_data).__name__}."
             )
         X_val = check_predict_data(self, validation_data[0], allow_nd=self._allow_nd)
-        y_val = np.asarray(validation_data[1])
+        y_val = np.asarray(
+            dense_target(self, validation_data[1], y_numeric=self._y_numeric, name="y_val")
+        )
         if len(y_val) != len(X_val):
             raise ValueError(
                 f"validation_data has {len(X_val)} samples in X_val but {len(y_val)} in y_val."

@@ -54,12 +54,28 @@ def _describe_conversion_error(error: Exception) -> str:
     )
 
 
+def dense_target(estimator, y, *, y_numeric: bool, name: str = "y"):
+    """``y`` with a scipy.sparse matrix made dense: a classifier's sparse multilabel indicator
+    matrix is accepted (as by scikit-learn's ``MLPClassifier``); a regressor refuses sparse
+    targets (as ``MLPRegressor`` does). Anything else is returned as it is."""
+    if not sp.issparse(y):
+        return y
+    if y_numeric:
+        raise TypeError(
+            f"Sparse data was passed for {name} ({type(y).__name__} of shape {y.shape}), but "
+            f"{type(estimator).__name__} needs a dense target: a NumPy array of shape "
+            f"(n_samples,) or (n_samples, n_outputs). Use {name}.toarray() to convert it."
+        )
+    return y.toarray()
+
+
 def check_fit_data(estimator, X, y, *, reset: bool, allow_nd: bool, y_numeric: bool):
     """Validate ``X`` and ``y`` for ``fit``; sets ``n_features_in_``/``feature_names_in_``."""
     if y is None:
         raise ValueError(
             f"{type(estimator).__name__} requires y to be passed, but the target y is None."
         )
+    y = dense_target(estimator, y, y_numeric=y_numeric)
     try:
         X, y = validate_data(
             estimator,

@@ -104,6 +104,19 @@ def test_y_beyond_float32_is_refused_before_training(no_training, make, method):
         make().fit(X, np.column_stack([y * 0, y]))
 
 
+@pytest.mark.parametrize("make", ALL_KINDS[1::2], ids=KIND_IDS[1::2])
+@pytest.mark.parametrize("n_outputs", [1, 2])
+def test_sparse_y_is_refused_by_regressors(no_training, diabetes, make, n_outputs):
+    """As scikit-learn's MLPRegressor: a regression target must be dense."""
+    X, y = diabetes
+    Y = sp.csr_matrix(np.column_stack([y] * n_outputs))
+    with pytest.raises(TypeError, match=rf"Sparse data was passed for y \(csr_matrix of shape "
+                       rf"\({len(X)}, {n_outputs}\)\).*dense target.*y\.toarray\(\)"):
+        make().fit(X, Y)
+    with pytest.raises(TypeError, match=r"Sparse data was passed for y_val .*y_val\.toarray"):
+        make().fit(X, y, validation_data=(X[:10], sp.csr_matrix(y[:10, None])))
+
+
 def test_largest_float32_values_are_accepted(no_training):
     """Values up to float32's largest are no error, even where their float32 sum overflows."""
     big = float(np.finfo(np.float32).max)

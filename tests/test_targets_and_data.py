@@ -53,6 +53,34 @@ def test_multilabel_indicator_target(iris):
     assert (clf.predict(X) == Y).mean() > 0.85
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: KerasMLPClassifier(hidden_layer_sizes=(4,), epochs=2, random_state=0),
+        lambda: KerasClassifier(classifier_model, hidden=4, epochs=2, random_state=0),
+    ],
+    ids=["mlp", "wrapper"],
+)
+def test_sparse_multilabel_indicator_target_trains_as_dense(iris, make):
+    """A scipy.sparse indicator matrix (accepted by scikit-learn's MLPClassifier) is the same
+    target as its dense copy: fit, partial_fit and validation_data take it alike."""
+    X, y = iris
+    Y = np.column_stack([y == 0, y == 2, X[:, 0] > 0]).astype(int)
+    Y_sparse = sp.csr_matrix(Y)
+    dense, sparse = make().fit(X, Y), make().fit(X, Y_sparse)
+    assert sparse.target_type_ == "multilabel-indicator"
+    np.testing.assert_array_equal(sparse.classes_, dense.classes_)
+    np.testing.assert_allclose(sparse.predict_proba(X), dense.predict_proba(X), rtol=1e-6)
+    assert sparse.predict(X).dtype == Y.dtype
+    sparse.partial_fit(X, Y_sparse)
+    dense.partial_fit(X, Y)
+    np.testing.assert_allclose(sparse.predict_proba(X), dense.predict_proba(X), rtol=1e-6)
+    assert sparse.score(X, Y_sparse) == dense.score(X, Y)
+    make().partial_fit(X, sp.csc_matrix(Y))
+    with_validation = make().fit(X, Y_sparse, validation_data=(X[:20], Y_sparse[:20]))
+    assert len(with_validation.history_["val_loss"]) == 2
+
+
 def test_multi_output_regression(diabetes):
     X, y = diabetes
     Y = np.column_stack([y, -2 * y])
