@@ -499,12 +499,27 @@ def _as_numpy(outputs) -> np.ndarray:
     return np.asarray(outputs)
 
 
-def _output_units(model, X) -> int | None:
-    """Number of units of the model's (first) output."""
+def _output_shape(model, X) -> tuple:
+    """Shape of the model's (first) output, batch dimension included."""
     try:
         shape = model.output_shape
     except (AttributeError, ValueError):
         shape = _as_numpy(model(X[:1])).shape
+    if isinstance(shape, dict):
+        shape = next(iter(shape.values()))
     if isinstance(shape, list):
         shape = shape[0]
+    return tuple(shape)
+
+
+def _output_units(model, X) -> int | None:
+    """Number of units of the model's (first) output."""
+    shape = _output_shape(model, X)
     return None if shape[-1] is None else int(shape[-1])
+
+
+def _output_size(model, X) -> int | None:
+    """Number of values per sample of the model's (first) output, as prediction sees them;
+    None when a dimension is not known before the model is run."""
+    dims = _output_shape(model, X)[1:]
+    return None if any(dim is None for dim in dims) else int(np.prod(dims, dtype=np.int64))

@@ -117,6 +117,85 @@ def test_sparse_y_is_refused_by_regressors(no_training, diabetes, make, n_output
         make().fit(X, y, validation_data=(X[:10], sp.csr_matrix(y[:10, None])))
 
 
+def _dense_model(units: int, activation: str | None = None):
+    def build(meta):
+        inputs = keras.Input((meta["n_features_in_"],))
+        return keras.Sequential([inputs, keras.layers.Dense(units, activation=activation)])
+
+    return build
+
+
+def _targets():
+    X = np.random.RandomState(0).randn(30, 4).astype(np.float32)
+    labels = np.arange(30) % 3
+    return X, {
+        "binary": labels % 2,
+        "multiclass": labels,
+        "multilabel": np.column_stack([labels == 0, labels == 1, labels == 2]).astype(int)[:, :2],
+        "one-hot": np.eye(3, dtype=int)[labels],
+        "1-D": X[:, 0].astype(np.float64),
+        "2 outputs": X[:, :2].astype(np.float64),
+    }
+
+
+@pytest.mark.parametrize(
+    ("target", "units", "activation", "match"),
+    [
+        ("binary", 3, "softmax", r"has 3 output values per sample, but y is a binary target "
+         r"with 2 classes \[0, 1\]: the output layer needs 1 sigmoid unit or 2 softmax units"),
+        ("multiclass", 1, "sigmoid", r"has 1 output values per sample, but y is a multiclass "
+         r"target with 3 classes \[0, 1, 2\]: the output layer needs 3 softmax units"),
+        ("multiclass", 2, "softmax", r"has 2 output values .* needs 3 softmax units"),
+        ("multilabel", 3, "sigmoid", r"has 3 output values per sample, but y is a "
+         r"multilabel-indicator target with 2 labels \[0, 1\]: the output layer needs 2 "
+         r"sigmoid units"),
+        ("one-hot", 2, "softmax", r"has 2 output values .* needs 3 sigmoid units"),
+    ],
+)
+def test_classifier_output_layer_must_match_y_before_training(no_training, target, units,
+                                                              activation, match):
+    X, targets = _targets()
+    with pytest.raises(ValueError, match=match + r".*meta\['n_classes_'\]"):
+        KerasClassifier(_dense_model(units, activation), random_state=0).fit(X, targets[target])
+
+
+@pytest.mark.parametrize(
+    ("target", "units", "match"),
+    [
+        ("1-D", 3, r"has 3 output values per sample, but y of shape \(n_samples,\) has 1: the "
+         r"output layer needs 1 unit\. Build it from meta\['n_outputs_'\]"),
+        ("2 outputs", 1, r"has 1 output values per sample, but y of shape \(n_samples, 2\) has 2: "
+         r"the output layer needs 2 units"),
+    ],
+)
+def test_regressor_output_layer_must_match_y_before_training(no_training, target, units, match):
+    X, targets = _targets()
+    with pytest.raises(ValueError, match=match):
+        KerasRegressor(_dense_model(units), random_state=0).fit(X, targets[target])
+
+
+@pytest.mark.parametrize(
+    ("target", "units", "activation", "loss"),
+    [
+        ("binary", 1, "sigmoid", None),
+        ("binary", 2, "softmax", None),
+        ("binary", 2, "softmax", "categorical_crossentropy"),
+        ("multiclass", 3, "softmax", None),
+        ("multiclass", 3, "softmax", "categorical_crossentropy"),
+        ("multilabel", 2, "sigmoid", None),
+        ("one-hot", 3, "softmax", "categorical_crossentropy"),
+        ("1-D", 1, None, None),
+        ("2 outputs", 2, None, None),
+    ],
+)
+def test_matching_output_layers_reach_training(no_training, target, units, activation, loss):
+    X, targets = _targets()
+    kind = KerasRegressor if target in ("1-D", "2 outputs") else KerasClassifier
+    estimator = kind(_dense_model(units, activation), loss=loss, random_state=0)
+    with pytest.raises(AssertionError, match="training started"):
+        estimator.fit(X, targets[target])
+
+
 def test_largest_float32_values_are_accepted(no_training):
     """Values up to float32's largest are no error, even where their float32 sum overflows."""
     big = float(np.finfo(np.float32).max)
