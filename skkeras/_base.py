@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods, Interval, InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 
 from . import _fastpath, _reuse
@@ -301,6 +301,26 @@ class BaseKerasEstimator(BaseEstimator):
                 f"{type(self).__name__} takes the model builder as `model=`; `build_fn=` is the "
                 "old scikeras spelling."
             )
+        self._check_callbacks()
+
+    def _check_callbacks(self) -> None:
+        """Refuse ``callbacks`` entries that are neither a Keras callback nor a callback class
+        (Keras would fail on them only once training starts)."""
+        if not self.callbacks:
+            return
+        callback_type = import_keras().callbacks.Callback
+        items = (
+            self.callbacks.items() if isinstance(self.callbacks, dict)
+            else enumerate(self.callbacks)
+        )
+        for key, callback in items:
+            is_class = isinstance(callback, type) and issubclass(callback, callback_type)
+            if not (is_class or isinstance(callback, callback_type)):
+                raise InvalidParameterError(
+                    f"The 'callbacks' parameter of {type(self).__name__} must hold "
+                    "keras.callbacks.Callback instances or subclasses; callbacks"
+                    f"[{key!r}] is {callback!r} ({type(callback).__name__})."
+                )
 
     def _check_continued_target(self, y) -> None:
         """Hook: refuse targets that do not fit an already trained network."""

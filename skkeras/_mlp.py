@@ -40,6 +40,7 @@ class _MLPMixin(OptimizerParamsMixin):
     _stop_on_training_loss = True
 
     def _check_params(self) -> None:
+        super()._check_params()
         self._hidden_layer_sizes()
 
     def _hidden_layer_sizes(self) -> tuple[int, ...]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -248,3 +250,48 @@ def test_wrong_number_of_features_and_not_fitted(iris):
     clf = KerasMLPClassifier(hidden_layer_sizes=(4,), epochs=1).fit(X, y)
     with pytest.raises(ValueError, match="X has 3 features, but KerasMLPClassifier is expecting 4"):
         clf.predict(X[:, :3])
+
+
+@pytest.mark.parametrize("model", [42, "my_model", [classifier_model]])
+def test_model_that_is_not_a_builder_or_keras_model(no_training, iris, model):
+    X, y = iris
+    with pytest.raises(ValueError, match=rf"The 'model' parameter of KerasClassifier must be a "
+                       rf"function that returns a keras.Model, or a keras.Model instance; got "
+                       rf"{re.escape(repr(model))} \({type(model).__name__}\)"):
+        KerasClassifier(model=model).fit(X, y)
+
+
+@pytest.mark.parametrize("kind", [KerasMLPClassifier, lambda **kw: KerasClassifier(
+    classifier_model, **kw)], ids=["mlp", "wrapper"])
+@pytest.mark.parametrize(
+    ("callbacks", "match"),
+    [
+        ([keras.callbacks.History(), object()], r"callbacks\[1\] is <object object at .*> "
+         r"\(object\)"),
+        ({"stop": keras.callbacks.EarlyStopping, "bad": dict}, r"callbacks\['bad'\] is <class "
+         r"'dict'> \(type\)"),
+        ((len,), r"callbacks\[0\] is <built-in function len>"),
+    ],
+    ids=["instance", "class", "function"],
+)
+def test_callbacks_that_are_not_keras_callbacks(no_training, iris, kind, callbacks, match):
+    X, y = iris
+    with pytest.raises(ValueError, match=r"The 'callbacks' parameter of Keras\w*Classifier must "
+                       r"hold keras.callbacks.Callback instances or subclasses; " + match):
+        kind(callbacks=callbacks).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "callbacks",
+    [
+        [keras.callbacks.EarlyStopping(monitor="loss")],
+        [keras.callbacks.EarlyStopping],
+        {"stop": keras.callbacks.EarlyStopping},
+        (),
+    ],
+    ids=["instance", "class", "dict", "empty"],
+)
+def test_keras_callbacks_reach_training(no_training, iris, callbacks):
+    X, y = iris
+    with pytest.raises(AssertionError, match="training started"):
+        KerasClassifier(classifier_model, callbacks=callbacks).fit(X, y)
