@@ -16,13 +16,14 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
+    InvalidParameterError,
     validate_parameter_constraints,
 )
 from sklearn.utils.validation import check_is_fitted
 
 from . import _fastpath, _reuse
 from ._compile import make_loss, make_metrics, make_optimizer
-from ._data import check_fit_data, check_predict_data, check_weights
+from ._data import check_fit_data, check_predict_data, check_weights, dense_target
 from ._keras import fit_seed, import_keras, resolve_seed, seeded
 from ._routing import ROUTING_PREFIXES, is_routed_name, routed
 from ._training import (
@@ -382,6 +383,26 @@ class BaseKerasEstimator(BaseEstimator):
         _check_predict_batch_size(extra.get("predict__batch_size"))
         if "optimizer__learning_rate" in extra:
             _check_routed_learning_rate(extra["optimizer__learning_rate"])
+        self._check_callbacks()
+
+    def _check_callbacks(self) -> None:
+        """Refuse ``callbacks`` entries that are neither a Keras callback nor a callback class
+        (Keras would fail on them only once training starts)."""
+        if not self.callbacks:
+            return
+        callback_type = import_keras().callbacks.Callback
+        items = (
+            self.callbacks.items() if isinstance(self.callbacks, dict)
+            else enumerate(self.callbacks)
+        )
+        for key, callback in items:
+            is_class = isinstance(callback, type) and issubclass(callback, callback_type)
+            if not (is_class or isinstance(callback, callback_type)):
+                raise InvalidParameterError(
+                    f"The 'callbacks' parameter of {type(self).__name__} must hold "
+                    "keras.callbacks.Callback instances or subclasses; callbacks"
+                    f"[{key!r}] is {callback!r} ({type(callback).__name__})."
+                )
 
     def _check_continued_target(self, y) -> None:
         """Hook: refuse targets that do not fit an already trained network."""
@@ -406,7 +427,9 @@ class BaseKerasEstimator(BaseEstimator):
                 f"got {type(validation_data).__name__}."
             )
         X_val = check_predict_data(self, validation_data[0], allow_nd=self._allow_nd)
-        y_val = np.asarray(validation_data[1])
+        y_val = np.asarray(
+            dense_target(self, validation_data[1], y_numeric=self._y_numeric, name="y_val")
+        )
         if len(y_val) != len(X_val):
             raise ValueError(
                 f"validation_data has {len(X_val)} samples in X_val but {len(y_val)} in y_val."
@@ -739,12 +762,27 @@ def _as_numpy(outputs) -> np.ndarray:
     return np.asarray(outputs)
 
 
-def _output_units(model, X) -> int | None:
-    """Number of units of the model's (first) output."""
+def _output_shape(model, X) -> tuple:
+    """Shape of the model's (first) output, batch dimension included."""
     try:
         shape = model.output_shape
     except (AttributeError, ValueError):
         shape = _as_numpy(model(X[:1])).shape
+    if isinstance(shape, dict):
+        shape = next(iter(shape.values()))
     if isinstance(shape, list):
         shape = shape[0]
+    return tuple(shape)
+
+
+def _output_units(model, X) -> int | None:
+    """Number of units of the model's (first) output."""
+    shape = _output_shape(model, X)
     return None if shape[-1] is None else int(shape[-1])
+
+
+def _output_size(model, X) -> int | None:
+    """Number of values per sample of the model's (first) output, as prediction sees them;
+    None when a dimension is not known before the model is run."""
+    dims = _output_shape(model, X)[1:]
+    return None if any(dim is None for dim in dims) else int(np.prod(dims, dtype=np.int64))

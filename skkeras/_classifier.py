@@ -83,11 +83,32 @@ class KerasClassifierBase(ClassifierMixin, BaseKerasEstimator):
         return target
 
     def _model_facts(self, model, X) -> dict[str, Any]:
-        from ._base import _output_units
+        from ._base import _output_size, _output_units
 
+        self._check_output_size(_output_size(model, X))
         facts = super()._model_facts(model, X)
         facts["encoding"] = self.target_.choose_encoding(model.loss, _output_units(model, X))
         return facts
+
+    def _check_output_size(self, size: int | None) -> None:
+        """Refuse, before training, a network whose outputs per sample cannot be turned into
+        the probabilities of ``y``'s classes (or labels)."""
+        target = self.target_
+        n = target.n_classes
+        if target.target_type == "multilabel-indicator":
+            allowed, kind, needed = (n,), "labels", f"{n} sigmoid units (one per label)"
+        elif n == 2:
+            allowed, kind, needed = (1, 2), "classes", "1 sigmoid unit or 2 softmax units"
+        else:
+            allowed, kind, needed = (n,), "classes", f"{n} softmax units (one per class)"
+        if size is None or size in allowed:
+            return
+        raise ValueError(
+            f"The model built for {type(self).__name__} has {size} output values per sample, "
+            f"but y is a {target.target_type} target with {n} {kind}{_listed(target.classes)}: the "
+            "output layer needs " + needed + ". Build it from meta['n_classes_'] (and "
+            "meta['target_type_'])."
+        )
 
     def _apply_model_facts(self, facts: dict[str, Any]) -> None:
         super()._apply_model_facts(facts)
@@ -197,3 +218,8 @@ def _same_integer_labels(y, predicted: np.ndarray) -> bool:
     """Whether ``y`` and ``predicted`` are 1-D integer (or bool) arrays of one length: labels
     ``accuracy_score`` would compare element by element without complaint."""
     return is_integer_labels(y) and is_integer_labels(predicted) and len(y) == len(predicted)
+
+
+def _listed(classes: np.ndarray, limit: int = 10) -> str:
+    """`` (classes [...])`` for a few classes, nothing for many."""
+    return f" {classes.tolist()!r}" if len(classes) <= limit else ""

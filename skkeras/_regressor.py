@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from sklearn.base import RegressorMixin
 
@@ -27,6 +29,23 @@ class KerasRegressorBase(RegressorMixin, BaseKerasEstimator):
                 f"y has {n_outputs} outputs but {type(self).__name__} was fitted on "
                 f"{self.n_outputs_}; refit with warm_start=False."
             )
+
+    def _model_facts(self, model, X) -> dict[str, Any]:
+        from ._base import _output_size
+
+        size = _output_size(model, X)
+        if size is not None and size != self.n_outputs_:
+            shape = (
+                "(n_samples,)" if self.target_.one_dimensional
+                else f"(n_samples, {self.n_outputs_})"
+            )
+            raise ValueError(
+                f"The model built for {type(self).__name__} has {size} output values per "
+                f"sample, but y of shape {shape} has {self.n_outputs_}: the output layer needs "
+                f"{self.n_outputs_} unit{'s' if self.n_outputs_ > 1 else ''}. Build it from "
+                "meta['n_outputs_']."
+            )
+        return super()._model_facts(model, X)
 
     def _default_loss(self, n_units: int | None):
         return "mean_squared_error"

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from numbers import Integral, Real
 from typing import Any
 
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, InvalidParameterError
 
 from ._classifier import KerasClassifierBase
 from ._compile import make_loss, make_metrics, make_optimizer
@@ -27,6 +27,16 @@ class _WrapperMixin:
     """Builds the network from the user's ``model`` (a builder callable or a model instance)."""
 
     _accepts_extra_params = True
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        model = self.model
+        if model is not None and not callable(model):  # None: refused when the model is built
+            raise InvalidParameterError(
+                f"The 'model' parameter of {type(self).__name__} must be a function that "
+                f"returns a keras.Model, or a keras.Model instance; got {model!r} "
+                f"({type(model).__name__})."
+            )
 
     def _build_keras_model(self, meta: dict[str, Any]):
         keras = import_keras()

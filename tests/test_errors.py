@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import re
+
 import keras
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 
-from skkeras import KerasClassifier, KerasMLPClassifier, KerasMLPRegressor
+import skkeras._base
+from skkeras import KerasClassifier, KerasMLPClassifier, KerasMLPRegressor, KerasRegressor
 
-from ._builders import classifier_model
+from ._builders import classifier_model, regressor_model
 
 
 @pytest.fixture
 def no_training(monkeypatch):
-    """Fail the test if Keras training starts: errors must come before it."""
+    """Fail the test if training starts (Keras's or skkeras's own loop): errors must come
+    before it."""
 
     def refuse(*args, **kwargs):
         raise AssertionError("training started before the input was validated")
 
     monkeypatch.setattr(keras.Model, "fit", refuse)
+    monkeypatch.setattr(skkeras._base, "run_training", refuse)
+    monkeypatch.setattr(skkeras._base, "run_training_from_start", refuse)
 
 
 @pytest.mark.parametrize(
@@ -53,6 +60,150 @@ def test_nan_or_inf_in_x_or_y(no_training, diabetes, bad):
     y_bad[5] = bad
     with pytest.raises(ValueError, match="Input y contains"):
         KerasMLPRegressor().fit(X, y_bad)
+
+
+ALL_KINDS = [
+    lambda: KerasMLPClassifier(hidden_layer_sizes=(4,), epochs=1, random_state=0),
+    lambda: KerasMLPRegressor(hidden_layer_sizes=(4,), epochs=1, random_state=0),
+    lambda: KerasClassifier(classifier_model, epochs=1, random_state=0),
+    lambda: KerasRegressor(regressor_model, epochs=1, random_state=0),
+]
+KIND_IDS = ["mlp-classifier", "mlp-regressor", "classifier", "regressor"]
+
+
+BEYOND_FLOAT32 = r"Input X contains a value too large for float32: -1e\+39 at index \(4, 1\)"
+
+
+@pytest.mark.parametrize("make", ALL_KINDS, ids=KIND_IDS)
+@pytest.mark.parametrize(
+    ("as_given", "match"),
+    [
+        (np.asarray, BEYOND_FLOAT32 + r".*within \+-3\.4028235e\+38"),
+        (sp.csr_matrix, BEYOND_FLOAT32),
+        # a list has no dtype: scikit-learn converts it to float32 and refuses it itself
+        (np.ndarray.tolist, r"Input X contains infinity or a value too large for dtype"),
+    ],
+    ids=["ndarray", "sparse", "list"],
+)
+def test_x_beyond_float32_is_refused_before_training(no_training, make, as_given, match):
+    X = np.random.RandomState(0).randn(20, 3)
+    y = np.arange(20) % 2
+    X[4, 1] = -1e39  # finite in float64, -inf once cast to the network's float32
+    with pytest.raises(ValueError, match=match):
+        make().fit(as_given(X), y)
+
+
+@pytest.mark.parametrize("make", ALL_KINDS[1::2], ids=KIND_IDS[1::2])
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_y_beyond_float32_is_refused_before_training(no_training, make, method):
+    X = np.random.RandomState(0).randn(20, 3).astype(np.float32)
+    y = np.linspace(0, 1, 20)
+    y[7] = 1e39
+    with pytest.raises(ValueError, match=r"Input y contains a value too large for float32: "
+                       r"1e\+39 at index 7"):
+        getattr(make(), method)(X, y)
+    with pytest.raises(ValueError, match=r"Input y contains a value too large .* index \(7, 1\)"):
+        make().fit(X, np.column_stack([y * 0, y]))
+
+
+@pytest.mark.parametrize("make", ALL_KINDS[1::2], ids=KIND_IDS[1::2])
+@pytest.mark.parametrize("n_outputs", [1, 2])
+def test_sparse_y_is_refused_by_regressors(no_training, diabetes, make, n_outputs):
+    """As scikit-learn's MLPRegressor: a regression target must be dense."""
+    X, y = diabetes
+    Y = sp.csr_matrix(np.column_stack([y] * n_outputs))
+    with pytest.raises(TypeError, match=rf"Sparse data was passed for y \(csr_matrix of shape "
+                       rf"\({len(X)}, {n_outputs}\)\).*dense target.*y\.toarray\(\)"):
+        make().fit(X, Y)
+    with pytest.raises(TypeError, match=r"Sparse data was passed for y_val .*y_val\.toarray"):
+        make().fit(X, y, validation_data=(X[:10], sp.csr_matrix(y[:10, None])))
+
+
+def _dense_model(units: int, activation: str | None = None):
+    def build(meta):
+        inputs = keras.Input((meta["n_features_in_"],))
+        return keras.Sequential([inputs, keras.layers.Dense(units, activation=activation)])
+
+    return build
+
+
+def _targets():
+    X = np.random.RandomState(0).randn(30, 4).astype(np.float32)
+    labels = np.arange(30) % 3
+    return X, {
+        "binary": labels % 2,
+        "multiclass": labels,
+        "multilabel": np.column_stack([labels == 0, labels == 1, labels == 2]).astype(int)[:, :2],
+        "one-hot": np.eye(3, dtype=int)[labels],
+        "1-D": X[:, 0].astype(np.float64),
+        "2 outputs": X[:, :2].astype(np.float64),
+    }
+
+
+@pytest.mark.parametrize(
+    ("target", "units", "activation", "match"),
+    [
+        ("binary", 3, "softmax", r"has 3 output values per sample, but y is a binary target "
+         r"with 2 classes \[0, 1\]: the output layer needs 1 sigmoid unit or 2 softmax units"),
+        ("multiclass", 1, "sigmoid", r"has 1 output values per sample, but y is a multiclass "
+         r"target with 3 classes \[0, 1, 2\]: the output layer needs 3 softmax units"),
+        ("multiclass", 2, "softmax", r"has 2 output values .* needs 3 softmax units"),
+        ("multilabel", 3, "sigmoid", r"has 3 output values per sample, but y is a "
+         r"multilabel-indicator target with 2 labels \[0, 1\]: the output layer needs 2 "
+         r"sigmoid units"),
+        ("one-hot", 2, "softmax", r"has 2 output values .* needs 3 sigmoid units"),
+    ],
+)
+def test_classifier_output_layer_must_match_y_before_training(no_training, target, units,
+                                                              activation, match):
+    X, targets = _targets()
+    with pytest.raises(ValueError, match=match + r".*meta\['n_classes_'\]"):
+        KerasClassifier(_dense_model(units, activation), random_state=0).fit(X, targets[target])
+
+
+@pytest.mark.parametrize(
+    ("target", "units", "match"),
+    [
+        ("1-D", 3, r"has 3 output values per sample, but y of shape \(n_samples,\) has 1: the "
+         r"output layer needs 1 unit\. Build it from meta\['n_outputs_'\]"),
+        ("2 outputs", 1, r"has 1 output values per sample, but y of shape \(n_samples, 2\) has 2: "
+         r"the output layer needs 2 units"),
+    ],
+)
+def test_regressor_output_layer_must_match_y_before_training(no_training, target, units, match):
+    X, targets = _targets()
+    with pytest.raises(ValueError, match=match):
+        KerasRegressor(_dense_model(units), random_state=0).fit(X, targets[target])
+
+
+@pytest.mark.parametrize(
+    ("target", "units", "activation", "loss"),
+    [
+        ("binary", 1, "sigmoid", None),
+        ("binary", 2, "softmax", None),
+        ("binary", 2, "softmax", "categorical_crossentropy"),
+        ("multiclass", 3, "softmax", None),
+        ("multiclass", 3, "softmax", "categorical_crossentropy"),
+        ("multilabel", 2, "sigmoid", None),
+        ("one-hot", 3, "softmax", "categorical_crossentropy"),
+        ("1-D", 1, None, None),
+        ("2 outputs", 2, None, None),
+    ],
+)
+def test_matching_output_layers_reach_training(no_training, target, units, activation, loss):
+    X, targets = _targets()
+    kind = KerasRegressor if target in ("1-D", "2 outputs") else KerasClassifier
+    estimator = kind(_dense_model(units, activation), loss=loss, random_state=0)
+    with pytest.raises(AssertionError, match="training started"):
+        estimator.fit(X, targets[target])
+
+
+def test_largest_float32_values_are_accepted(no_training):
+    """Values up to float32's largest are no error, even where their float32 sum overflows."""
+    big = float(np.finfo(np.float32).max)
+    X = np.full((20, 3), big)
+    with pytest.raises(AssertionError, match="training started"):
+        KerasMLPRegressor(epochs=1).fit(X, np.full(20, big))
 
 
 def test_non_numeric_x(no_training):
@@ -192,3 +343,48 @@ def test_learning_rate_must_be_a_number_or_a_schedule(iris):
                                          r"be a float > 0 or a keras.*LearningRateSchedule"):
         clf.fit(X, y)
     assert _unfitted(clf)
+
+
+@pytest.mark.parametrize("model", [42, "my_model", [classifier_model]])
+def test_model_that_is_not_a_builder_or_keras_model(no_training, iris, model):
+    X, y = iris
+    with pytest.raises(ValueError, match=rf"The 'model' parameter of KerasClassifier must be a "
+                       rf"function that returns a keras.Model, or a keras.Model instance; got "
+                       rf"{re.escape(repr(model))} \({type(model).__name__}\)"):
+        KerasClassifier(model=model).fit(X, y)
+
+
+@pytest.mark.parametrize("kind", [KerasMLPClassifier, lambda **kw: KerasClassifier(
+    classifier_model, **kw)], ids=["mlp", "wrapper"])
+@pytest.mark.parametrize(
+    ("callbacks", "match"),
+    [
+        ([keras.callbacks.History(), object()], r"callbacks\[1\] is <object object at .*> "
+         r"\(object\)"),
+        ({"stop": keras.callbacks.EarlyStopping, "bad": dict}, r"callbacks\['bad'\] is <class "
+         r"'dict'> \(type\)"),
+        ((len,), r"callbacks\[0\] is <built-in function len>"),
+    ],
+    ids=["instance", "class", "function"],
+)
+def test_callbacks_that_are_not_keras_callbacks(no_training, iris, kind, callbacks, match):
+    X, y = iris
+    with pytest.raises(ValueError, match=r"The 'callbacks' parameter of Keras\w*Classifier must "
+                       r"hold keras.callbacks.Callback instances or subclasses; " + match):
+        kind(callbacks=callbacks).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "callbacks",
+    [
+        [keras.callbacks.EarlyStopping(monitor="loss")],
+        [keras.callbacks.EarlyStopping],
+        {"stop": keras.callbacks.EarlyStopping},
+        (),
+    ],
+    ids=["instance", "class", "dict", "empty"],
+)
+def test_keras_callbacks_reach_training(no_training, iris, callbacks):
+    X, y = iris
+    with pytest.raises(AssertionError, match="training started"):
+        KerasClassifier(classifier_model, callbacks=callbacks).fit(X, y)

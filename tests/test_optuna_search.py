@@ -119,6 +119,25 @@ def test_digits_pipeline_with_step_names(digits):
     assert search.n_features_in_ == 64
 
 
+def test_feature_names_are_the_best_estimators_like_grid_search():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 3).astype("float32")
+    frame, y = pd.DataFrame(X, columns=["a", "b", "c"]), (X[:, 0] > 0).astype(int)
+    estimator = KerasMLPClassifier(hidden_layer_sizes=(4,), epochs=1, random_state=0)
+    search = OptunaSearchCV(estimator, {"learning_rate": [0.01]}, n_trials=1, cv=2)
+    assert not hasattr(search, "feature_names_in_")  # not fitted
+    grid = GridSearchCV(estimator, {"learning_rate": [0.01]}, cv=2).fit(frame, y)
+    np.testing.assert_array_equal(search.fit(frame, y).feature_names_in_, grid.feature_names_in_)
+    np.testing.assert_array_equal(search.feature_names_in_, ["a", "b", "c"])
+    search.fit(X, y)  # refitted without names: none, as a new GridSearchCV
+    assert not hasattr(GridSearchCV(estimator, {"learning_rate": [0.01]}, cv=2).fit(X, y),
+                       "feature_names_in_")
+    assert not hasattr(search, "feature_names_in_")
+    with pytest.raises(AttributeError, match="fitted on X without feature names"):
+        _ = search.feature_names_in_
+
+
 @pytest.mark.slow
 def test_default_search_space_is_used(cancer):
     X, y = cancer

@@ -53,6 +53,34 @@ def test_multilabel_indicator_target(iris):
     assert (clf.predict(X) == Y).mean() > 0.85
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: KerasMLPClassifier(hidden_layer_sizes=(4,), epochs=2, random_state=0),
+        lambda: KerasClassifier(classifier_model, hidden=4, epochs=2, random_state=0),
+    ],
+    ids=["mlp", "wrapper"],
+)
+def test_sparse_multilabel_indicator_target_trains_as_dense(iris, make):
+    """A scipy.sparse indicator matrix (accepted by scikit-learn's MLPClassifier) is the same
+    target as its dense copy: fit, partial_fit and validation_data take it alike."""
+    X, y = iris
+    Y = np.column_stack([y == 0, y == 2, X[:, 0] > 0]).astype(int)
+    Y_sparse = sp.csr_matrix(Y)
+    dense, sparse = make().fit(X, Y), make().fit(X, Y_sparse)
+    assert sparse.target_type_ == "multilabel-indicator"
+    np.testing.assert_array_equal(sparse.classes_, dense.classes_)
+    np.testing.assert_allclose(sparse.predict_proba(X), dense.predict_proba(X), rtol=1e-6)
+    assert sparse.predict(X).dtype == Y.dtype
+    sparse.partial_fit(X, Y_sparse)
+    dense.partial_fit(X, Y)
+    np.testing.assert_allclose(sparse.predict_proba(X), dense.predict_proba(X), rtol=1e-6)
+    assert sparse.score(X, Y_sparse) == dense.score(X, Y)
+    make().partial_fit(X, sp.csc_matrix(Y))
+    with_validation = make().fit(X, Y_sparse, validation_data=(X[:20], Y_sparse[:20]))
+    assert len(with_validation.history_["val_loss"]) == 2
+
+
 def test_multi_output_regression(diabetes):
     X, y = diabetes
     Y = np.column_stack([y, -2 * y])
@@ -255,3 +283,65 @@ def test_prediction_warns_of_missing_feature_names(iris):
     clf = KerasMLPClassifier(**FAST).fit(frame, y)
     with pytest.warns(UserWarning, match="does not have valid feature names"):
         clf.predict(np.ascontiguousarray(X, dtype=np.float32))
+
+
+@pytest.fixture(scope="module")
+def fitted_kinds(iris):
+    """One fitted estimator of each kind (MLP and wrapper, classifier and regressor), without
+    feature names, so that plain float arrays take the prediction shortcut."""
+    X, y = iris
+    small = {"epochs": 1, "random_state": 0}
+    return {
+        "mlp-classifier": KerasMLPClassifier(hidden_layer_sizes=(4,), **small).fit(X, y),
+        "mlp-regressor": KerasMLPRegressor(hidden_layer_sizes=(4,), **small).fit(X, X[:, 0]),
+        "classifier": KerasClassifier(classifier_model, **small).fit(X, y),
+        "regressor": KerasRegressor(regressor_model, **small).fit(X, X[:, 0]),
+    }
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # no "overflow encountered in cast" either
+@pytest.mark.parametrize("kind", ["mlp-classifier", "mlp-regressor", "classifier", "regressor"])
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "score"])
+@pytest.mark.parametrize(
+    ("as_given", "match"),
+    [
+        # ndarrays take the shortcut past validate_data (C or Fortran order alike)
+        (np.ascontiguousarray, r"a value too large for float32: 1e\+39 at index \(2, 1\)"),
+        (np.asfortranarray, r"a value too large for float32: 1e\+39 at index \(2, 1\)"),
+        # a sparse matrix goes through validate_data, which passes finite float64 values
+        (sp.csr_matrix, r"a value too large for float32: 1e\+39 at index \(2, 1\)"),
+        # float32 inf: refused on either path with scikit-learn's message
+        (lambda X: np.asarray(X, dtype=np.float32), r"infinity"),
+        (lambda X: sp.csr_matrix(X, dtype=np.float32), r"infinity"),
+    ],
+    ids=["float64", "fortran-float64", "sparse-float64", "float32-inf", "sparse-float32-inf"],
+)
+def test_prediction_refuses_values_beyond_float32(fitted_kinds, iris, kind, method, as_given,
+                                                   match):
+    estimator = fitted_kinds[kind]
+    if not hasattr(estimator, method):
+        pytest.skip(f"{kind} has no {method}")
+    X = iris[0][:5].astype(np.float64)
+    X[2, 1] = 1e39  # finite in float64; inf in float32
+    with np.errstate(over="ignore"):  # the float32 cases' own casts
+        given = as_given(X)
+    args = (given,) if method != "score" else (given, iris[1][:5])
+    with pytest.raises(ValueError, match="Input X contains " + match):
+        getattr(estimator, method)(*args)
+
+
+def test_prediction_accepts_the_largest_float32_values(fitted_on_iris, iris):
+    """No false alarm: values at float32's limit are finite, though their float32 sum is not."""
+    X = np.full((4, 4), float(np.finfo(np.float32).max))
+    assert fitted_on_iris.predict_proba(X).shape == (4, 3)
+
+
+def test_prediction_with_feature_names_refuses_values_beyond_float32(iris):
+    pd = pytest.importorskip("pandas")
+    X, y = iris
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    clf = KerasMLPClassifier(hidden_layer_sizes=(4,), epochs=1, random_state=0).fit(frame, y)
+    big = frame.head(3).astype(np.float64)
+    big.iloc[1, 3] = 1e39
+    with pytest.raises(ValueError, match=r"Input X contains a value too large .* \(1, 3\)"):
+        clf.predict_proba(big)

@@ -164,6 +164,11 @@ default=None
         The scorer.
     refit_time_ : float
         Seconds spent refitting the best estimator.
+    n_features_in_ : int
+        Number of features seen by ``best_estimator_``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen by ``best_estimator_``; only defined when it has them
+        (fitted on a DataFrame with string column names).
 
     Examples
     --------
@@ -420,6 +425,21 @@ default=None
         """Number of features seen by the best estimator."""
         check_is_fitted(self, "best_estimator_")
         return self.best_estimator_.n_features_in_
+
+    @property
+    def feature_names_in_(self) -> np.ndarray:
+        """Names of the features seen by the best estimator; like ``GridSearchCV``'s, only
+        defined when the best estimator has them (fitted on a DataFrame with string column
+        names), else reading it raises ``AttributeError``."""
+        check_is_fitted(self, "best_estimator_")
+        names = getattr(self.best_estimator_, "feature_names_in_", None)
+        if names is None:
+            raise AttributeError(
+                f"{type(self).__name__!r} object has no attribute 'feature_names_in_': its "
+                f"best_estimator_ ({type(self.best_estimator_).__name__}) was fitted on X "
+                "without feature names (names come from a DataFrame's string column names)."
+            )
+        return names
 
     @available_if(_best_estimator_has("predict"))
     def predict(self, X):
