@@ -447,7 +447,9 @@ class BaseKerasEstimator(BaseEstimator):
                 f"got {type(model).__name__}."
             )
         self._compiled_by_builder = bool(model.compiled)
-        if not model.compiled:
+        if model.compiled:
+            _check_builder_loss(self, model)
+        else:
             model.compile(**self._compile_kwargs(model, X, n_train_steps))
         return model
 
@@ -645,6 +647,46 @@ def _check_predict_batch_size(value) -> int:
         f"The routed parameter 'predict__batch_size' must be a positive int or None; got "
         f"{value!r}."
     )
+
+
+def _check_builder_loss(estimator, model) -> None:
+    """Refuse, before training, a ``loss`` parameter that names another loss than the one the
+    builder compiled ``model`` with (scikeras's check: the parameter would silently not apply,
+    and the data may have been encoded for it)."""
+    given = getattr(estimator, "loss", None)
+    if given is None:
+        return
+    given_name, compiled_name = _canonical_loss(given), _canonical_loss(model.loss)
+    if given_name is None or compiled_name is None or given_name == compiled_name:
+        return
+    raise ValueError(
+        f"loss={given!r} but the model builder of {type(estimator).__name__} compiled the model "
+        f"with loss={model.loss!r}; data may not match the loss function. Pass the same loss "
+        "to both (a builder can compile with compile_kwargs['loss']), or set loss=None to use "
+        "the builder's."
+    )
+
+
+def _canonical_loss(loss) -> str | None:
+    """A name shared by a loss's spellings ("mse", "mean_squared_error", MeanSquaredError, its
+    class or function); None for a loss that cannot be compared (a list, a dict, an unknown
+    name or a class that cannot be instantiated without arguments)."""
+    losses = import_keras().losses
+    try:
+        if isinstance(loss, type):
+            loss = loss()
+        if isinstance(loss, str):
+            loss = losses.get(loss)
+    except (TypeError, ValueError):
+        return None
+    if isinstance(loss, losses.Loss):
+        name = type(loss).__name__
+    elif callable(loss):
+        name = getattr(loss, "__name__", "")
+    else:
+        return None
+    name = name.replace("_", "").lower()
+    return name or None
 
 
 def _check_routed_learning_rate(value) -> None:

@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 
 from ._base import BaseKerasEstimator
-from ._targets import MULTILABEL, ClassifierTarget, is_integer_labels
+from ._targets import MULTILABEL, ClassifierTarget, is_categorical_loss, is_integer_labels
 
 
 class KerasClassifierBase(ClassifierMixin, BaseKerasEstimator):
@@ -75,12 +75,19 @@ class KerasClassifierBase(ClassifierMixin, BaseKerasEstimator):
             y,
             estimator_name=type(self).__name__,
             classes=getattr(self, "_partial_fit_classes", None),
+            onehot_as_classes=self._onehot_as_classes(),
         )
         self.classes_ = target.classes
         self.n_classes_ = target.n_classes
         self.n_outputs_ = target.n_outputs
         self.target_type_ = target.target_type
         return target
+
+    def _onehot_as_classes(self) -> bool:
+        """Whether a one-hot ``y`` (0/1, exactly one 1 per row) is one class per row rather
+        than a multilabel target: when the loss is categorical cross-entropy (the generic
+        wrappers always, as scikeras does)."""
+        return is_categorical_loss(getattr(self, "loss", None))
 
     def _model_facts(self, model, X) -> dict[str, Any]:
         from ._base import _output_size, _output_units
@@ -95,7 +102,7 @@ class KerasClassifierBase(ClassifierMixin, BaseKerasEstimator):
         the probabilities of ``y``'s classes (or labels)."""
         target = self.target_
         n = target.n_classes
-        if target.target_type == "multilabel-indicator":
+        if target.multilabel:
             allowed, kind, needed = (n,), "labels", f"{n} sigmoid units (one per label)"
         elif n == 2:
             allowed, kind, needed = (1, 2), "classes", "1 sigmoid unit or 2 softmax units"
@@ -115,6 +122,9 @@ class KerasClassifierBase(ClassifierMixin, BaseKerasEstimator):
         self.target_.encoding = facts["encoding"]
 
     def _check_continued_target(self, y) -> None:
+        if self.target_.onehot:
+            self.target_.indices(y)  # refuses y that is not one-hot with n_classes_ columns
+            return
         if self.target_.encoding == MULTILABEL:
             if y.ndim != 2 or y.shape[1] != self.n_classes_:
                 raise ValueError(
@@ -135,20 +145,22 @@ class KerasClassifierBase(ClassifierMixin, BaseKerasEstimator):
         return meta
 
     def _default_loss(self, n_units: int | None):
-        if self.target_.target_type == "multilabel-indicator" or n_units == 1:
+        if self.target_.multilabel or n_units == 1:
             return "binary_crossentropy"
         return "sparse_categorical_crossentropy"
 
     def _sample_weight_for(self, y, sample_weight):
         if self.class_weight is None:
             return sample_weight
-        if self.target_.encoding == MULTILABEL or self.target_type_ == "multilabel-indicator":
+        if self.target_.encoding == MULTILABEL or self.target_.multilabel:
             raise ValueError("class_weight is not supported for multilabel targets.")
-        weights = compute_sample_weight(self.class_weight, y)
+        # one-hot rows are weighted by their class (column index), as Keras's class_weight
+        labels = self.target_.indices(y) if self.target_.onehot else y
+        weights = compute_sample_weight(self.class_weight, labels)
         return weights if sample_weight is None else weights * sample_weight
 
     def _stratify_labels(self, y):
-        if self.target_type_ == "multilabel-indicator":
+        if self.target_.multilabel:
             return None
         return self.target_.indices(y)
 

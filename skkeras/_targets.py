@@ -35,6 +35,22 @@ def is_integer_labels(y) -> bool:
     return isinstance(y, np.ndarray) and y.ndim == 1 and y.size > 0 and y.dtype.kind in "biu"
 
 
+def is_onehot(y) -> bool:
+    """Whether the 2-D ``y`` holds only 0s and 1s with exactly one 1 per row (scikeras's test
+    for a "multiclass-onehot" target)."""
+    y = y.toarray() if hasattr(y, "toarray") else np.asarray(y)
+    if y.ndim != 2 or y.size == 0:
+        return False
+    return bool(np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all())
+
+
+def is_categorical_loss(loss) -> bool:
+    """Whether ``loss`` (a name, function, class or instance) is categorical cross-entropy on
+    one-hot targets (not the sparse one, which takes class indices)."""
+    name = loss_name(loss)
+    return name in ("categoricalcrossentropy", "cce")
+
+
 def _require_two_classes(classes: np.ndarray, estimator_name: str) -> None:
     if len(classes) < 2:
         raise ValueError(
@@ -52,17 +68,30 @@ class ClassifierTarget:
     y_dtype: np.dtype
     label_encoder: LabelEncoder | None = None
     encoding: str = field(default=SPARSE)
+    #: Whether ``y`` is a one-hot matrix treated as one class per row (scikeras's
+    #: "multiclass-onehot"): ``target_type`` stays ``"multilabel-indicator"`` (as scikeras's
+    #: ``target_type_``), but the classes are the columns and ``predict`` takes the argmax.
+    onehot: bool = False
 
     @property
     def n_classes(self) -> int:
         return len(self.classes)
 
     @property
+    def multilabel(self) -> bool:
+        """Whether each label (column) is predicted on its own (a multilabel target)."""
+        return self.target_type == "multilabel-indicator" and not self.onehot
+
+    @property
     def n_outputs(self) -> int:
-        return self.n_classes if self.target_type == "multilabel-indicator" else 1
+        return self.n_classes if self.multilabel else 1
 
     @classmethod
-    def fit(cls, y: np.ndarray, *, estimator_name: str, classes=None) -> ClassifierTarget:
+    def fit(
+        cls, y: np.ndarray, *, estimator_name: str, classes=None, onehot_as_classes: bool = False
+    ) -> ClassifierTarget:
+        """Describe ``y``; with ``onehot_as_classes``, an indicator matrix whose every row has
+        exactly one 1 is a one-hot encoded multiclass target (see :func:`is_onehot`)."""
         if classes is None and is_integer_labels(y):
             return cls._of_integer_labels(y, estimator_name)
         target_type = type_of_target(y, input_name="y")
@@ -74,6 +103,8 @@ class ClassifierTarget:
             )
         if target_type == "multilabel-indicator":
             classes = np.arange(y.shape[1])
+            if onehot_as_classes and is_onehot(y):
+                return cls(target_type, classes, y.dtype, encoding=ONEHOT, onehot=True)
             return cls(target_type, classes, y.dtype, encoding=MULTILABEL)
         encoder = LabelEncoder().fit(y if classes is None else np.asarray(classes))
         unknown = [] if classes is None else np.setdiff1d(np.unique(y), encoder.classes_)
@@ -96,7 +127,7 @@ class ClassifierTarget:
 
     def choose_encoding(self, loss, n_units: int | None) -> str:
         """Pick the target layout from the loss and the model's number of output units."""
-        if self.target_type == "multilabel-indicator":
+        if self.multilabel:
             return MULTILABEL
         name = loss_name(loss)
         if "sparse" in name:
@@ -126,6 +157,8 @@ class ClassifierTarget:
         ``LabelEncoder.transform``'s time (which a cross-validation's small fits notice);
         other labels go through the encoder.
         """
+        if self.onehot:
+            return self._onehot_indices(y)
         y = np.asarray(y)
         if y.dtype.kind not in "biuf" or self.classes.dtype.kind not in "biuf":
             if self.label_encoder is None:  # integer classes, other labels
@@ -138,6 +171,21 @@ class ClassifierTarget:
                 f"y contains previously unseen labels: {np.unique(y[~found]).tolist()}"
             )
         return indices
+
+    def _onehot_indices(self, y) -> np.ndarray:
+        """The class (column) of each one-hot row of ``y``; refuse other rows."""
+        y = np.asarray(y.toarray() if hasattr(y, "toarray") else y)
+        if y.ndim != 2 or y.shape[1] != self.n_classes:
+            raise ValueError(
+                f"y has shape {y.shape} but the classifier was fitted on one-hot targets with "
+                f"{self.n_classes} columns (one per class)."
+            )
+        if not is_onehot(y):
+            raise ValueError(
+                "y must be one-hot encoded like the y the classifier was fitted on: 0/1 values "
+                "with exactly one 1 per row."
+            )
+        return np.argmax(y, axis=1)
 
     def probabilities(self, outputs: np.ndarray) -> np.ndarray:
         """Turn raw model outputs into an (n_samples, n_classes) probability matrix."""
@@ -162,6 +210,8 @@ class ClassifierTarget:
     def decode(self, probabilities: np.ndarray) -> np.ndarray:
         if self.encoding == MULTILABEL:
             return (probabilities > 0.5).astype(self.y_dtype)
+        if self.onehot:  # one-hot rows of ints, as scikeras returns them
+            return np.eye(self.n_classes, dtype=int)[np.argmax(probabilities, axis=1)]
         return self.classes[np.argmax(probabilities, axis=1)]
 
 

@@ -28,6 +28,10 @@ class _WrapperMixin:
 
     _accepts_extra_params = True
 
+    def _onehot_as_classes(self) -> bool:
+        # scikeras treats a one-hot y as one class per row whatever the loss
+        return True
+
     def _check_params(self) -> None:
         super()._check_params()
         model = self.model
@@ -205,6 +209,12 @@ class KerasClassifier(_WrapperMixin, KerasClassifierBase):
     unit (or a multilabel target) and ``sparse_categorical_crossentropy`` otherwise. The target
     is encoded to match the loss: integer labels for sparse losses, one-hot columns for
     ``categorical_crossentropy``, a 0/1 column for a single sigmoid unit.
+
+    A one-hot ``y`` (0/1 with exactly one 1 per row) is, as in scikeras, one class per row:
+    ``classes_`` are the column indices, ``n_outputs_`` is 1, ``predict`` returns one-hot rows
+    of ints (the argmax of ``predict_proba``) and ``class_weight`` weights each row by its
+    class. ``target_type_`` stays ``"multilabel-indicator"`` (scikeras's value). The ready-made
+    estimators keep such a ``y`` multilabel (one sigmoid unit per column).
 
     Examples
     --------

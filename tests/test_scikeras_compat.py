@@ -1,4 +1,6 @@
-"""The scikeras quickstart runs unchanged except for the import, under both libraries.
+"""scikeras compatibility: the quickstart runs unchanged except for the import, under both
+libraries, and scikeras's documented behaviours (one-hot targets, loss checks, callbacks,
+batch sizes, history keys) hold.
 
 scikeras is run in a subprocess: importing it monkey-patches Keras classes.
 """
@@ -10,7 +12,11 @@ import subprocess
 import sys
 import textwrap
 
+import keras
+import numpy as np
 import pytest
+
+from skkeras import KerasClassifier, KerasMLPClassifier, KerasRegressor
 
 QUICKSTART = textwrap.dedent(
     """
@@ -76,3 +82,136 @@ def test_scikeras_quickstart_runs_unchanged_with_skkeras():
     assert ours["best"] in (10, 50)
     assert ours["accuracy"] > 0.85
     assert abs(ours["accuracy"] - theirs["accuracy"]) < 0.1
+
+
+# ---------------------------------------------------------------- scikeras behaviours
+
+
+def _data():
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 4).astype("float32")
+    y = np.digitize(X[:, 0], [-0.5, 0.5])
+    return X, y
+
+
+def _softmax_model(meta):
+    return keras.Sequential([
+        keras.Input((meta["n_features_in_"],)),
+        keras.layers.Dense(8, activation="relu"),
+        keras.layers.Dense(meta["n_classes_"], activation="softmax"),
+    ])
+
+
+def _sigmoid_model(meta):
+    return keras.Sequential([
+        keras.Input((meta["n_features_in_"],)),
+        keras.layers.Dense(8, activation="relu"),
+        keras.layers.Dense(1, activation="sigmoid"),
+    ])
+
+
+@pytest.mark.parametrize("loss", ["categorical_crossentropy", "binary_crossentropy", None])
+def test_onehot_y_is_one_class_per_row_as_in_scikeras(loss):
+    X, y = _data()
+    onehot = np.eye(3)[y]
+    clf = KerasClassifier(_softmax_model, loss=loss, epochs=1, random_state=0).fit(X, onehot)
+    predicted = clf.predict(X)
+    assert predicted.shape == (60, 3) and predicted.dtype == np.int64
+    assert (predicted.sum(axis=1) == 1).all() and set(np.unique(predicted)) <= {0, 1}
+    proba = clf.predict_proba(X)
+    assert proba.shape == (60, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(predicted.argmax(axis=1), proba.argmax(axis=1))
+    assert clf.target_type_ == "multilabel-indicator"  # scikeras's target_type_ too
+    assert clf.n_outputs_ == 1 and clf.n_classes_ == 3
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+    assert clf.score(X, onehot) == np.mean(predicted.argmax(axis=1) == y)
+
+
+@pytest.mark.parametrize("class_weight", ["balanced", {0: 1.0, 1: 3.0, 2: 0.5}])
+def test_class_weight_on_onehot_y_weights_each_row_by_its_class(class_weight):
+    X, y = _data()
+    params = dict(loss="categorical_crossentropy", epochs=2, class_weight=class_weight,
+                  random_state=0, shuffle=False)
+    on_onehot = KerasClassifier(_softmax_model, **params).fit(X, np.eye(3)[y])
+    on_labels = KerasClassifier(_softmax_model, **params).fit(X, y)
+    np.testing.assert_allclose(on_onehot.history_["loss"], on_labels.history_["loss"], rtol=1e-5)
+    unweighted = KerasClassifier(_softmax_model, **{**params, "class_weight": None})
+    assert unweighted.fit(X, y).history_["loss"] != on_labels.history_["loss"]
+
+
+def test_onehot_warm_fit_refuses_a_y_that_is_not_onehot():
+    X, y = _data()
+    clf = KerasClassifier(_softmax_model, loss="categorical_crossentropy", warm_start=True,
+                          random_state=0).fit(X, np.eye(3)[y])
+    several = np.eye(3)[y]
+    several[:, 0] = 1
+    with pytest.raises(ValueError, match="one-hot"):
+        clf.fit(X, several)
+    with pytest.raises(ValueError, match="3 columns"):
+        clf.fit(X, np.eye(4)[np.minimum(y + 1, 3)])
+
+
+def test_ready_made_classifier_keeps_onehot_y_multilabel():
+    """A ready-made estimator has no categorical loss: one label per row may be genuine
+    multilabel data, so each column stays a label of its own."""
+    X, y = _data()
+    onehot = np.eye(3)[y]
+    clf = KerasMLPClassifier(hidden_layer_sizes=(4,), epochs=1, random_state=0).fit(X, onehot)
+    assert clf.n_outputs_ == 3
+    assert clf.predict(X).dtype == onehot.dtype
+    with pytest.raises(ValueError, match="multilabel"):
+        KerasMLPClassifier(hidden_layer_sizes=(4,), epochs=1, class_weight="balanced",
+                           random_state=0).fit(X, onehot)
+
+
+class _TrainingStarts(keras.callbacks.Callback):
+    started: list = []
+
+    def on_train_begin(self, logs=None):
+        _TrainingStarts.started.append(True)
+
+
+def _compiled_with_mse(meta):
+    model = _sigmoid_model(meta)
+    model.compile(loss="mse", optimizer="adam")
+    return model
+
+
+def test_loss_contradicting_the_builders_compiled_loss_is_refused_before_training():
+    X, y = _data()
+    _TrainingStarts.started.clear()
+    clf = KerasClassifier(_compiled_with_mse, loss="binary_crossentropy", epochs=1,
+                          callbacks=[_TrainingStarts])
+    with pytest.raises(ValueError, match=r"loss='binary_crossentropy'.*compiled the model with "
+                                         r"loss='mse'"):
+        clf.fit(X, y > 0)
+    assert _TrainingStarts.started == []
+
+
+@pytest.mark.parametrize(
+    "loss", ["mse", "mean_squared_error", keras.losses.MeanSquaredError,
+             keras.losses.MeanSquaredError(), keras.losses.mean_squared_error, None]
+)
+def test_loss_naming_the_builders_compiled_loss_is_accepted(loss):
+    X, y = _data()
+
+    def build(meta):
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+        model.compile(loss="mse", optimizer="sgd")
+        return model
+
+    KerasRegressor(build, loss=loss, epochs=1, random_state=0).fit(X, y.astype(float))
+
+
+def test_builder_compiling_with_compile_kwargs_matches_the_loss_parameter():
+    X, y = _data()
+
+    def build(meta, compile_kwargs):
+        model = _softmax_model(meta)
+        model.compile(**compile_kwargs)
+        return model
+
+    clf = KerasClassifier(build, loss=keras.losses.SparseCategoricalCrossentropy, epochs=1,
+                          random_state=0).fit(X, y)
+    assert clf.predict(X).shape == (60,)
