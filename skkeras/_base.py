@@ -17,6 +17,7 @@ from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
     InvalidParameterError,
+    Options,
     validate_parameter_constraints,
 )
 from sklearn.utils.validation import check_is_fitted
@@ -39,13 +40,21 @@ _PREDICT_CHUNK = 65536
 #: Keras ``fit`` arguments that, given as ``fit__name`` (or to ``fit``), override the
 #: estimator's parameter of that name for the fit, with that parameter's constraints.
 _FIT_OVERRIDES = {
-    "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+    "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1}), None],
     "shuffle": ["boolean"],
     "epochs": [Interval(Integral, 1, None, closed="left")],
     "verbose": ["verbose"],
 }
-#: Keras ``fit`` arguments the estimator sets itself.
-_FIT_RESERVED = frozenset({"x", "y", "sample_weight", "initial_epoch", "callbacks"})
+#: Keras ``fit`` arguments the estimator sets itself, with what to do instead.
+_FIT_RESERVED = {
+    "x": "X is fit's own argument",
+    "y": "y is fit's own argument",
+    "sample_weight": "sample_weight is fit's own argument",
+    "initial_epoch": (
+        "epochs are numbered from the fitted history_ (training continues from the last epoch "
+        "with warm_start=True or partial_fit, and starts at 0 otherwise)"
+    ),
+}
 
 class BaseKerasEstimator(BaseEstimator):
     """Shared machinery of every skkeras estimator. Not meant to be used directly."""
@@ -55,9 +64,10 @@ class BaseKerasEstimator(BaseEstimator):
         "loss": [str, callable, None],
         "metrics": [list, tuple, dict, str, None],
         "epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        # -1: all training rows in one batch (scikeras's spelling)
+        "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1}), None],
         "verbose": ["verbose"],
-        "callbacks": [list, tuple, dict, None],
+        "callbacks": [list, tuple, dict, HasMethods(["set_model"]), None],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
         "early_stopping": ["boolean"],
@@ -194,13 +204,15 @@ class BaseKerasEstimator(BaseEstimator):
         """The routed ``fit__*`` parameters updated with those given to ``fit``, the values
         that override the estimator's own (:data:`_FIT_OVERRIDES`) checked."""
         merged = {**routed(self.get_params(deep=False), "fit"), **fit_params}
-        reserved = sorted(_FIT_RESERVED.intersection(merged))
+        reserved = sorted(set(_FIT_RESERVED).intersection(merged))
         if reserved:
+            reasons = "; ".join(_FIT_RESERVED[key] for key in reserved)
             raise ValueError(
-                f"fit arguments {reserved} are set by {type(self).__name__} itself (X, y and "
-                "sample_weight are fit's own arguments; callbacks go in the callbacks "
-                "parameter); remove them from the fit__ parameters and fit's keyword arguments."
+                f"fit arguments {reserved} are set by {type(self).__name__} itself ({reasons}); "
+                "remove them from the fit__ parameters and fit's keyword arguments."
             )
+        if merged.get("callbacks") is not None:
+            _check_callback_entries(merged["callbacks"], "fit__callbacks", type(self).__name__)
         overrides = {f"fit__{key}": merged[key] for key in _FIT_OVERRIDES if key in merged}
         validate_parameter_constraints(
             {f"fit__{key}": value for key, value in _FIT_OVERRIDES.items()},
@@ -276,7 +288,8 @@ class BaseKerasEstimator(BaseEstimator):
         sample_weight, validation = _relative_weights(
             sample_weight, train_idx, validation, split=validation_data is None
         )
-        batch_size = fit_params.get("batch_size", self.batch_size) or 32
+        batch_size = _rows_per_batch(fit_params.get("batch_size", self.batch_size), len(train_idx))
+        batch_size = batch_size or 32
         n_steps = max(1, int(np.ceil(len(train_idx) / batch_size)))
         data = (X, y, sample_weight, train_idx, validation, epochs)
         # the network is built under `seeded`; training needs only the seed (its shuffling
@@ -357,7 +370,7 @@ class BaseKerasEstimator(BaseEstimator):
             sample_weight=inputs["sample_weight"],
             validation_data=inputs["validation_data"],
             epochs=epochs,
-            batch_size=self.batch_size,
+            batch_size=_rows_per_batch(self.batch_size, len(train_idx)),
             callbacks=inputs["callbacks"],
             monitor=inputs["monitor"],
             shuffle=self.shuffle,
@@ -388,21 +401,8 @@ class BaseKerasEstimator(BaseEstimator):
     def _check_callbacks(self) -> None:
         """Refuse ``callbacks`` entries that are neither a Keras callback nor a callback class
         (Keras would fail on them only once training starts)."""
-        if not self.callbacks:
-            return
-        callback_type = import_keras().callbacks.Callback
-        items = (
-            self.callbacks.items() if isinstance(self.callbacks, dict)
-            else enumerate(self.callbacks)
-        )
-        for key, callback in items:
-            is_class = isinstance(callback, type) and issubclass(callback, callback_type)
-            if not (is_class or isinstance(callback, callback_type)):
-                raise InvalidParameterError(
-                    f"The 'callbacks' parameter of {type(self).__name__} must hold "
-                    "keras.callbacks.Callback instances or subclasses; callbacks"
-                    f"[{key!r}] is {callback!r} ({type(callback).__name__})."
-                )
+        if self.callbacks is not None:
+            _check_callback_entries(self.callbacks, "callbacks", type(self).__name__)
 
     def _check_continued_target(self, y) -> None:
         """Hook: refuse targets that do not fit an already trained network."""
@@ -533,12 +533,21 @@ class BaseKerasEstimator(BaseEstimator):
 
     def _train(self, model, X, y, sample_weight, train_idx, validation, epochs, fit_params,
                template_ready=None):
-        inputs = self._training_inputs(X, y, sample_weight, train_idx, validation)
-        # routed fit__ values override the estimator's own (as in scikeras)
+        # routed fit__ values override the estimator's own (as in scikeras); fit__callbacks
+        # (or fit's callbacks=) are added to the estimator's callbacks for this fit
         fit_kwargs = dict(fit_params)
+        extra = (
+            fit_kwargs.pop("callbacks", None),
+            {key[len("callbacks__"):]: fit_kwargs.pop(key)
+             for key in list(fit_kwargs) if key.startswith("callbacks__")},
+        )
+        inputs = self._training_inputs(
+            X, y, sample_weight, train_idx, validation, extra_callbacks=extra
+        )
         settings = {
             key: fit_kwargs.pop(key, getattr(self, key)) for key in ("batch_size", "shuffle")
         }
+        settings["batch_size"] = _rows_per_batch(settings["batch_size"], len(train_idx))
         return run_training(
             model,
             *inputs["data"],
@@ -554,8 +563,11 @@ class BaseKerasEstimator(BaseEstimator):
             **settings,
         )
 
-    def _training_inputs(self, X, y, sample_weight, train_idx, validation) -> dict[str, Any]:
-        """The encoded training rows, validation data and callbacks of a fit."""
+    def _training_inputs(
+        self, X, y, sample_weight, train_idx, validation, extra_callbacks=(None, {})
+    ) -> dict[str, Any]:
+        """The encoded training rows, validation data and callbacks of a fit
+        (``extra_callbacks``: the fit's own callbacks and their routed arguments)."""
         encoded = self.target_.encode(y)
         weights = None if sample_weight is None else sample_weight[train_idx]
         if len(train_idx) != len(X):
@@ -568,7 +580,9 @@ class BaseKerasEstimator(BaseEstimator):
                 X_val,
                 encoded_val,
             )
-        callbacks, monitor = self._callbacks(has_validation=validation is not None)
+        callbacks, monitor = self._callbacks(
+            has_validation=validation is not None, extra=extra_callbacks
+        )
         return {
             "data": (X, encoded),
             "sample_weight": weights,
@@ -577,9 +591,12 @@ class BaseKerasEstimator(BaseEstimator):
             "monitor": monitor,
         }
 
-    def _callbacks(self, *, has_validation: bool):
+    def _callbacks(self, *, has_validation: bool, extra=(None, {})):
+        """The fit's callbacks: copies of ``callbacks``, then of ``extra`` (a fit's own callbacks
+        and their routed arguments), then the estimator's early stopping; and the monitor."""
         params = self.get_params(deep=False)
         callbacks = instantiate_callbacks(self.callbacks, routed(params, "callbacks"))
+        callbacks += instantiate_callbacks(*extra)
         monitor = "val_loss" if has_validation else None
         if self.early_stopping and self.patience is not None:
             callbacks.append(
@@ -606,13 +623,18 @@ class BaseKerasEstimator(BaseEstimator):
         self.best_epoch_ = offset + result.best_epoch
 
     # ------------------------------------------------------------------ prediction
-    def _predict_outputs(self, X) -> np.ndarray:
-        """Raw network outputs for ``X`` (validated), computed in large batches."""
+    def _predict_outputs(self, X, batch_size=None) -> np.ndarray:
+        """Raw network outputs for ``X`` (validated), computed in large batches
+        (``batch_size`` rows at a time if given, else ``predict__batch_size``; -1: all)."""
         check_is_fitted(self)
-        X = check_predict_data(self, X, allow_nd=self._allow_nd)
         # routed parameters are plain attributes; reading them directly avoids ``get_params``'s
         # signature inspection, which costs more than predicting one row
-        chunk = _check_predict_batch_size(getattr(self, "predict__batch_size", None))
+        name = "predict__batch_size" if batch_size is None else "batch_size"
+        if batch_size is None:
+            batch_size = getattr(self, "predict__batch_size", None)
+        chunk = _check_predict_batch_size(batch_size, name)
+        X = check_predict_data(self, X, allow_nd=self._allow_nd)
+        chunk = max(1, len(X)) if chunk == -1 else chunk
         trained = self.__dict__.get("_trained_state")
         predict = _fastpath.trained_forward(trained) if trained is not None else None
         if predict is None:
@@ -636,17 +658,35 @@ def _constructor_param_names(cls) -> tuple[str, ...]:
     return tuple(BaseEstimator._get_param_names.__func__(cls))
 
 
-def _check_predict_batch_size(value) -> int:
-    """The rows predicted per call for the routed ``predict__batch_size`` (a positive int, or
-    None for the default); refuse anything else."""
+def _check_predict_batch_size(value, name: str = "predict__batch_size") -> int:
+    """The rows predicted per call for the routed ``predict__batch_size`` (a positive int, -1
+    for all rows at once, or None for the default); refuse anything else."""
     if value is None:
         return _PREDICT_CHUNK
-    if isinstance(value, Integral) and not isinstance(value, bool) and value >= 1:
+    if isinstance(value, Integral) and not isinstance(value, bool) and (value >= 1 or value == -1):
         return int(value)
     raise ValueError(
-        f"The routed parameter 'predict__batch_size' must be a positive int or None; got "
-        f"{value!r}."
+        f"The {'routed parameter' if '__' in name else 'argument'} {name!r} must be a positive "
+        f"int, -1 (all rows in one batch) or None; got {value!r}."
     )
+
+
+def _predict_batch_size(estimator, kwargs: dict, method: str):
+    """The ``batch_size`` keyword given to ``predict``/``predict_proba`` (None if absent);
+    refuse any other keyword (scikeras passes them to ``Model.predict``, which skkeras does
+    not call)."""
+    others = sorted(set(kwargs) - {"batch_size"})
+    if others:
+        raise TypeError(
+            f"{type(estimator).__name__}.{method}() got unexpected keyword arguments {others}; "
+            "only batch_size is accepted (or the routed predict__batch_size parameter)."
+        )
+    return kwargs.get("batch_size")
+
+
+def _rows_per_batch(batch_size, n_rows: int):
+    """``batch_size`` with scikeras's -1 ("all rows in one batch") replaced by ``n_rows``."""
+    return max(1, n_rows) if batch_size == -1 else batch_size
 
 
 def _check_builder_loss(estimator, model) -> None:
@@ -687,6 +727,33 @@ def _canonical_loss(loss) -> str | None:
         return None
     name = name.replace("_", "").lower()
     return name or None
+
+
+def _check_callback_entries(callbacks, name: str, owner: str) -> None:
+    """Refuse a ``callbacks`` (or ``fit__callbacks``) value that is not a Keras callback, a
+    callback class, or a list, tuple or dict of them."""
+    callback_type = import_keras().callbacks.Callback
+
+    def is_callback(value) -> bool:
+        is_class = isinstance(value, type) and issubclass(value, callback_type)
+        return is_class or isinstance(value, callback_type)
+
+    if not isinstance(callbacks, list | tuple | dict):
+        if is_callback(callbacks):
+            return
+        raise InvalidParameterError(
+            f"The '{name}' parameter of {owner} must be a keras.callbacks.Callback instance or "
+            f"subclass, or a list, tuple or dict of them; got {callbacks!r} "
+            f"({type(callbacks).__name__})."
+        )
+    items = callbacks.items() if isinstance(callbacks, dict) else enumerate(callbacks)
+    for key, callback in items:
+        if not is_callback(callback):
+            raise InvalidParameterError(
+                f"The '{name}' parameter of {owner} must hold keras.callbacks.Callback "
+                f"instances or subclasses; {name}[{key!r}] is {callback!r} "
+                f"({type(callback).__name__})."
+            )
 
 
 def _check_routed_learning_rate(value) -> None:
@@ -787,6 +854,8 @@ def _model_free(callbacks) -> bool:
     :class:`~skkeras.callbacks._model_free.ModelFreeCallback`."""
     from .callbacks._model_free import is_model_free
 
+    if not isinstance(callbacks, list | tuple | dict):
+        callbacks = [callbacks]
     values = callbacks.values() if isinstance(callbacks, dict) else callbacks
     return all(is_model_free(callback) for callback in values)
 

@@ -10,7 +10,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 
-from ._base import BaseKerasEstimator
+from ._base import BaseKerasEstimator, _predict_batch_size
 from ._targets import MULTILABEL, ClassifierTarget, is_categorical_loss, is_integer_labels
 
 
@@ -164,17 +164,20 @@ class KerasClassifierBase(ClassifierMixin, BaseKerasEstimator):
             return None
         return self.target_.indices(y)
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X, **kwargs) -> np.ndarray:
         """Class probabilities of shape (n_samples, n_classes).
 
         For a multilabel target, the probability of each label (n_samples, n_labels).
+        ``batch_size`` (rows per forward pass, -1 for all) may be given as a keyword, as
+        scikeras accepts; prefer the routed ``predict__batch_size`` parameter.
         """
-        outputs = self._predict_outputs(X)
+        outputs = self._predict_outputs(X, _predict_batch_size(self, kwargs, "predict_proba"))
         return self.target_.probabilities(outputs)
 
-    def predict(self, X) -> np.ndarray:
-        """Predicted class labels (an indicator matrix for multilabel targets)."""
-        probabilities = self.predict_proba(X)
+    def predict(self, X, **kwargs) -> np.ndarray:
+        """Predicted class labels (an indicator matrix for multilabel targets; one-hot rows for
+        a one-hot ``y``). ``batch_size`` may be given as in :meth:`predict_proba`."""
+        probabilities = self.predict_proba(X, **kwargs)
         return self.target_.decode(probabilities)
 
     def score(self, X, y, sample_weight=None) -> float:

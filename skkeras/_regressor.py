@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import RegressorMixin
 
-from ._base import BaseKerasEstimator
+from ._base import BaseKerasEstimator, _predict_batch_size
 from ._targets import RegressorTarget
 
 
@@ -50,7 +50,11 @@ class KerasRegressorBase(RegressorMixin, BaseKerasEstimator):
     def _default_loss(self, n_units: int | None):
         return "mean_squared_error"
 
-    def predict(self, X) -> np.ndarray:
-        """Predicted values, of shape (n_samples,) or (n_samples, n_outputs) like ``y``."""
-        outputs = self._predict_outputs(X)
+    def predict(self, X, **kwargs) -> np.ndarray:
+        """Predicted values, of shape (n_samples,) or (n_samples, n_outputs) like ``y``.
+
+        ``batch_size`` (rows per forward pass, -1 for all) may be given as a keyword, as
+        scikeras accepts; prefer the routed ``predict__batch_size`` parameter.
+        """
+        outputs = self._predict_outputs(X, _predict_batch_size(self, kwargs, "predict"))
         return self.target_.decode(outputs)

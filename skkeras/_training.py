@@ -64,11 +64,14 @@ def _can_stratify(labels, n_validation: int, n_samples: int) -> bool:
 def instantiate_callbacks(callbacks, routed_kwargs: dict) -> list:
     """Fresh callback objects for one fit: instances are deep-copied, classes instantiated.
 
-    ``callbacks`` may be a list or a ``{name: callback}`` dict; routed ``callbacks__name__arg``
-    (dict form) or ``callbacks__arg`` (classes in a list) keyword arguments are applied.
+    ``callbacks`` may be one callback, a list or a ``{name: callback}`` dict; routed
+    ``callbacks__name__arg`` (dict form) or ``callbacks__arg`` (classes in a list) keyword
+    arguments are applied.
     """
     if callbacks is None:
         return []
+    if not isinstance(callbacks, list | tuple | dict):  # one callback, as scikeras accepts
+        callbacks = [callbacks]
     if isinstance(callbacks, dict):
         return [
             _instantiate_one(callback, _routed_for(routed_kwargs, name))

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from numbers import Integral, Real
 from typing import Any
 
-from sklearn.utils._param_validation import Interval, InvalidParameterError
+from sklearn.utils._param_validation import Interval, InvalidParameterError, Options
 
 from ._classifier import KerasClassifierBase
 from ._compile import make_loss, make_metrics, make_optimizer
@@ -18,7 +18,9 @@ from ._routing import accepted_kwargs, routed
 _WRAPPER_CONSTRAINTS = {
     "model": "no_validation",
     "validation_split": [Interval(Real, 0, 1, closed="left")],
-    "validation_batch_size": [Interval(Integral, 1, None, closed="left"), None],
+    "validation_batch_size": [
+        Interval(Integral, 1, None, closed="left"), Options(Integral, {-1}), None
+    ],
     "run_eagerly": ["boolean"],
 }
 
@@ -86,6 +88,8 @@ class _WrapperMixin:
             fit_params = {"validation_split": self.validation_split, **fit_params}
         if self.validation_batch_size is not None:
             fit_params = {"validation_batch_size": self.validation_batch_size, **fit_params}
+        if fit_params.get("validation_batch_size") == -1:  # scikeras: all rows of X
+            fit_params = {**fit_params, "validation_batch_size": max(1, len(X))}
         return super()._train(
             model, X, y, sample_weight, train_idx, validation, epochs, fit_params, template_ready
         )
@@ -122,7 +126,9 @@ _COMMON_DOC = """
     epochs : int, default=1
         Number of epochs (upper bound with early stopping).
     batch_size : int or None, default=None
-        Mini-batch size; ``None`` means Keras's default of 32. A routed ``fit__batch_size``
+        Mini-batch size; ``None`` means Keras's default of 32, -1 all training rows in one
+        batch (as in scikeras; likewise ``predict__batch_size=-1`` and
+        ``validation_batch_size=-1``). A routed ``fit__batch_size``
         (likewise ``fit__shuffle``, ``fit__epochs``, ``fit__verbose``) overrides it.
     validation_batch_size : int or None, default=None
         Batch size for validation data.

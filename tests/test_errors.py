@@ -295,10 +295,11 @@ def test_partial_fit_refuses_other_classes_and_balanced_weights(iris):
     assert _unfitted(balanced)
 
 
-@pytest.mark.parametrize("value", [0, -1, 2.5, "8", True])
+@pytest.mark.parametrize("value", [0, -2, 2.5, "8", True])
 def test_predict_batch_size_is_validated(iris, value):
     X, y = iris
-    match = r"'predict__batch_size' must be a positive int or None; got " + repr(value)
+    match = (r"'predict__batch_size' must be a positive int, -1 \(all rows in one batch\) or "
+             r"None; got " + repr(value))
     clf = KerasClassifier(classifier_model, predict__batch_size=value)
     with pytest.raises(ValueError, match=match):
         clf.fit(X, y)
@@ -325,7 +326,7 @@ def test_routed_learning_rate_is_validated(iris, rate):
     [({"fit__batch_size": 0}, "'fit__batch_size' parameter of KerasClassifier"),
      ({"fit__shuffle": "no"}, "'fit__shuffle' parameter of KerasClassifier"),
      ({"fit__epochs": 0}, "'fit__epochs' parameter of KerasClassifier"),
-     ({"fit__callbacks": []}, r"fit arguments \['callbacks'\] are set by KerasClassifier"),
+     ({"fit__callbacks": ["no"]}, "'fit__callbacks' parameter of KerasClassifier must hold"),
      ({"fit__initial_epoch": 2}, r"fit arguments \['initial_epoch'\]")],
 )
 def test_routed_fit_arguments_are_validated(iris, params, match):

@@ -215,3 +215,120 @@ def test_builder_compiling_with_compile_kwargs_matches_the_loss_parameter():
     clf = KerasClassifier(build, loss=keras.losses.SparseCategoricalCrossentropy, epochs=1,
                           random_state=0).fit(X, y)
     assert clf.predict(X).shape == (60,)
+
+
+class _Epochs(keras.callbacks.Callback):
+    """Records (tag, epoch) at each epoch end in a class-level log (instances are copied)."""
+
+    log: list = []
+
+    def __init__(self, tag="default"):
+        super().__init__()
+        self.tag = tag
+
+    def on_epoch_end(self, epoch, logs=None):
+        _Epochs.log.append((self.tag, epoch))
+
+
+def test_a_single_callback_instance_or_class_is_accepted():
+    X, y = _data()
+    stop = keras.callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=100.0)
+    clf = KerasClassifier(_sigmoid_model, loss="binary_crossentropy", epochs=5, callbacks=stop,
+                          random_state=0).fit(X, y > 0)
+    assert clf.n_iter_ == 2  # stopped by the callback, not after 5 epochs
+    _Epochs.log.clear()
+    KerasClassifier(_sigmoid_model, loss="binary_crossentropy", epochs=2, callbacks=_Epochs,
+                    callbacks__tag="class", random_state=0).fit(X, y > 0)
+    assert _Epochs.log == [("class", 0), ("class", 1)]
+
+
+def test_a_single_value_that_is_not_a_callback_is_refused():
+    X, y = _data()
+    clf = KerasClassifier(_sigmoid_model, loss="binary_crossentropy", callbacks="stop")
+    with pytest.raises(ValueError, match="'callbacks' parameter of KerasClassifier must be"):
+        clf.fit(X, y > 0)
+
+
+def test_fit_callbacks_are_added_to_the_estimators_callbacks_for_the_fit():
+    X, y = _data()
+    _Epochs.log.clear()
+    clf = KerasClassifier(_sigmoid_model, loss="binary_crossentropy", epochs=1,
+                          callbacks=[_Epochs("own")], fit__callbacks=[_Epochs],
+                          fit__callbacks__tag="routed", random_state=0).fit(X, y > 0)
+    assert _Epochs.log == [("own", 0), ("routed", 0)]
+    _Epochs.log.clear()
+    clf.set_params(fit__callbacks=None).fit(X, y > 0, callbacks=_Epochs("given"))
+    assert _Epochs.log == [("own", 0), ("given", 0)]
+
+
+def test_callbacks_are_copied_unless_they_copy_to_themselves():
+    """The documented way to read a callback's state back (docs/coming-from-scikeras.md)."""
+    X, y = _data()
+    stop = keras.callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=100.0)
+    clf = KerasClassifier(_sigmoid_model, loss="binary_crossentropy", epochs=5, callbacks=[stop],
+                          random_state=0).fit(X, y > 0)
+    assert stop.stopped_epoch == 0 and clf.n_iter_ == 2
+
+    class SharedEarlyStopping(keras.callbacks.EarlyStopping):
+        def __deepcopy__(self, memo):
+            return self
+
+    shared = SharedEarlyStopping(monitor="loss", patience=0, min_delta=100.0)
+    KerasClassifier(_sigmoid_model, loss="binary_crossentropy", epochs=5, callbacks=[shared],
+                    random_state=0).fit(X, y > 0)
+    assert shared.stopped_epoch == 1
+
+
+def test_initial_epoch_is_refused_with_the_reason():
+    X, y = _data()
+    clf = KerasClassifier(_sigmoid_model, loss="binary_crossentropy", epochs=1)
+    with pytest.raises(ValueError, match=r"\['initial_epoch'\].*numbered from the fitted "
+                                         r"history_.*warm_start=True"):
+        clf.fit(X, y > 0, initial_epoch=1)
+
+
+class _BatchSizes(keras.callbacks.Callback):
+    """Records the number of batches of each training epoch."""
+
+    batches: list = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        _BatchSizes.batches.append(0)
+
+    def on_train_batch_end(self, batch, logs=None):
+        _BatchSizes.batches[-1] += 1
+
+
+@pytest.mark.parametrize("params", [{"batch_size": -1}, {"fit__batch_size": -1}])
+def test_batch_size_minus_one_trains_on_all_rows_in_one_batch(params):
+    X, y = _data()
+    _BatchSizes.batches.clear()
+    KerasClassifier(_sigmoid_model, loss="binary_crossentropy", epochs=2, callbacks=[_BatchSizes],
+                    random_state=0, **params).fit(X, y > 0)
+    assert _BatchSizes.batches == [1, 1]
+
+
+def test_predict_batch_size_minus_one_and_as_keyword_predict_the_same():
+    X, y = _data()
+    clf = KerasClassifier(_softmax_model, epochs=1, random_state=0).fit(X, y)
+    expected = clf.predict_proba(X)
+    np.testing.assert_allclose(clf.predict_proba(X, batch_size=7), expected, rtol=1e-5)
+    np.testing.assert_allclose(clf.predict_proba(X, batch_size=-1), expected, rtol=1e-5)
+    np.testing.assert_array_equal(clf.predict(X, batch_size=5), clf.predict(X))
+    clf.set_params(predict__batch_size=-1)
+    np.testing.assert_allclose(clf.predict_proba(X), expected, rtol=1e-5)
+    reg = KerasRegressor(_sigmoid_model, predict__batch_size=-1, epochs=1, random_state=0)
+    reg.fit(X, y.astype(float))
+    np.testing.assert_allclose(reg.predict(X, batch_size=3), reg.predict(X), rtol=1e-5)
+
+
+@pytest.mark.parametrize("value", [0, -2, 1.5])
+def test_invalid_predict_batch_sizes_are_refused(value):
+    X, y = _data()
+    clf = KerasClassifier(_softmax_model, epochs=1, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match=r"'batch_size' must be a positive int, -1"):
+        clf.predict(X, batch_size=value)
+    with pytest.raises(TypeError, match=r"unexpected keyword arguments \['verbose'\]"):
+        clf.predict_proba(X, verbose=0)
+    with pytest.raises(ValueError, match="'batch_size' parameter of KerasClassifier"):
+        KerasClassifier(_softmax_model, batch_size=value).fit(X, y)
