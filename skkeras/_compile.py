@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 
 from ._keras import import_keras
 from ._layers import OPTIMIZERS
@@ -78,5 +79,18 @@ def make_metrics(metrics, kwargs: dict):
 def _make_metric(metric, kwargs: dict):
     if inspect.isclass(metric):
         accepted = inspect.signature(metric).parameters
-        return metric(**{key: value for key, value in kwargs.items() if key in accepted})
+        kwargs = {key: value for key, value in kwargs.items() if key in accepted}
+        default = accepted["name"].default if "name" in accepted else ""
+        if default is None and metric.__module__.startswith("keras."):
+            # Keras numbers unnamed metrics (precision_1, precision_2...) for every instance the
+            # process makes; named after the class, history_ keys are the same on every fit
+            kwargs = {"name": _snake_case(metric.__name__), **kwargs}
+        return metric(**kwargs)
     return metric
+
+
+def _snake_case(name: str) -> str:
+    """``Precision`` -> ``precision``, ``SparseCategoricalAccuracy`` ->
+    ``sparse_categorical_accuracy``: the name Keras gives an unnamed metric (before numbering)."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()

@@ -54,9 +54,17 @@ class _WrapperMixin:
             )
         if isinstance(model, keras.Model):
             return _fresh_copy(keras, model)
-        return model(**accepted_kwargs(model, self._builder_arguments(meta)))
+        arguments = self._builder_arguments(meta, with_compile_kwargs=False)
+        kwargs = accepted_kwargs(model, arguments)
+        if "compile_kwargs" in accepted_kwargs(model, {"compile_kwargs": None}):
+            # made only for a builder that asks: compiling again would make a second set of
+            # metric objects (and an optimizer) for a model the builder left uncompiled
+            kwargs["compile_kwargs"] = self._builder_compile_kwargs(arguments["params"])
+        return model(**kwargs)
 
-    def _builder_arguments(self, meta: dict[str, Any]) -> dict[str, Any]:
+    def _builder_arguments(
+        self, meta: dict[str, Any], *, with_compile_kwargs: bool = True
+    ) -> dict[str, Any]:
         """What a builder may ask for: parameters, ``meta``, ``compile_kwargs``, ``params``."""
         params = self.get_params(deep=False)
         extras = {
@@ -64,14 +72,16 @@ class _WrapperMixin:
             for key, value in self._extra_params().items()
             if "__" not in key
         }
-        return {
+        arguments = {
             **params,
             **extras,
             **routed(params, "model"),
             "meta": dict(meta),
-            "compile_kwargs": self._builder_compile_kwargs(params),
             "params": params,
         }
+        if with_compile_kwargs:
+            arguments["compile_kwargs"] = self._builder_compile_kwargs(params)
+        return arguments
 
     def _builder_compile_kwargs(self, params: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -332,3 +332,19 @@ def test_invalid_predict_batch_sizes_are_refused(value):
         clf.predict_proba(X, verbose=0)
     with pytest.raises(ValueError, match="'batch_size' parameter of KerasClassifier"):
         KerasClassifier(_softmax_model, batch_size=value).fit(X, y)
+
+
+def test_metric_classes_are_recorded_under_their_own_name_on_every_fit():
+    X, y = _data()
+    clf = KerasClassifier(_sigmoid_model, loss="binary_crossentropy", epochs=1,
+                          metrics=[keras.metrics.Precision, keras.metrics.AUC], random_state=0)
+    for _ in range(2):
+        assert sorted(clf.fit(X, y > 0).history_) == ["auc", "learning_rate", "loss", "precision"]
+
+
+def test_string_metrics_keep_kerass_short_keys():
+    """Documented difference: scikeras renames "mse" to "mean_squared_error" in history_."""
+    X, y = _data()
+    reg = KerasRegressor(_sigmoid_model, loss="mse", metrics=["mse", "mae"], epochs=1,
+                         random_state=0).fit(X, y.astype(float))
+    assert sorted(reg.history_) == ["learning_rate", "loss", "mae", "mse"]
