@@ -112,7 +112,8 @@ class KerasClassifierBase(ClassifierMixin, BaseKerasEstimator):
             return
         raise ValueError(
             f"The model built for {type(self).__name__} has {size} output values per sample, "
-            f"but y is a {target.target_type} target with {n} {kind}{_listed(target.classes)}: the "
+            f"but y is a {'one-hot' if target.onehot else target.target_type} target with {n} "
+            f"{kind}{_listed(target.classes)}: the "
             "output layer needs " + needed + ". Build it from meta['n_classes_'] (and "
             "meta['target_type_'])."
         )

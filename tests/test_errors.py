@@ -151,7 +151,8 @@ def _targets():
         ("multilabel", 3, "sigmoid", r"has 3 output values per sample, but y is a "
          r"multilabel-indicator target with 2 labels \[0, 1\]: the output layer needs 2 "
          r"sigmoid units"),
-        ("one-hot", 2, "softmax", r"has 2 output values .* needs 3 sigmoid units"),
+        ("one-hot", 2, "softmax", r"has 2 output values per sample, but y is a one-hot target "
+         r"with 3 classes \[0, 1, 2\]: the output layer needs 3 softmax units"),
     ],
 )
 def test_classifier_output_layer_must_match_y_before_training(no_training, target, units,
