@@ -270,9 +270,7 @@ class BaseKerasEstimator(BaseEstimator):
         self._validate_params()
         self._check_params()
         compile_changed = False if reinitialize else self._check_continued_params()
-        X, y = check_fit_data(
-            self, X, y, reset=reinitialize, allow_nd=self._allow_nd, y_numeric=self._y_numeric
-        )
+        X, y = self._check_fit_data(X, y, reset=reinitialize)
         sample_weight = check_weights(sample_weight, X)
         fit_params = dict(fit_params)
         validation_data = fit_params.pop("validation_data", None)
@@ -302,6 +300,12 @@ class BaseKerasEstimator(BaseEstimator):
                 result = self._train(model, *data, fit_params)
         self._record(result)
         return self
+
+    def _check_fit_data(self, X, y, *, reset: bool):
+        """``X`` and ``y`` validated and converted for a fit (``reset``: a new network)."""
+        return check_fit_data(
+            self, X, y, reset=reset, allow_nd=self._allow_nd, y_numeric=self._y_numeric
+        )
 
     def _fit_new_network(self, data, fit_params: dict, seed: int, n_steps: int):
         """Build (or start from a remembered state) and train a new network."""
@@ -560,8 +564,14 @@ class BaseKerasEstimator(BaseEstimator):
             verbose=int(fit_kwargs.pop("verbose", self.verbose)),
             fit_kwargs=fit_kwargs,
             template_ready=template_ready,
+            compiled=self._compiled_training(),
             **settings,
         )
+
+    def _compiled_training(self) -> bool:
+        """Whether the compiled epoch loop of :mod:`skkeras._fastpath` may train the network
+        (when it can); False sends every fit through Keras's ``Model.fit``."""
+        return True
 
     def _training_inputs(
         self, X, y, sample_weight, train_idx, validation, extra_callbacks=(None, {})

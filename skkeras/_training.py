@@ -147,13 +147,14 @@ def run_training(
     shuffle: bool,
     fit_kwargs: dict,
     template_ready=None,
+    compiled: bool = True,
 ) -> TrainingResult:
     """Train ``model`` and return the recorded history.
 
     On the TensorFlow backend, models the compiled epoch loop of :mod:`skkeras._fastpath` can
     train (no metrics, epoch-level callbacks only...) skip Keras's ``fit`` machinery; everything
-    else goes through ``Model.fit``. ``template_ready(key)`` is called once the fast path's
-    template for the model is ready, before it trains.
+    else goes through ``Model.fit`` (always, with ``compiled=False``). ``template_ready(key)`` is
+    called once the fast path's template for the model is ready, before it trains.
     """
     recorder, callbacks = _with_recorder(callbacks)
     common = {
@@ -166,7 +167,7 @@ def run_training(
         "shuffle": shuffle,
     }
     trained = False
-    key = _fastpath.training_key(model, callbacks, fit_kwargs, verbose)
+    key = _fastpath.training_key(model, callbacks, fit_kwargs, verbose) if compiled else None
     if key is not None:
         trained = _fastpath.train(model, X, y, key=key, template_ready=template_ready, **common)
     if not trained:

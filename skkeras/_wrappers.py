@@ -6,14 +6,28 @@ from collections.abc import Callable
 from numbers import Integral, Real
 from typing import Any
 
+import numpy as np
 from sklearn.utils._param_validation import Interval, InvalidParameterError, Options
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.validation import check_is_fitted
 
+from ._base import _as_numpy, _check_predict_batch_size, _distribution_scope
 from ._classifier import KerasClassifierBase
 from ._compile import make_loss, make_metrics, make_optimizer
-from ._keras import import_keras
+from ._data import check_predict_data
+from ._keras import fit_seed, import_keras, resolve_seed, seeded
 from ._ready_made import CLASS_WEIGHT_DOC
 from ._regressor import KerasRegressorBase
 from ._routing import accepted_kwargs, routed
+from ._scikeras_hooks import (
+    DEFAULT_SCORERS,
+    EncodedTarget,
+    accuracy_scorer,
+    encoder_metadata,
+    input_dtype,
+    input_ndim,
+    r2_scorer,
+)
 
 _WRAPPER_CONSTRAINTS = {
     "model": "no_validation",
@@ -26,13 +40,104 @@ _WRAPPER_CONSTRAINTS = {
 
 
 class _WrapperMixin:
-    """Builds the network from the user's ``model`` (a builder callable or a model instance)."""
+    """Builds the network from the user's ``model`` (a builder callable or a model instance),
+    or from a subclass's ``_keras_build_fn``; scikeras's subclassing hooks."""
 
     _accepts_extra_params = True
 
     def _onehot_as_classes(self) -> bool:
         # scikeras treats a one-hot y as one class per row whatever the loss
         return True
+
+    # ------------------------------------------------------------------ scikeras hooks
+    @property
+    def target_encoder(self):
+        """A scikit-learn transformer for ``y``, or None (the default) for skkeras's own
+        encoding. Override it in a subclass to encode the target yourself: ``fit`` fits it on
+        ``y`` (as ``target_encoder_``) and trains on its ``transform``; ``predict`` returns its
+        ``inverse_transform`` of the network's outputs (a list for a multi-output network) and a
+        classifier's ``predict_proba`` its ``inverse_transform(outputs, return_proba=True)``.
+        The keys of its ``get_metadata()``, if it has one, become fitted attributes and ``meta``
+        entries."""
+        return None
+
+    @property
+    def feature_encoder(self):
+        """A scikit-learn transformer for ``X``, or None (the default) to give the network
+        ``X`` as validated. Override it in a subclass to transform ``X`` after validation: ``fit``
+        fits it (as ``feature_encoder_``) and trains on its ``transform`` (which may return a
+        list or dict of arrays for a multi-input network); prediction transforms ``X`` with it
+        too."""
+        return None
+
+    @property
+    def initialized_(self) -> bool:
+        """Whether the estimator has a network (built by :meth:`initialize` or ``fit``)."""
+        return self._is_fitted()
+
+    @property
+    def current_epoch(self) -> int:
+        """The number of epochs trained so far (``len(history_["loss"])``; 0 before ``fit``)."""
+        return len(self.__dict__.get("history_", {}).get("loss", []))
+
+    def initialize(self, X, y=None):
+        """Build (and compile) the network and set the fitted attributes, without training.
+
+        For a network that is used as it is, e.g. a pretrained ``keras.Model`` passed as
+        ``model=`` (its weights are copied): ``predict`` works right after. ``fit`` does this
+        itself; call ``fit`` (not ``initialize`` then ``fit``) to train.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+            Samples of the input the network will get (for ``n_features_in_``, ``X_shape_``).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets (for the classes of a classifier, the number of outputs of a regressor);
+            required, unlike scikeras's ``BaseWrapper.initialize``.
+
+        Returns
+        -------
+        self : object
+            The estimator, ready to predict.
+        """
+        self._validate_params()
+        self._check_params()
+        X, y = self._check_fit_data(X, y, reset=True)
+        self.target_ = self._fit_target(y)
+        self.X_shape_ = tuple(X.shape)
+        self.history_ = {}
+        self.__dict__.pop("model_", None)
+        seed = resolve_seed(self.random_state)
+        with fit_seed(seed), _distribution_scope(self.distribution), seeded(seed):
+            model = self._make_model(X, 1)
+            facts = self._model_facts(model, X)
+        self._built_with = self._build_params()
+        self._apply_model_facts(facts)
+        self.model_ = model
+        self.n_iter_ = 0
+        return self
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """The score of :meth:`predict` on ``X`` against ``y``: accuracy for a classifier,
+        R^2 for a regressor, or what a subclass's ``scorer`` staticmethod returns (called as
+        ``scorer(y, y_pred, sample_weight=sample_weight)``, as by scikeras).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+        """
+        if type(self).scorer in DEFAULT_SCORERS:
+            return super().score(X, y, sample_weight=sample_weight)
+        return self.scorer(y, self.predict(X), sample_weight=sample_weight)
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -43,17 +148,156 @@ class _WrapperMixin:
                 f"returns a keras.Model, or a keras.Model instance; got {model!r} "
                 f"({type(model).__name__})."
             )
+        if model is not None and hasattr(self, "_keras_build_fn"):
+            keras = import_keras()
+            if not isinstance(model, keras.Model):
+                raise ValueError(
+                    f"{type(self).__name__} defines _keras_build_fn and was also given a "
+                    f"builder as model={model!r}; pass model=None to build with "
+                    "_keras_build_fn, or remove _keras_build_fn."
+                )
 
+    # ------------------------------------------------------------------ data and target
+    def _check_fit_data(self, X, y, *, reset: bool):
+        if not reset:
+            return super()._check_fit_data(X, y, reset=reset)
+        X_dtype, y_dtype, y_ndim = input_dtype(X), input_dtype(y), input_ndim(y)
+        X, y = super()._check_fit_data(X, y, reset=reset)  # refuses y=None
+        self.X_dtype_, self.y_dtype_, self.y_ndim_ = X_dtype, y_dtype, y_ndim
+        for name in ("target_encoder_", "feature_encoder_"):
+            self.__dict__.pop(name, None)
+        self._expects_outputs = False
+        encoder = self.feature_encoder
+        if encoder is not None:
+            fitted = encoder.fit(X)
+            self.feature_encoder_ = encoder if fitted is None else fitted
+            self._set_metadata(self.feature_encoder_, "feature_encoder")
+        return X, y
+
+    def _fit_target(self, y):
+        encoder = self.target_encoder
+        if encoder is None:
+            self.n_outputs_expected_ = 1
+            return super()._fit_target(y)
+        target = EncodedTarget.fit(encoder, y, type(self).__name__)
+        self.target_encoder_ = target.encoder
+        self.n_outputs_ = target.n_outputs
+        self.target_type_ = target.target_type
+        self.n_outputs_expected_ = 1
+        if hasattr(self, "class_weight"):  # a classifier: scikeras leaves these to the encoder
+            self.classes_ = None
+            self.n_classes_ = None
+        self._set_metadata(target.encoder, "target_encoder")
+        return target
+
+    def _set_metadata(self, encoder, hook: str) -> None:
+        metadata = encoder_metadata(encoder, hook)
+        self._expects_outputs |= "n_outputs_expected_" in metadata
+        vars(self).update(metadata)
+
+    def _meta(self) -> dict[str, Any]:
+        meta = super()._meta()
+        facts = self.__dict__
+        for key in ("X_dtype_", "y_dtype_", "y_ndim_", "n_outputs_expected_"):
+            if key in facts:
+                meta[key] = facts[key]
+        if _has_encoders(facts):
+            for key in ("target_encoder_", "feature_encoder_"):
+                if key in facts:
+                    meta[key] = facts[key]
+                    meta.update(encoder_metadata(facts[key], key[:-1]))
+        return meta
+
+    def _model_facts(self, model, X) -> dict[str, Any]:
+        if "target_encoder_" not in self.__dict__:
+            return super()._model_facts(model, X)
+        if self._expects_outputs and self.n_outputs_expected_ != len(model.outputs):
+            raise ValueError(
+                f"The target_encoder of {type(self).__name__} declares "
+                f"n_outputs_expected_={self.n_outputs_expected_}, but the model built has "
+                f"{len(model.outputs)} output(s)."
+            )
+        return {}  # the encoder, not skkeras, matches the target to the outputs
+
+    def _apply_model_facts(self, facts: dict[str, Any]) -> None:
+        if "target_encoder_" not in self.__dict__:
+            super()._apply_model_facts(facts)
+
+    def _check_continued_target(self, y) -> None:
+        if "target_encoder_" not in self.__dict__:
+            super()._check_continued_target(y)
+
+    def _sample_weight_for(self, y, sample_weight):
+        if "target_encoder_" not in self.__dict__ or getattr(self, "class_weight", None) is None:
+            return super()._sample_weight_for(y, sample_weight)
+        weights = compute_sample_weight(self.class_weight, y)
+        return weights if sample_weight is None else weights * sample_weight
+
+    def _stratify_labels(self, y):
+        if "target_encoder_" in self.__dict__:
+            return None  # the early-stopping split of an encoder's target is not stratified
+        return super()._stratify_labels(y)
+
+    def _training_inputs(self, X, y, sample_weight, train_idx, validation) -> dict[str, Any]:
+        if not _has_encoders(self.__dict__):
+            return super()._training_inputs(X, y, sample_weight, train_idx, validation)
+        if len(train_idx) != len(X):  # split before encoding: encoders may return lists
+            X, y = X[train_idx], y[train_idx]
+            sample_weight = None if sample_weight is None else sample_weight[train_idx]
+        inputs = super()._training_inputs(
+            X, y, sample_weight, np.arange(len(X)), validation
+        )
+        encoder = self.__dict__.get("feature_encoder_")
+        if encoder is not None:
+            inputs["data"] = (encoder.transform(inputs["data"][0]), inputs["data"][1])
+            if inputs["validation_data"] is not None:
+                X_val, *rest = inputs["validation_data"]
+                inputs["validation_data"] = (encoder.transform(X_val), *rest)
+        return inputs
+
+    def _compiled_training(self) -> bool:
+        # an encoder's arrays may have any shape: the compiled loop's graphs, shared by networks
+        # of one architecture, assume skkeras's own target layout
+        return not _has_encoders(self.__dict__)
+
+    # ------------------------------------------------------------------ prediction
+    def _predict_outputs(self, X):
+        if not _has_encoders(self.__dict__):
+            return super()._predict_outputs(X)
+        check_is_fitted(self)
+        X = check_predict_data(self, X, allow_nd=self._allow_nd)
+        encoder = self.__dict__.get("feature_encoder_")
+        if encoder is not None:
+            X = encoder.transform(X)
+        batch_size = _check_predict_batch_size(getattr(self, "predict__batch_size", None))
+        outputs = self.model_.predict(X, batch_size=batch_size, verbose=0)
+        # a target encoder gets every output of a multi-output network
+        return outputs if "target_encoder_" in self.__dict__ else _as_numpy(outputs)
+
+    def predict(self, X):
+        """Predictions for ``X``: labels for a classifier (an indicator matrix for multilabel
+        targets), values of shape (n_samples,) or (n_samples, n_outputs) like ``y`` for a
+        regressor; a subclass's ``target_encoder_.inverse_transform`` of the outputs."""
+        encoder = self.__dict__.get("target_encoder_")
+        if encoder is None:
+            return super().predict(X)
+        return encoder.inverse_transform(self._predict_outputs(X))
+
+    # ------------------------------------------------------------------ building
     def _build_keras_model(self, meta: dict[str, Any]):
         keras = import_keras()
         model = self.model
         if model is None:
-            raise ValueError(
-                f"The 'model' parameter of {type(self).__name__} is None; pass a function that "
-                "returns a keras.Model, or a keras.Model instance."
-            )
+            builder = getattr(self, "_keras_build_fn", None)
+            if builder is None:
+                raise ValueError(
+                    f"The 'model' parameter of {type(self).__name__} is None; pass a function "
+                    "that returns a keras.Model, or a keras.Model instance (or, in a subclass, "
+                    "define _keras_build_fn)."
+                )
+            model = builder
         if isinstance(model, keras.Model):
-            return _fresh_copy(keras, model)
+            return _trained_copy(keras, model)
         arguments = self._builder_arguments(meta, with_compile_kwargs=False)
         kwargs = accepted_kwargs(model, arguments)
         if "compile_kwargs" in accepted_kwargs(model, {"compile_kwargs": None}):
@@ -111,9 +355,26 @@ class _WrapperMixin:
         return kwargs
 
 
-def _fresh_copy(keras, model):
-    """An untrained copy of a model instance (same architecture and compile settings)."""
+def _has_encoders(attributes: dict) -> bool:
+    """Whether a subclass's ``target_encoder`` or ``feature_encoder`` was fitted (two lookups:
+    the default prediction path pays nothing more)."""
+    return "target_encoder_" in attributes or "feature_encoder_" in attributes
+
+
+def _trained_copy(keras, model):
+    """A copy of a model instance with its architecture, compile settings and current weights
+    (trainable and not: a pretrained network's starting point), so that fitting trains the copy
+    and leaves the user's instance as it was. The optimizer starts afresh."""
     clone = keras.models.clone_model(model)
+    weights = model.get_weights()
+    if weights:
+        if len(clone.weights) != len(weights):
+            raise ValueError(
+                f"Could not copy the weights of the model passed as model= ({model.name!r}): "
+                f"it has {len(weights)} weights, its clone {len(clone.weights)}. Pass a "
+                "function that builds the model (and loads its weights) instead."
+            )
+        clone.set_weights(weights)
     if model.compiled:
         clone.compile_from_config(model.get_compile_config())
     return clone
@@ -121,11 +382,16 @@ def _fresh_copy(keras, model):
 
 _COMMON_DOC = """
     model : callable or keras.Model, default=None
-        A function returning a compiled or uncompiled ``keras.Model``, or a model instance (an
-        untrained copy is made for each fit). The function receives the keyword arguments it
-        declares, taken from this estimator's parameters (``hidden=16`` or routed
-        ``model__hidden=16``), plus ``meta`` (fitted facts such as ``n_features_in_``,
-        ``n_classes_``, ``X_shape_``), ``compile_kwargs`` and ``params`` if it asks for them.
+        A function returning a compiled or uncompiled ``keras.Model``, or a model instance: each
+        fit (and :meth:`initialize`) trains a copy of it with its architecture, compile settings
+        and current weights (pretrained weights are the starting point; the optimizer starts
+        afresh). The instance itself is not trained, unlike in scikeras: ``model_ is not
+        model``, and ``clone`` gives independent estimators. ``None`` in a subclass that
+        defines ``_keras_build_fn``: that method is the builder. A function (or
+        ``_keras_build_fn``) receives the keyword arguments it declares, taken from this
+        estimator's parameters (``hidden=16`` or routed ``model__hidden=16``), plus ``meta``
+        (fitted facts such as ``n_features_in_``, ``n_classes_``, ``X_shape_``, ``X_dtype_``,
+        ``y_dtype_``, ``y_ndim_``), ``compile_kwargs`` and ``params`` if it asks for them.
     optimizer : str, keras optimizer class or instance, default="rmsprop"
         Used when the returned model is not compiled; ``optimizer__name=value`` sets its arguments.
     loss : str, callable or None, default=None
@@ -200,7 +466,24 @@ _ATTRIBUTES_DOC = """
     X_shape_ : tuple
         Shape of the training ``X``.
     n_outputs_ : int
-        Number of targets."""
+        Number of targets.
+    X_dtype_ : numpy.dtype
+        dtype of ``X`` as given to ``fit`` (the network gets float32).
+    y_dtype_ : numpy.dtype
+        dtype of ``y`` as given to ``fit``.
+    y_ndim_ : int
+        Number of dimensions of ``y`` as given to ``fit``.
+    n_outputs_expected_ : int
+        Number of network outputs expected: 1, unless a ``target_encoder``'s
+        ``get_metadata()`` says otherwise.
+    target_encoder_ : transformer
+        The fitted ``target_encoder``, only in a subclass that overrides it.
+    feature_encoder_ : transformer
+        The fitted ``feature_encoder``, only in a subclass that overrides it.
+    initialized_ : bool
+        Whether there is a network (after :meth:`initialize` or ``fit``).
+    current_epoch : int
+        Epochs trained so far, ``len(history_["loss"])``."""
 
 
 class KerasClassifier(_WrapperMixin, KerasClassifierBase):
@@ -253,6 +536,10 @@ class KerasClassifier(_WrapperMixin, KerasClassifierBase):
         **KerasClassifierBase._parameter_constraints,
         **_WRAPPER_CONSTRAINTS,
     }
+
+    #: ``score``'s metric, called as ``scorer(y_true, y_pred, sample_weight=...)``; override
+    #: it (a staticmethod) in a subclass to change ``score``, as in scikeras.
+    scorer = staticmethod(accuracy_scorer)
 
     def __init__(
         self,
@@ -341,6 +628,10 @@ class KerasRegressor(_WrapperMixin, KerasRegressorBase):
         **KerasRegressorBase._parameter_constraints,
         **_WRAPPER_CONSTRAINTS,
     }
+
+    #: ``score``'s metric, called as ``scorer(y_true, y_pred, sample_weight=...)``; override
+    #: it (a staticmethod) in a subclass to change ``score``, as in scikeras.
+    scorer = staticmethod(r2_scorer)
 
     def __init__(
         self,

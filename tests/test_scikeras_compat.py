@@ -15,6 +15,9 @@ import textwrap
 import keras
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.metrics import accuracy_score
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
 from skkeras import KerasClassifier, KerasMLPClassifier, KerasRegressor
 
@@ -348,3 +351,318 @@ def test_string_metrics_keep_kerass_short_keys():
     reg = KerasRegressor(_sigmoid_model, loss="mse", metrics=["mse", "mae"], epochs=1,
                          random_state=0).fit(X, y.astype(float))
     assert sorted(reg.history_) == ["learning_rate", "loss", "mae", "mse"]
+
+
+# --------------------------------------------------------------------------------------------
+# scikeras's documented patterns, run with skkeras (a scikeras user changes one import)
+
+_rng = np.random.RandomState(0)
+X_SMALL = _rng.randn(40, 4).astype("float32")
+Y_BINARY = (X_SMALL[:, 0] > 0).astype(int)
+Y_THREE = np.digitize(X_SMALL[:, 0], [-0.5, 0.5])
+
+
+def _dense_net(n_in, n_out, activation, batch_norm=False):
+    layers = [keras.Input((n_in,)), keras.layers.Dense(8, activation="relu")]
+    if batch_norm:
+        layers.append(keras.layers.BatchNormalization())
+    return keras.Sequential([*layers, keras.layers.Dense(n_out, activation=activation)])
+
+
+def _pretrained(batch_norm=False):
+    """A compiled model standing in for a pretrained one: SGD with learning rate 0, so training
+    cannot move its weights, and non-default non-trainable state (BatchNormalization)."""
+    model = _dense_net(4, 1, "sigmoid", batch_norm=batch_norm)
+    model.compile(loss="binary_crossentropy", optimizer=keras.optimizers.SGD(learning_rate=0.0))
+    if batch_norm:
+        bn = next(
+            layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)
+        )
+        bn.moving_mean.assign(np.full(8, 0.5, dtype="float32"))
+        bn.moving_variance.assign(np.full(8, 2.0, dtype="float32"))
+    return model
+
+
+def _same_weights(a, b) -> bool:
+    return all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def test_model_instance_training_starts_from_its_weights():
+    model = _pretrained()
+    before = model.get_weights()
+    clf = KerasClassifier(model, epochs=1, random_state=0).fit(X_SMALL, Y_BINARY)
+    assert clf.model_ is not model  # a copy is trained, not the user's instance
+    assert _same_weights(clf.model_.get_weights(), before)  # lr=0: the starting weights
+    assert _same_weights(model.get_weights(), before)  # the parameter is left as it was
+
+
+def test_model_instance_copy_keeps_non_trainable_state_and_clones_are_independent():
+    model = _pretrained(batch_norm=True)
+    clf = KerasClassifier(model, epochs=1, random_state=0).initialize(X_SMALL, Y_BINARY)
+    expected = model.predict(X_SMALL, verbose=0).ravel()
+    np.testing.assert_allclose(clf.predict_proba(X_SMALL)[:, 1], expected, rtol=1e-5)
+    twin = clone(clf).initialize(X_SMALL, Y_BINARY)
+    assert twin.model_ is not clf.model_
+    assert _same_weights(twin.model_.get_weights(), model.get_weights())
+
+
+def test_initialize_builds_without_training_and_predicts(monkeypatch):
+    clf = KerasClassifier(lambda meta: _dense_net(4, 3, "softmax"))
+    assert clf.initialized_ is False
+    trained = []
+    monkeypatch.setattr(keras.Model, "fit", lambda *a, **k: trained.append(1))
+    assert clf.initialize(X_SMALL, Y_THREE) is clf
+    assert trained == []
+    assert clf.model_.compiled
+    assert clf.initialized_ is True and clf.current_epoch == 0
+    assert clf.predict(X_SMALL[:5]).shape == (5,)
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+
+
+def test_initialize_then_predict_uses_the_pretrained_weights():
+    model = _pretrained()
+    clf = KerasClassifier(model).initialize(X_SMALL, Y_BINARY)
+    expected = (model.predict(X_SMALL, verbose=0).ravel() > 0.5).astype(int)
+    np.testing.assert_array_equal(clf.predict(X_SMALL), expected)
+
+
+def test_initialize_requires_y():
+    reg = KerasRegressor(lambda meta: _dense_net(4, 1, None))
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        reg.initialize(X_SMALL)
+
+
+class _MLPClassifier(KerasClassifier):
+    """scikeras's "Subclassing" documentation pattern."""
+
+    def __init__(self, hidden=4, optimizer="adam", epochs=1, verbose=0, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = hidden
+        self.optimizer = optimizer
+        self.epochs = epochs
+        self.verbose = verbose
+
+    def _keras_build_fn(self, compile_kwargs):
+        model = keras.Sequential([
+            keras.Input((self.n_features_in_,)),
+            keras.layers.Dense(self.hidden, activation="relu"),
+            keras.layers.Dense(self.n_classes_, activation="softmax"),
+        ])
+        model.compile(loss="sparse_categorical_crossentropy", optimizer=compile_kwargs["optimizer"])
+        return model
+
+
+def test_keras_build_fn_builds_when_model_is_none():
+    clf = _MLPClassifier(hidden=3, random_state=0).fit(X_SMALL, Y_THREE)
+    assert clf.model_.layers[0].units == 3
+    assert set(clf.predict(X_SMALL)) <= {0, 1, 2}
+    assert clone(clf).set_params(hidden=5).fit(X_SMALL, Y_THREE).model_.layers[0].units == 5
+
+
+def test_keras_build_fn_with_a_builder_model_is_refused():
+    clf = _MLPClassifier(model=lambda meta: _dense_net(4, 3, "softmax"))
+    with pytest.raises(ValueError, match="defines _keras_build_fn and was also given a builder"):
+        clf.fit(X_SMALL, Y_THREE)
+
+
+class _LabelNamesClassifier(KerasClassifier):
+    """A target_encoder that maps 0/1 to a sigmoid column and predictions to names."""
+
+    @property
+    def target_encoder(self):
+        return FunctionTransformer(
+            func=lambda y: np.asarray(y, "float32").reshape(-1, 1),
+            inverse_func=lambda p: np.where(np.asarray(p).ravel() > 0.5, "pos", "neg"),
+            check_inverse=False,
+        )
+
+
+def test_target_encoder_override_encodes_fit_and_decodes_predict():
+    clf = _LabelNamesClassifier(
+        lambda meta: _dense_net(4, 1, "sigmoid"), loss="binary_crossentropy", random_state=0
+    ).fit(X_SMALL, Y_BINARY)
+    assert isinstance(clf.target_encoder_, FunctionTransformer)
+    outputs = clf.model_.predict(X_SMALL, verbose=0).ravel()
+    np.testing.assert_array_equal(clf.predict(X_SMALL), np.where(outputs > 0.5, "pos", "neg"))
+    with pytest.raises(TypeError, match="return_proba"):
+        clf.predict_proba(X_SMALL)
+
+
+class _LogTargetRegressor(KerasRegressor):
+    @property
+    def target_encoder(self):
+        return FunctionTransformer(np.log1p, np.expm1, check_inverse=False)
+
+
+def test_regressor_target_encoder_inverse_transforms_outputs():
+    y = np.exp(X_SMALL[:, 0])
+    reg = _LogTargetRegressor(lambda meta: _dense_net(4, 1, None), random_state=0).fit(X_SMALL, y)
+    outputs = reg.model_.predict(X_SMALL, verbose=0)
+    np.testing.assert_allclose(reg.predict(X_SMALL), np.expm1(outputs), rtol=1e-5)
+
+
+class _TwoInputClassifier(KerasClassifier):
+    calls = 0
+
+    @property
+    def feature_encoder(self):
+        def split(X):
+            type(self).calls += 1
+            return [X[:, :2], X[:, 2:]]
+
+        return FunctionTransformer(split)
+
+
+def _two_input_net(meta):
+    a, b = keras.Input((2,)), keras.Input((2,))
+    joined = keras.layers.Concatenate()([a, b])
+    return keras.Model([a, b], keras.layers.Dense(meta["n_classes_"], activation="softmax")(joined))
+
+
+def test_feature_encoder_override_feeds_a_multi_input_model():
+    clf = _TwoInputClassifier(_two_input_net, random_state=0, early_stopping=True,
+                              validation_fraction=0.25, epochs=2)
+    clf.fit(X_SMALL, Y_THREE)
+    assert isinstance(clf.feature_encoder_, FunctionTransformer)
+    calls = _TwoInputClassifier.calls
+    proba = clf.predict_proba(X_SMALL)
+    assert _TwoInputClassifier.calls == calls + 1
+    expected = clf.model_.predict([X_SMALL[:, :2], X_SMALL[:, 2:]], verbose=0)
+    np.testing.assert_allclose(proba, expected, rtol=1e-5)
+
+
+class _MultiOutputTransformer(BaseEstimator, TransformerMixin):
+    """scikeras's "Data Transformers" documentation example (binary + multiclass outputs)."""
+
+    def fit(self, y):
+        self.cat_ = OneHotEncoder(sparse_output=False).fit(y[:, 1:2])
+        self.n_classes_ = [2, self.cat_.categories_[0].size]
+        return self
+
+    def transform(self, y):
+        return [y[:, 0:1].astype("float32"), self.cat_.transform(y[:, 1:2])]
+
+    def inverse_transform(self, y, return_proba=False):
+        if return_proba:
+            return y
+        return np.column_stack([np.round(y[0]).ravel(), self.cat_.inverse_transform(y[1]).ravel()])
+
+    def get_metadata(self):
+        return {"n_classes_": self.n_classes_, "n_outputs_expected_": 2}
+
+
+class _MultiOutputClassifier(KerasClassifier):
+    @property
+    def target_encoder(self):
+        return _MultiOutputTransformer()
+
+    @staticmethod
+    def scorer(y_true, y_pred, **kwargs):
+        return float(np.mean(y_true == y_pred))
+
+
+def _two_output_net(meta, n_outputs=2):
+    inputs = keras.Input((meta["n_features_in_"],))
+    hidden = keras.layers.Dense(8, activation="relu")(inputs)
+    heads = [keras.layers.Dense(1, activation="sigmoid")(hidden),
+             keras.layers.Dense(meta["n_classes_"][1], activation="softmax")(hidden)][:n_outputs]
+    model = keras.Model(inputs, heads)
+    model.compile(loss=["binary_crossentropy", "categorical_crossentropy"][:n_outputs],
+                  optimizer="adam")
+    return model
+
+
+def test_multi_output_classification_through_a_target_encoder():
+    y = np.column_stack([Y_BINARY, Y_THREE])
+    clf = _MultiOutputClassifier(_two_output_net, random_state=0).fit(X_SMALL, y)
+    assert clf.n_outputs_expected_ == 2 and clf.n_classes_ == [2, 3]
+    predicted = clf.predict(X_SMALL)
+    assert predicted.shape == (40, 2)
+    assert clf.score(X_SMALL, y) == pytest.approx(float(np.mean(y == predicted)))
+    assert isinstance(clf.predict_proba(X_SMALL), list)
+    with pytest.raises(ValueError, match="n_outputs_expected_=2, but the model built has 1"):
+        _MultiOutputClassifier(_two_output_net, n_outputs=1).fit(X_SMALL, y)
+
+
+class _BadMetadata(FunctionTransformer):
+    def get_metadata(self):
+        return {"epochs": 3}
+
+
+class _BadMetadataRegressor(KerasRegressor):
+    @property
+    def target_encoder(self):
+        return _BadMetadata()
+
+
+def test_encoder_metadata_must_name_fitted_attributes():
+    with pytest.raises(ValueError, match=r"fitted-attribute names.*'epochs'"):
+        _BadMetadataRegressor(lambda meta: _dense_net(4, 1, None)).fit(X_SMALL, X_SMALL[:, 0])
+
+
+def test_default_estimators_keep_their_own_encoding_and_prediction_path(monkeypatch):
+    clf = KerasClassifier(lambda meta: _dense_net(4, 3, "softmax"), random_state=0)
+    clf.fit(X_SMALL, Y_THREE)
+    assert "target_encoder_" not in vars(clf) and "feature_encoder_" not in vars(clf)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the default path does not call Model.predict")
+
+    monkeypatch.setattr(clf.model_, "predict", refuse)
+    assert clf.predict(X_SMALL).shape == (40,)
+
+
+class _F1Classifier(KerasClassifier):
+    @staticmethod
+    def scorer(y_true, y_pred, **kwargs):
+        assert set(kwargs) == {"sample_weight"}  # passed even when None, as by scikeras
+        return -1.0 if kwargs["sample_weight"] is None else -2.0
+
+
+class _MaeRegressor(KerasRegressor):
+    @staticmethod
+    def scorer(y_true, y_pred, **kwargs):
+        return -float(np.mean(np.abs(y_true - y_pred)))
+
+
+def test_scorer_override_is_used_by_score():
+    clf = _F1Classifier(lambda meta: _dense_net(4, 3, "softmax"), random_state=0)
+    clf.fit(X_SMALL, Y_THREE)
+    assert clf.score(X_SMALL, Y_THREE) == -1.0
+    assert clf.score(X_SMALL, Y_THREE, sample_weight=np.ones(40)) == -2.0
+    y = X_SMALL[:, 0]
+    reg = _MaeRegressor(lambda meta: _dense_net(4, 1, None), random_state=0).fit(X_SMALL, y)
+    assert reg.score(X_SMALL, y) == pytest.approx(-np.mean(np.abs(y - reg.predict(X_SMALL))))
+
+
+def test_default_score_is_accuracy():
+    clf = KerasClassifier(lambda meta: _dense_net(4, 3, "softmax"), random_state=0)
+    clf.fit(X_SMALL, Y_THREE)
+    assert clf.score(X_SMALL, Y_THREE) == accuracy_score(Y_THREE, clf.predict(X_SMALL))
+
+
+def test_scikeras_fitted_attributes_and_meta():
+    seen = {}
+
+    def build(meta):
+        seen.update(meta)
+        return _dense_net(4, 1, "sigmoid")
+
+    X_int = (X_SMALL * 10).astype("int64")
+    clf = KerasClassifier(build, loss="binary_crossentropy", epochs=2, random_state=0)
+    clf.fit(X_int, Y_BINARY)
+    assert clf.X_dtype_ == np.dtype("int64") and seen["X_dtype_"] == np.dtype("int64")
+    assert clf.y_dtype_ == Y_BINARY.dtype and seen["y_dtype_"] == Y_BINARY.dtype
+    assert clf.y_ndim_ == 1 and seen["y_ndim_"] == 1
+    assert clf.n_outputs_expected_ == 1 and seen["n_outputs_expected_"] == 1
+    assert clf.current_epoch == 2 and clf.initialized_ is True
+    assert clf.n_iter_ == 2 and clf.X_shape_ == (40, 4)  # skkeras's own attributes stay
+
+
+def test_an_encoder_fit_leaves_later_default_fits_of_the_architecture_working():
+    # an encoder's target may have another shape than skkeras's own for the same network:
+    # fits with encoders go through Model.fit, not the compiled loop shared by an architecture
+    y = np.exp(X_SMALL[:, 0])
+    _LogTargetRegressor(lambda meta: _dense_net(4, 1, None), random_state=0).fit(X_SMALL, y)
+    reg = KerasRegressor(lambda meta: _dense_net(4, 1, None), random_state=0).fit(X_SMALL, y)
+    assert reg.predict(X_SMALL).shape == (40,)
