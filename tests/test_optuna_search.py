@@ -10,11 +10,18 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 from scipy.stats import rankdata
+from sklearn import config_context
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_iris
 from sklearn.exceptions import FitFailedWarning
-from sklearn.linear_model import Ridge, RidgeClassifier
-from sklearn.metrics import accuracy_score
-from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+from sklearn.linear_model import LogisticRegression, Ridge, RidgeClassifier
+from sklearn.metrics import accuracy_score, get_scorer, make_scorer
+from sklearn.model_selection import (
+    GridSearchCV,
+    GroupKFold,
+    RandomizedSearchCV,
+    StratifiedKFold,
+    cross_validate,
+)
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -798,3 +805,114 @@ def test_full_collections_take_a_bounded_share_of_the_time(monkeypatch):
     monkeypatch.setitem(_objective._last_collection, "ended", long_ago)
     _objective._collect_garbage()
     assert len(collections) == 2
+
+
+# ---------------------------------------------------------------------- metadata routing
+def _weighted_iris():
+    X, y = load_iris(return_X_y=True)
+    return X, y, np.where(y == 2, 10.0, 0.1)
+
+
+def _requesting_logistic():
+    return (
+        LogisticRegression(C=0.01, max_iter=300)
+        .set_fit_request(sample_weight=True)
+        .set_score_request(sample_weight=False)
+    )
+
+
+def _split_scores(search) -> np.ndarray:
+    results = search.cv_results_
+    return np.array([results[f"split{k}_test_score"][0] for k in range(search.n_splits_)])
+
+
+def test_routing_sends_sample_weight_to_estimator_and_scorer_like_grid_search():
+    X, y, w = _weighted_iris()
+    with config_context(enable_metadata_routing=True):
+        scorer = get_scorer("accuracy").set_score_request(sample_weight=True)
+        kwargs = dict(cv=3, scoring=scorer)
+        grid = GridSearchCV(_requesting_logistic(), {"C": [0.01]}, **kwargs).fit(
+            X, y, sample_weight=w
+        )
+        search = OptunaSearchCV(_requesting_logistic(), {"C": [0.01]}, n_trials=1, **kwargs)
+        search.fit(X, y, sample_weight=w)
+        np.testing.assert_allclose(_split_scores(search), _split_scores(grid))
+        # the refit got the weights too
+        np.testing.assert_allclose(search.best_estimator_.coef_, grid.best_estimator_.coef_)
+        assert search.score(X, y, sample_weight=w) == pytest.approx(
+            grid.score(X, y, sample_weight=w)
+        )
+        assert search.score(X, y) == pytest.approx(grid.score(X, y))
+    # the weights change the objective: unweighted scores differ
+    with config_context(enable_metadata_routing=True):
+        unweighted = OptunaSearchCV(
+            _requesting_logistic(), {"C": [0.01]}, n_trials=1, cv=3
+        ).fit(X, y, sample_weight=w)
+    assert not np.allclose(_split_scores(unweighted), _split_scores(grid))
+
+
+def test_routing_inside_cross_validate_and_groups_to_the_splitter():
+    X, y, w = _weighted_iris()
+    groups = np.arange(len(y)) % 4
+    outer = StratifiedKFold(2, shuffle=True, random_state=0)
+    with config_context(enable_metadata_routing=True):
+        scores = {}
+        for name, search in (
+            ("grid", GridSearchCV(_requesting_logistic(), {"C": [0.01]}, cv=GroupKFold(2))),
+            ("optuna", OptunaSearchCV(_requesting_logistic(), {"C": [0.01]}, n_trials=1,
+                                      cv=GroupKFold(2))),
+        ):
+            scores[name] = cross_validate(
+                search, X, y, cv=outer, params={"sample_weight": w, "groups": groups},
+                error_score="raise", return_estimator=True,
+            )
+        np.testing.assert_allclose(scores["optuna"]["test_score"], scores["grid"]["test_score"])
+        for optuna_search, grid in zip(
+            scores["optuna"]["estimator"], scores["grid"]["estimator"], strict=True
+        ):
+            np.testing.assert_allclose(_split_scores(optuna_search), _split_scores(grid))
+        # metadata nobody requested is refused, as by GridSearchCV
+        plain = OptunaSearchCV(LogisticRegression(), {"C": [0.01]}, n_trials=1, cv=2)
+        with pytest.raises(ValueError, match="sample_weight"):
+            plain.fit(X, y, sample_weight=w)
+
+
+def test_routing_weights_reach_the_per_epoch_pruning_scores(iris):
+    X, y = iris
+    w = np.linspace(0.5, 2.0, len(y))
+    seen = []
+
+    def recorded_accuracy(y_true, y_pred, sample_weight=None):
+        seen.append(None if sample_weight is None else np.asarray(sample_weight).copy())
+        return accuracy_score(y_true, y_pred, sample_weight=sample_weight)
+
+    cv = StratifiedKFold(2, shuffle=True, random_state=0)
+    with config_context(enable_metadata_routing=True):
+        scorer = make_scorer(recorded_accuracy).set_score_request(sample_weight=True)
+        network = KerasMLPClassifier((5,), epochs=2, random_state=0).set_fit_request(
+            sample_weight=False
+        )
+        OptunaSearchCV(
+            network, {"batch_size": [32]}, n_trials=1, cv=cv, scoring=scorer, pruner="median",
+            refit=False,
+        ).fit(X, y, sample_weight=w)
+    test_weights = [w[test] for _, test in cv.split(X, y)]
+    # each fold scored after each of its 2 epochs, then once at its end
+    assert len(seen) == 6
+    for got in seen:
+        assert any(got is not None and np.array_equal(got, t) for t in test_weights)
+
+
+@pytest.mark.slow
+def test_routing_reaches_trials_in_fresh_processes():
+    X, y, w = _weighted_iris()
+    with config_context(enable_metadata_routing=True):
+        scorer = get_scorer("accuracy").set_score_request(sample_weight=True)
+        kwargs = dict(n_trials=1, cv=3, scoring=scorer)
+        here = OptunaSearchCV(_requesting_logistic(), {"C": [0.01]}, **kwargs).fit(
+            X, y, sample_weight=w
+        )
+        recycled = OptunaSearchCV(
+            _requesting_logistic(), {"C": [0.01]}, trials_per_process=1, **kwargs
+        ).fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(_split_scores(recycled), _split_scores(here))

@@ -105,13 +105,16 @@ def keras_estimator(estimator):
 class Objective:
     """Cross-validated score of the estimator with a trial's parameters (greater is better)."""
 
-    def __init__(self, *, estimator, space, X, y, splits, scorer, fit_params, prune):
+    def __init__(
+        self, *, estimator, space, X, y, splits, scorer, fit_params, prune, score_params=None
+    ):
         self.estimator = estimator
         self.space = space
         self.X, self.y = X, y
         self.splits = splits
         self.scorer = scorer
         self.fit_params = fit_params
+        self.score_params = score_params or {}
         self.prune = prune
         self.trains_networks = keras_estimator(estimator) is not None
         self.failures = Failures()
@@ -157,13 +160,15 @@ class Objective:
         estimator = clone(self.estimator).set_params(**params)
         X_train, y_train = _safe_indexing(self.X, train), _safe_indexing(self.y, train)
         X_test, y_test = _safe_indexing(self.X, test), _safe_indexing(self.y, test)
-        fit_params = _index_fit_params(self.fit_params, train, _num_samples(self.X))
+        n_samples = _num_samples(self.X)
+        fit_params = _index_fit_params(self.fit_params, train, n_samples)
+        score_params = _index_fit_params(self.score_params, test, n_samples)
 
         def fit():
             estimator.fit(X_train, y_train, **fit_params)
 
         def score():
-            return self.scorer(estimator, X_test, y_test)
+            return self.scorer(estimator, X_test, y_test, **score_params)
 
         fold = FoldRun(estimator=estimator, fit=fit, score=score)
         if self.prune:

@@ -19,6 +19,13 @@ from sklearn.metrics import check_scoring
 from sklearn.metrics._scorer import _BaseScorer
 from sklearn.model_selection import check_cv
 from sklearn.utils import indexable
+from sklearn.utils._metadata_requests import (
+    MetadataRouter,
+    MethodMapping,
+    _raise_for_params,
+    _routing_enabled,
+    process_routing,
+)
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._tags import get_tags
 from sklearn.utils.metaestimators import available_if
@@ -258,7 +265,11 @@ default=None
             Group labels for a group-aware ``cv``.
         **fit_params : dict
             Passed to the estimator's ``fit``; per-sample arrays (``sample_weight``) are split
-            with the folds.
+            with the folds. With metadata routing enabled
+            (``sklearn.set_config(enable_metadata_routing=True)``), each one goes where it is
+            requested instead, as in ``GridSearchCV``: to the estimator's ``fit`` (in the folds
+            and the refit), to the scorer (in the folds' scores, per-epoch pruning scores
+            included), both split with the folds, and to the ``cv`` splitter (``groups``).
 
         Returns
         -------
@@ -266,23 +277,25 @@ default=None
             The fitted search.
         """
         self._validate_params()
+        raw_params = dict(fit_params)
         if self.n_trials is None and self.timeout is None:
             raise ValueError(
                 "OptunaSearchCV needs a stopping rule: set n_trials, timeout, or both "
                 "(both are None)."
             )
         X, y, groups = indexable(X, y, groups)
+        fit_params, score_params, split_params = self._route_fit_params(groups, fit_params)
         space = self._search_space()
         cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
-        splits = list(cv.split(X, y, groups))
+        splits = list(cv.split(X, y, **split_params))
         self.n_splits_ = len(splits)
-        self.scorer_ = check_scoring(self.estimator, self.scoring)
+        self.scorer_ = self._get_scorer()
         if self.trials_per_process is not None:
             check_recyclable_storage(self.storage)
             if self.storage is not None:  # a stored study: refuse an incomparable one here
                 with _optuna_logging(self.verbose):
                     self._open_study(space)
-            self.study_ = optimize_in_fresh_processes(self, X, y, splits, fit_params)
+            self.study_ = optimize_in_fresh_processes(self, X, y, splits, raw_params)
             self.study_.sampler = make_trial_seeded_sampler(self.sampler, self._seed(), space)
             self.study_.pruner = make_pruner(self.pruner)
             self._collect_results(space, Failures())
@@ -297,6 +310,7 @@ default=None
                 splits=splits,
                 scorer=self.scorer_,
                 fit_params=fit_params,
+                score_params=score_params,
                 prune=self._prunes(),
             )
             self._optimize(objective)
@@ -304,6 +318,51 @@ default=None
         if self.refit:
             self._refit(X, y, fit_params)
         return self
+
+    def _get_scorer(self):
+        return check_scoring(self.estimator, self.scoring)
+
+    def _route_fit_params(self, groups, params: dict) -> tuple[dict, dict, dict]:
+        """``fit``'s metadata for the estimator's fit, the scorer and the splitter.
+
+        With metadata routing enabled, as requested by each of them (like ``GridSearchCV``);
+        otherwise every parameter goes to the estimator's ``fit`` and ``groups`` to the
+        splitter.
+        """
+        if not _routing_enabled():
+            return params, {}, {"groups": groups}
+        if groups is not None:
+            params = {**params, "groups": groups}
+        routed = process_routing(self, "fit", **params)
+        return dict(routed.estimator.fit), dict(routed.scorer.score), dict(routed.splitter.split)
+
+    def get_metadata_routing(self) -> MetadataRouter:
+        """Metadata routing of this search, as :class:`sklearn.model_selection.GridSearchCV`'s.
+
+        ``fit`` routes metadata to the estimator's ``fit``, the scorer's ``score`` and the
+        ``cv`` splitter's ``split``; ``score`` routes it to the scorer.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            The routing information (see scikit-learn's metadata routing user guide).
+        """
+        router = MetadataRouter(owner=self)
+        router.add(
+            estimator=self.estimator,
+            method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+        )
+        router.add(
+            scorer=self._get_scorer(),
+            method_mapping=MethodMapping()
+            .add(caller="score", callee="score")
+            .add(caller="fit", callee="score"),
+        )
+        router.add(
+            splitter=self.cv,
+            method_mapping=MethodMapping().add(caller="fit", callee="split"),
+        )
+        return router
 
     def _search_space(self) -> SearchSpace:
         if self.param_distributions is None:
@@ -472,10 +531,30 @@ default=None
         return self.best_estimator_.transform(X)
 
     @available_if(_best_estimator_has("score"))
-    def score(self, X, y=None) -> float:
-        """Score of the best estimator on ``X``, ``y`` with the search's scorer."""
+    def score(self, X, y=None, **params) -> float:
+        """Score of the best estimator on ``X``, ``y`` with the search's scorer.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            Targets.
+        **params : dict
+            Metadata for the scorer (``sample_weight``...), only with metadata routing
+            enabled, as requested by the scorer.
+
+        Returns
+        -------
+        score : float
+            The score.
+        """
         check_is_fitted(self, "best_estimator_")
-        return float(self.scorer_(self.best_estimator_, X, y))
+        _raise_for_params(params, self, "score")
+        score_params = {}
+        if _routing_enabled():
+            score_params = process_routing(self, "score", **params).scorer["score"]
+        return float(self.scorer_(self.best_estimator_, X, y, **score_params))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
