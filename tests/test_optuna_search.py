@@ -916,3 +916,72 @@ def test_routing_reaches_trials_in_fresh_processes():
             _requesting_logistic(), {"C": [0.01]}, trials_per_process=1, **kwargs
         ).fit(X, y, sample_weight=w)
     np.testing.assert_allclose(_split_scores(recycled), _split_scores(here))
+
+
+# ---------------------------------------------------------------------- non-finite, ranking
+def test_non_finite_scores_are_kept_and_rank_last_like_grid_search():
+    X, y = load_iris(return_X_y=True)
+    first_fold = X[next(StratifiedKFold(3).split(X, y))[1]]
+
+    def nan_on_first_fold_below_half(estimator, X_test, y_test):
+        if estimator.C < 0.5 and np.array_equal(X_test, first_fold):
+            return np.nan
+        return estimator.score(X_test, y_test)
+
+    space = {"C": [0.1, 1.0]}
+    search = OptunaSearchCV(
+        LogisticRegression(max_iter=300), space, n_trials=2, cv=3,
+        scoring=nan_on_first_fold_below_half, sampler="grid", random_state=0,
+    )
+    with pytest.warns(UserWarning, match=r"1 of 2 trials have non-finite test scores"):
+        search.fit(X, y)
+    with pytest.warns(UserWarning, match="non-finite"):
+        grid = GridSearchCV(LogisticRegression(max_iter=300), space, cv=3,
+                            scoring=nan_on_first_fold_below_half).fit(X, y)
+    results = search.cv_results_
+    nan_row = int(np.flatnonzero(results["param_C"] == 0.1)[0])
+    grid_row = int(np.flatnonzero(grid.cv_results_["param_C"] == 0.1)[0])
+    assert results["state"][nan_row] == "FAIL"
+    assert results["error"][nan_row] == "non-finite test score"
+    splits = [f"split{k}_test_score" for k in range(3)]
+    # its computed split scores are kept (not replaced by error_score), as by GridSearchCV
+    np.testing.assert_array_equal(
+        [results[key][nan_row] for key in splits],
+        [grid.cv_results_[key][grid_row] for key in splits],
+    )
+    assert np.isnan(results["split0_test_score"][nan_row])
+    assert np.isfinite(results["split1_test_score"][nan_row])
+    assert results["rank_test_score"][nan_row] == 2
+    assert grid.cv_results_["rank_test_score"][grid_row] == 2
+    assert search.best_params_ == {"C": 1.0} == grid.best_params_
+
+
+def test_all_trials_non_finite_raise_a_summary():
+    X, y = load_iris(return_X_y=True)
+    search = OptunaSearchCV(
+        LogisticRegression(max_iter=300), {"C": [0.1, 1.0]}, n_trials=2, cv=2,
+        scoring=lambda estimator, X, y: np.inf, error_score="raise",
+    )
+    with pytest.raises(ValueError, match=r"2 of 2 failed.*non-finite test score"):
+        search.fit(X, y)
+
+
+def test_failed_trials_rank_after_complete_ones_whatever_their_error_score():
+    X, y = load_diabetes(return_X_y=True)
+    search = OptunaSearchCV(
+        Ridge(), {"alpha": [1.0, -1.0, 0.1]}, n_trials=3, cv=3, sampler="grid",
+        random_state=0, scoring="neg_mean_squared_error", error_score=0.0,
+    )
+    with pytest.warns(FitFailedWarning, match="1 of 3 trials failed"):
+        search.fit(X, y)
+    results = search.cv_results_
+    failed = results["state"] == "FAIL"
+    assert failed.sum() == 1 and results["mean_test_score"][failed][0] == 0.0
+    assert results["rank_test_score"][failed][0] == 3
+    complete = ~failed
+    np.testing.assert_array_equal(
+        results["rank_test_score"][complete],
+        rankdata(-results["mean_test_score"][complete], method="min"),
+    )
+    assert results["rank_test_score"][search.best_index_] == 1
+    assert search.best_params_ == {"alpha": 0.1}

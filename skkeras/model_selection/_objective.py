@@ -26,6 +26,10 @@ SPLIT_SCORES, FIT_TIMES, SCORE_TIMES, EPOCHS, ERROR, WORKER = (
     "worker",
 )
 
+#: The ``error`` of a trial that ran through but whose mean test score is not finite: it is
+#: recorded as FAIL (Optuna refuses a NaN objective), with its split scores kept.
+NON_FINITE = "non-finite test score"
+
 
 @dataclass
 class FoldRun:
@@ -124,6 +128,11 @@ class Objective:
         try:
             value = self._evaluate(trial)
             self.failures.ended_otherwise()
+            if not np.isfinite(value):
+                # Optuna fails a NaN objective ("unknown" reason) and would rank +inf first:
+                # fail it here with the reason; its split scores are kept (see _record).
+                trial.set_user_attr(ERROR, NON_FINITE)
+                return float("nan")
             return value
         except optuna.TrialPruned:
             self.failures.ended_otherwise()

@@ -36,6 +36,7 @@ from ._objective import (
     EPOCHS,
     ERROR,
     FIT_TIMES,
+    NON_FINITE,
     SCORE_TIMES,
     SPLIT_SCORES,
     Failures,
@@ -161,8 +162,10 @@ default=None
         scikit-learn's layout (``params``, ``param_*``, ``split*_test_score``,
         ``mean_test_score``, ``std_test_score``, ``rank_test_score``, fit and score times) plus
         ``number``, ``state`` (COMPLETE, PRUNED or FAIL), ``n_epochs`` (epochs trained, summed
-        over folds) and ``error``. Pruned and failed trials score ``error_score``/NaN and rank
-        last.
+        over folds) and ``error``. Pruned trials score NaN, failed ones ``error_score``,
+        except those whose mean test score is not finite: they are FAIL with the error
+        ``"non-finite test score"`` and keep their split scores (a ``UserWarning`` says so).
+        Pruned and failed trials share the rank after the last complete one.
     n_trials_ : int
         Number of rows of ``cv_results_``.
     n_splits_ : int
@@ -449,11 +452,21 @@ default=None
         if not complete:
             _raise_no_complete(trials, failures)
         failed = [trial for trial in trials if trial.state == TrialState.FAIL]
+        non_finite = [trial for trial in failed if _is_non_finite(trial)]
+        failed = [trial for trial in failed if not _is_non_finite(trial)]
         if failed:
             warnings.warn(
                 f"{len(failed)} of {len(trials)} trials failed; their scores are "
                 f"error_score={self.error_score!r}. First error: {_error(failed[0])}",
                 FitFailedWarning,
+                stacklevel=3,
+            )
+        if non_finite:
+            warnings.warn(
+                f"{len(non_finite)} of {len(trials)} trials have non-finite test scores "
+                f"(trial numbers {[trial.number for trial in non_finite]}); they are recorded "
+                "as FAIL with their scores and rank last.",
+                UserWarning,
                 stacklevel=3,
             )
         self.cv_results_ = _cv_results(trials, space, self.n_splits_, self.error_score)
@@ -624,6 +637,10 @@ def _best_index(trials, mean_scores: np.ndarray) -> int:
     return max(complete, key=lambda index: (scores[index], -trials[index].number))
 
 
+def _is_non_finite(trial) -> bool:
+    return trial.state == TrialState.FAIL and trial.user_attrs.get(ERROR) == NON_FINITE
+
+
 def _error(trial) -> str:
     return str(trial.user_attrs.get(ERROR) or trial.system_attrs.get("fail_reason", "unknown"))
 
@@ -682,7 +699,8 @@ def _cv_results(trials, space: SearchSpace, n_splits: int, error_score) -> dict[
         results[f"split{index}_test_score"] = splits[:, index]
     results["mean_test_score"] = splits.mean(axis=1)
     results["std_test_score"] = splits.std(axis=1)
-    results["rank_test_score"] = _rank(results["mean_test_score"])
+    complete = results["state"] == TrialState.COMPLETE.name
+    results["rank_test_score"] = _rank(results["mean_test_score"], complete)
     for key, attr in (("fit_time", FIT_TIMES), ("score_time", SCORE_TIMES)):
         times = np.array([_times(trial, attr, n_splits) for trial in trials])
         results[f"mean_{key}"], results[f"std_{key}"] = times.mean(axis=1), times.std(axis=1)
@@ -696,6 +714,8 @@ def _cv_results(trials, space: SearchSpace, n_splits: int, error_score) -> dict[
 def _split_scores(trial, n_splits: int, error_score) -> list[float]:
     if trial.state == TrialState.COMPLETE:
         scores = list(trial.user_attrs.get(SPLIT_SCORES, [trial.value] * n_splits))
+    elif _is_non_finite(trial):
+        scores = list(trial.user_attrs.get(SPLIT_SCORES, []))
     elif trial.state == TrialState.FAIL and error_score != "raise":
         scores = [float(error_score)] * n_splits
     else:
@@ -719,12 +739,16 @@ def _param_columns(params: list[dict]) -> dict[str, np.ma.MaskedArray]:
     return columns
 
 
-def _rank(scores: np.ndarray) -> np.ndarray:
-    """scikit-learn's ranking: 1 is best, ties share the lowest rank, NaN ranks last."""
-    if np.isnan(scores).all():
+def _rank(scores: np.ndarray, complete: np.ndarray) -> np.ndarray:
+    """scikit-learn's ranking of the complete trials (1 is best, ties share the lowest rank);
+    every other trial (pruned, failed whatever its ``error_score``, or without a mean score)
+    shares the rank after them, as NaN scores do in scikit-learn."""
+    ranked = complete & ~np.isnan(scores)
+    if not ranked.any():
         return np.ones(len(scores), dtype=np.int32)
-    filled = np.where(np.isnan(scores), np.nanmin(scores) - 1, scores)
-    return rankdata(-filled, method="min").astype(np.int32)
+    ranks = np.full(len(scores), ranked.sum() + 1, dtype=np.int32)
+    ranks[ranked] = rankdata(-scores[ranked], method="min")
+    return ranks
 
 
 def _blas_threads_per_trial(n_jobs: int | None, prunes_per_epoch: bool):
