@@ -985,3 +985,67 @@ def test_failed_trials_rank_after_complete_ones_whatever_their_error_score():
     )
     assert results["rank_test_score"][search.best_index_] == 1
     assert search.best_params_ == {"alpha": 0.1}
+
+
+# ---------------------------------------------------------------------- like BaseSearchCV
+def test_param_columns_have_grid_search_dtypes():
+    X, y = load_iris(return_X_y=True)
+    space = {"C": [0.1, 1.0], "fit_intercept": [True, False], "solver": ["lbfgs"],
+             "max_iter": [300, 400]}
+    search = OptunaSearchCV(LogisticRegression(), space, n_trials=3, cv=2, random_state=0)
+    search.fit(X, y)
+    grid = GridSearchCV(LogisticRegression(), space, cv=2).fit(X, y)
+    for name in space:
+        column = search.cv_results_[f"param_{name}"]
+        assert isinstance(column, np.ma.MaskedArray)
+        assert column.dtype == grid.cv_results_[f"param_{name}"].dtype, name
+    assert search.cv_results_["param_C"].dtype == np.float64
+    assert search.cv_results_["param_fit_intercept"].dtype == bool
+    # sequences stay objects, one per row; absent parameters are masked
+    def space_fn(trial):
+        if trial.number == 0:
+            return {"alpha": 1.0}
+        return {"alpha": 2.0, "class_weight": {0: 1, 1: 2, 2: 1}}
+    ridge = OptunaSearchCV(RidgeClassifier(), space_fn, n_trials=2, cv=2).fit(X, y)
+    assert ridge.cv_results_["param_alpha"].dtype == np.float64
+    weights = ridge.cv_results_["param_class_weight"]
+    assert weights.dtype == object and list(weights.mask) == [True, False]
+    single = OptunaSearchCV(
+        RidgeClassifier(), lambda trial: {"alpha": 1.0}, n_trials=1, cv=2
+    ).fit(X, y)
+    assert single.cv_results_["param_alpha"].dtype == np.float64
+
+
+def test_refit_false_explains_missing_best_estimator_attributes():
+    X, y = load_iris(return_X_y=True)
+    search = OptunaSearchCV(RidgeClassifier(), {"alpha": [1.0]}, n_trials=1, cv=2, refit=False)
+    search.fit(X, y)
+    for name in ("classes_", "n_features_in_", "feature_names_in_"):
+        with pytest.raises(AttributeError, match=f"refit=False. {name} is available only"):
+            getattr(search, name)
+        assert not hasattr(search, name)
+    assert not hasattr(search, "refit_time_")  # as GridSearchCV(refit=False)
+    assert not hasattr(GridSearchCV(RidgeClassifier(), {"alpha": [1.0]}, refit=False).fit(X, y),
+                       "refit_time_")
+
+
+def test_score_samples_and_inverse_transform_are_delegated():
+    from sklearn.decomposition import PCA
+    from sklearn.neighbors import KernelDensity
+
+    X, _ = load_iris(return_X_y=True)
+    density = OptunaSearchCV(KernelDensity(), {"bandwidth": [0.5, 1.0]}, n_trials=2, cv=2,
+                             sampler="grid").fit(X)
+    grid = GridSearchCV(KernelDensity(), {"bandwidth": [0.5, 1.0]}, cv=2).fit(X)
+    assert density.best_params_ == grid.best_params_
+    np.testing.assert_allclose(density.score_samples(X[:5]), grid.score_samples(X[:5]))
+    pca = OptunaSearchCV(PCA(), {"n_components": [2]}, n_trials=1, cv=2).fit(X)
+    np.testing.assert_allclose(
+        pca.inverse_transform(pca.transform(X[:5])),
+        pca.best_estimator_.inverse_transform(pca.best_estimator_.transform(X[:5])),
+    )
+    ridge = OptunaSearchCV(RidgeClassifier(), {"alpha": [1.0]}, n_trials=1, cv=2)
+    assert not hasattr(ridge, "score_samples") and not hasattr(ridge, "inverse_transform")
+    no_refit = OptunaSearchCV(KernelDensity(), {"bandwidth": [0.5]}, n_trials=1, cv=2,
+                              refit=False).fit(X)
+    assert not hasattr(no_refit, "score_samples")  # no best_estimator_, as in GridSearchCV

@@ -167,8 +167,9 @@ class Objective:
 
     def _fold(self, params, train, test):
         estimator = clone(self.estimator).set_params(**params)
-        X_train, y_train = _safe_indexing(self.X, train), _safe_indexing(self.y, train)
-        X_test, y_test = _safe_indexing(self.X, test), _safe_indexing(self.y, test)
+        X_train, X_test = _safe_indexing(self.X, train), _safe_indexing(self.X, test)
+        y_train = None if self.y is None else _safe_indexing(self.y, train)  # unsupervised
+        y_test = None if self.y is None else _safe_indexing(self.y, test)
         n_samples = _num_samples(self.X)
         fit_params = _index_fit_params(self.fit_params, train, n_samples)
         score_params = _index_fit_params(self.score_params, test, n_samples)

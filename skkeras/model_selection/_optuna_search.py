@@ -486,15 +486,26 @@ default=None
         self.refit_time_ = time.perf_counter() - begin
 
     # ------------------------------------------------------------------ delegation
+    def _check_refit(self, attr: str) -> None:
+        """``refit=False`` leaves no best estimator: say so, as ``GridSearchCV`` does."""
+        if not self.refit:
+            raise AttributeError(
+                f"This {type(self).__name__} instance was initialized with refit=False. {attr} "
+                "is available only after refitting on the best parameters; fit an estimator "
+                "with best_params_ yourself."
+            )
+
     @property
     def classes_(self) -> np.ndarray:
         """Class labels of the best estimator."""
+        self._check_refit("classes_")
         check_is_fitted(self, "best_estimator_")
         return self.best_estimator_.classes_
 
     @property
     def n_features_in_(self) -> int:
         """Number of features seen by the best estimator."""
+        self._check_refit("n_features_in_")
         check_is_fitted(self, "best_estimator_")
         return self.best_estimator_.n_features_in_
 
@@ -503,6 +514,7 @@ default=None
         """Names of the features seen by the best estimator; like ``GridSearchCV``'s, only
         defined when the best estimator has them (fitted on a DataFrame with string column
         names), else reading it raises ``AttributeError``."""
+        self._check_refit("feature_names_in_")
         check_is_fitted(self, "best_estimator_")
         names = getattr(self.best_estimator_, "feature_names_in_", None)
         if names is None:
@@ -542,6 +554,18 @@ default=None
         """Transform with the best estimator."""
         check_is_fitted(self, "best_estimator_")
         return self.best_estimator_.transform(X)
+
+    @available_if(_best_estimator_has("inverse_transform"))
+    def inverse_transform(self, X):
+        """Inverse transform with the best estimator."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.inverse_transform(X)
+
+    @available_if(_best_estimator_has("score_samples"))
+    def score_samples(self, X):
+        """``score_samples`` of the best estimator."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.score_samples(X)
 
     @available_if(_best_estimator_has("score"))
     def score(self, X, y=None, **params) -> float:
@@ -729,14 +753,28 @@ def _times(trial, attr: str, n_splits: int) -> list[float]:
 
 
 def _param_columns(params: list[dict]) -> dict[str, np.ma.MaskedArray]:
+    """One masked column per parameter, typed like ``GridSearchCV``'s: the dtype NumPy infers
+    from the trials' values (float64, int64, bool), object for strings, sequences and mixtures;
+    masked where a trial has no such parameter."""
     columns = {}
     for name in sorted({key for row in params for key in row}):
-        column = np.ma.MaskedArray(np.empty(len(params), dtype=object), mask=True)
-        for index, row in enumerate(params):
-            if name in row:
-                column[index] = row[name]
+        rows = [index for index, row in enumerate(params) if name in row]
+        dtype = _column_dtype([params[index][name] for index in rows])
+        column = np.ma.MaskedArray(np.empty(len(params), dtype=dtype), mask=True)
+        for index in rows:
+            column[index] = params[index][name]
         columns[f"param_{name}"] = column
     return columns
+
+
+def _column_dtype(values: list) -> np.dtype:
+    try:
+        inferred = np.array(values)
+    except ValueError:  # sequences of different lengths
+        return np.dtype(object)
+    if inferred.ndim != 1 or inferred.dtype.kind in "UST":
+        return np.dtype(object)
+    return inferred.dtype
 
 
 def _rank(scores: np.ndarray, complete: np.ndarray) -> np.ndarray:
