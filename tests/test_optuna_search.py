@@ -642,6 +642,29 @@ def test_grid_sampler_covers_the_grid():
     assert combos == {(0.1, True), (0.1, False), (10.0, True), (10.0, False)}
 
 
+def test_grid_enumerates_log_int_and_rounds_float_steps():
+    space = SearchSpace({
+        "max_iter": IntDistribution(1, 8, log=True),
+        "alpha": FloatDistribution(0.0, 1.0, step=0.1),
+        "tol": FloatDistribution(0.05, 0.5, step=0.15),
+        "n": IntDistribution(2, 10, step=4),
+    })
+    grid = space.grid()
+    assert grid["max_iter"] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert grid["alpha"] == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+    assert grid["tol"] == [0.05, 0.2, 0.35, 0.5]
+    assert grid["n"] == [2, 6, 10]
+    with pytest.raises(ValueError, match="cannot enumerate 'x'"):
+        SearchSpace({"x": FloatDistribution(0.1, 1.0, log=True)}).grid()
+    search = _ridge_search(
+        {"alpha": FloatDistribution(0.1, 0.3, step=0.1),
+         "max_iter": IntDistribution(99, 100, log=True)},
+        sampler="grid", n_trials=6,
+    )
+    combos = {(p["alpha"], p["max_iter"]) for p in search.cv_results_["params"]}
+    assert combos == {(a, m) for a in (0.1, 0.2, 0.3) for m in (99, 100)}
+
+
 def test_sampler_instance_and_bad_name():
     X, y = load_iris(return_X_y=True)
     sampler = optuna.samplers.RandomSampler(seed=0)
