@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import sys
@@ -12,7 +13,7 @@ from scipy import stats
 from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.linear_model import Ridge
-from sklearn.metrics import root_mean_squared_error
+from sklearn.metrics import f1_score, make_scorer, mean_squared_error, root_mean_squared_error
 from sklearn.model_selection import KFold, ShuffleSplit, StratifiedShuffleSplit
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -290,3 +291,20 @@ def test_invalid_parameters(cancer):
         bootstrap_evaluate(DummyClassifier(), X, y, n_splits=0)
     with pytest.raises(InvalidParameterError, match="'tol' parameter"):
         bootstrap_evaluate(DummyClassifier(), X, y, tol=-1.0)
+
+
+def test_scoring_name_of_a_made_scorer(cancer):
+    X, y = cancer
+    common = dict(n_splits=2, random_state=0, verbose=0)
+    result = bootstrap_evaluate(DummyClassifier(), X, y, scoring=make_scorer(f1_score), **common)
+    assert result.scoring == "f1_score"
+    assert "f1_score=" in repr(result)
+    loss = make_scorer(mean_squared_error, greater_is_better=False)
+    assert bootstrap_evaluate(DummyClassifier(), X, y, scoring=loss, **common).scoring == (
+        "neg_mean_squared_error"
+    )
+    partial = functools.partial(constant_score)
+    assert bootstrap_evaluate(DummyClassifier(), X, y, scoring=partial, **common).scoring == (
+        "constant_score"
+    )
+    assert bootstrap_evaluate(DummyClassifier(), X, y, **common).scoring == "score"

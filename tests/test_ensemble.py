@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.datasets import load_breast_cancer, load_diabetes, make_classification
+from sklearn.metrics import f1_score, make_scorer
 from sklearn.model_selection import (
     GridSearchCV,
     GroupKFold,
@@ -219,6 +220,101 @@ def test_groups_reach_a_group_aware_cv(cancer, ensemble_class):
         np.testing.assert_array_equal(member.predict(X), refit.predict(X))
     with pytest.raises(ValueError, match="'groups' parameter should not be None"):
         ensemble_class(tree, cv=GroupKFold(3)).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def three_classes():
+    X, y = make_classification(
+        n_samples=60, n_features=4, n_informative=3, n_redundant=0, n_classes=3,
+        random_state=0,
+    )
+    return X.astype("float32"), y
+
+
+def test_held_out_class_missing_from_training_part(three_classes, recording_classifier,
+                                                   row_indices):
+    """GroupKFold with one class in one group: the fold early-stops on the labels it knows."""
+    X, y = three_classes
+    groups = np.arange(len(y)) % 3
+    groups[y == 2] = 0  # every class-2 sample in group 0: its fold trains on classes 0 and 1
+    network = recording_classifier()((8,), epochs=2, random_state=0)
+    cv = GroupKFold(3)
+    ensemble = KFoldEnsembleClassifier(network, cv=cv).fit(
+        X, y, sample_weight=np.ones(len(y)), groups=groups
+    )
+    missing = 0
+    for (train, test), (fit_rows, val_rows), member in zip(
+        cv.split(X, y, groups), network.fits, ensemble.estimators_, strict=True
+    ):
+        np.testing.assert_array_equal(np.sort(row_indices(fit_rows, X)), train)
+        known = test[np.isin(y[test], y[train])]
+        missing += len(known) < len(test)
+        np.testing.assert_array_equal(np.sort(row_indices(val_rows, X)), np.sort(known))
+        assert member.early_stopping is True
+    assert missing == 1
+    # each fold is scored on its whole held-out part, as by cross_val_score
+    expected = [member.score(X[test], y[test])
+                for member, (_, test) in zip(ensemble.estimators_, cv.split(X, y, groups),
+                                             strict=True)]
+    np.testing.assert_allclose(ensemble.fold_scores_, expected)
+    assert ensemble.predict_proba(X).shape == (len(X), 3)
+
+
+@pytest.mark.parametrize("combine", ["mean", "best", "refit"])
+def test_held_out_fold_with_only_unseen_classes(three_classes, combine):
+    """Unshuffled folds on sorted labels: no held-out row to validate on, no early stopping."""
+    X, y = three_classes
+    order = np.argsort(y, kind="stable")
+    X, y = X[order], y[order]
+    ensemble = KFoldEnsembleClassifier(
+        small_classifier(epochs=2), cv=KFold(3), combine=combine
+    ).fit(X, y)
+    for member, (train, test) in zip(ensemble.estimators_, KFold(3).split(X), strict=True):
+        assert set(member.classes_) == set(y[train]) and not set(y[test]) & set(y[train])
+        assert member.early_stopping is False and member.n_iter_ == 2
+        assert "val_loss" not in member.history_
+    np.testing.assert_array_equal(ensemble.fold_scores_, 0.0)
+    np.testing.assert_array_equal(ensemble.fold_epochs_, [2, 2, 2])
+    proba = ensemble.predict_proba(X)
+    assert proba.shape == (len(X), 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_sample_weight_reaches_only_scorers_that_take_it(cancer):
+    X, y = cancer
+    weights = np.where(y == 1, 3.0, 1.0)
+    tree = DecisionTreeClassifier(max_depth=2, random_state=0)
+    received = []
+
+    def plain(estimator, X_test, y_test):
+        return estimator.score(X_test, y_test)
+
+    def weighted(estimator, X_test, y_test, sample_weight=None):
+        received.append(sample_weight)
+        return estimator.score(X_test, y_test, sample_weight=sample_weight)
+
+    folds = list(StratifiedKFold(3).split(X, y))
+    ensemble = KFoldEnsembleClassifier(tree, cv=3, combine="best", scoring=plain)
+    ensemble.fit(X, y, sample_weight=weights)
+    expected = [m.score(X[test], y[test]) for m, (_, test) in zip(ensemble.estimators_, folds,
+                                                                     strict=True)]
+    np.testing.assert_allclose(ensemble.fold_scores_, expected)
+
+    ensemble = KFoldEnsembleClassifier(tree, cv=3, combine="best", scoring=weighted)
+    ensemble.fit(X, y, sample_weight=weights)
+    for got, (_, test) in zip(received, folds, strict=True):
+        np.testing.assert_array_equal(got, weights[test])
+    expected = [m.score(X[test], y[test], sample_weight=weights[test])
+                for m, (_, test) in zip(ensemble.estimators_, folds, strict=True)]
+    np.testing.assert_allclose(ensemble.fold_scores_, expected)
+
+    # a make_scorer scorer of a weighted metric gets them too
+    ensemble = KFoldEnsembleClassifier(tree, cv=3, combine="best",
+                                       scoring=make_scorer(f1_score))
+    ensemble.fit(X, y, sample_weight=weights)
+    expected = [f1_score(y[test], m.predict(X[test]), sample_weight=weights[test])
+                for m, (_, test) in zip(ensemble.estimators_, folds, strict=True)]
+    np.testing.assert_allclose(ensemble.fold_scores_, expected)
 
 
 def test_pipeline_with_memory_keeps_its_fitted_steps(cancer, tmp_path):

@@ -10,11 +10,18 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 from scipy.stats import rankdata
+from sklearn import config_context
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_iris
 from sklearn.exceptions import FitFailedWarning
-from sklearn.linear_model import Ridge, RidgeClassifier
-from sklearn.metrics import accuracy_score
-from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+from sklearn.linear_model import LogisticRegression, Ridge, RidgeClassifier
+from sklearn.metrics import accuracy_score, get_scorer, make_scorer
+from sklearn.model_selection import (
+    GridSearchCV,
+    GroupKFold,
+    RandomizedSearchCV,
+    StratifiedKFold,
+    cross_validate,
+)
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -635,6 +642,29 @@ def test_grid_sampler_covers_the_grid():
     assert combos == {(0.1, True), (0.1, False), (10.0, True), (10.0, False)}
 
 
+def test_grid_enumerates_log_int_and_rounds_float_steps():
+    space = SearchSpace({
+        "max_iter": IntDistribution(1, 8, log=True),
+        "alpha": FloatDistribution(0.0, 1.0, step=0.1),
+        "tol": FloatDistribution(0.05, 0.5, step=0.15),
+        "n": IntDistribution(2, 10, step=4),
+    })
+    grid = space.grid()
+    assert grid["max_iter"] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert grid["alpha"] == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+    assert grid["tol"] == [0.05, 0.2, 0.35, 0.5]
+    assert grid["n"] == [2, 6, 10]
+    with pytest.raises(ValueError, match="cannot enumerate 'x'"):
+        SearchSpace({"x": FloatDistribution(0.1, 1.0, log=True)}).grid()
+    search = _ridge_search(
+        {"alpha": FloatDistribution(0.1, 0.3, step=0.1),
+         "max_iter": IntDistribution(99, 100, log=True)},
+        sampler="grid", n_trials=6,
+    )
+    combos = {(p["alpha"], p["max_iter"]) for p in search.cv_results_["params"]}
+    assert combos == {(a, m) for a in (0.1, 0.2, 0.3) for m in (99, 100)}
+
+
 def test_sampler_instance_and_bad_name():
     X, y = load_iris(return_X_y=True)
     sampler = optuna.samplers.RandomSampler(seed=0)
@@ -798,3 +828,247 @@ def test_full_collections_take_a_bounded_share_of_the_time(monkeypatch):
     monkeypatch.setitem(_objective._last_collection, "ended", long_ago)
     _objective._collect_garbage()
     assert len(collections) == 2
+
+
+# ---------------------------------------------------------------------- metadata routing
+def _weighted_iris():
+    X, y = load_iris(return_X_y=True)
+    return X, y, np.where(y == 2, 10.0, 0.1)
+
+
+def _requesting_logistic():
+    return (
+        LogisticRegression(C=0.01, max_iter=300)
+        .set_fit_request(sample_weight=True)
+        .set_score_request(sample_weight=False)
+    )
+
+
+def _split_scores(search) -> np.ndarray:
+    results = search.cv_results_
+    return np.array([results[f"split{k}_test_score"][0] for k in range(search.n_splits_)])
+
+
+def test_routing_sends_sample_weight_to_estimator_and_scorer_like_grid_search():
+    X, y, w = _weighted_iris()
+    with config_context(enable_metadata_routing=True):
+        scorer = get_scorer("accuracy").set_score_request(sample_weight=True)
+        kwargs = dict(cv=3, scoring=scorer)
+        grid = GridSearchCV(_requesting_logistic(), {"C": [0.01]}, **kwargs).fit(
+            X, y, sample_weight=w
+        )
+        search = OptunaSearchCV(_requesting_logistic(), {"C": [0.01]}, n_trials=1, **kwargs)
+        search.fit(X, y, sample_weight=w)
+        np.testing.assert_allclose(_split_scores(search), _split_scores(grid))
+        # the refit got the weights too
+        np.testing.assert_allclose(search.best_estimator_.coef_, grid.best_estimator_.coef_)
+        assert search.score(X, y, sample_weight=w) == pytest.approx(
+            grid.score(X, y, sample_weight=w)
+        )
+        assert search.score(X, y) == pytest.approx(grid.score(X, y))
+    # the weights change the objective: unweighted scores differ
+    with config_context(enable_metadata_routing=True):
+        unweighted = OptunaSearchCV(
+            _requesting_logistic(), {"C": [0.01]}, n_trials=1, cv=3
+        ).fit(X, y, sample_weight=w)
+    assert not np.allclose(_split_scores(unweighted), _split_scores(grid))
+
+
+def test_routing_inside_cross_validate_and_groups_to_the_splitter():
+    X, y, w = _weighted_iris()
+    groups = np.arange(len(y)) % 4
+    outer = StratifiedKFold(2, shuffle=True, random_state=0)
+    with config_context(enable_metadata_routing=True):
+        scores = {}
+        for name, search in (
+            ("grid", GridSearchCV(_requesting_logistic(), {"C": [0.01]}, cv=GroupKFold(2))),
+            ("optuna", OptunaSearchCV(_requesting_logistic(), {"C": [0.01]}, n_trials=1,
+                                      cv=GroupKFold(2))),
+        ):
+            scores[name] = cross_validate(
+                search, X, y, cv=outer, params={"sample_weight": w, "groups": groups},
+                error_score="raise", return_estimator=True,
+            )
+        np.testing.assert_allclose(scores["optuna"]["test_score"], scores["grid"]["test_score"])
+        for optuna_search, grid in zip(
+            scores["optuna"]["estimator"], scores["grid"]["estimator"], strict=True
+        ):
+            np.testing.assert_allclose(_split_scores(optuna_search), _split_scores(grid))
+        # metadata nobody requested is refused, as by GridSearchCV
+        plain = OptunaSearchCV(LogisticRegression(), {"C": [0.01]}, n_trials=1, cv=2)
+        with pytest.raises(ValueError, match="sample_weight"):
+            plain.fit(X, y, sample_weight=w)
+
+
+def test_routing_weights_reach_the_per_epoch_pruning_scores(iris):
+    X, y = iris
+    w = np.linspace(0.5, 2.0, len(y))
+    seen = []
+
+    def recorded_accuracy(y_true, y_pred, sample_weight=None):
+        seen.append(None if sample_weight is None else np.asarray(sample_weight).copy())
+        return accuracy_score(y_true, y_pred, sample_weight=sample_weight)
+
+    cv = StratifiedKFold(2, shuffle=True, random_state=0)
+    with config_context(enable_metadata_routing=True):
+        scorer = make_scorer(recorded_accuracy).set_score_request(sample_weight=True)
+        network = KerasMLPClassifier((5,), epochs=2, random_state=0).set_fit_request(
+            sample_weight=False
+        )
+        OptunaSearchCV(
+            network, {"batch_size": [32]}, n_trials=1, cv=cv, scoring=scorer, pruner="median",
+            refit=False,
+        ).fit(X, y, sample_weight=w)
+    test_weights = [w[test] for _, test in cv.split(X, y)]
+    # each fold scored after each of its 2 epochs, then once at its end
+    assert len(seen) == 6
+    for got in seen:
+        assert any(got is not None and np.array_equal(got, t) for t in test_weights)
+
+
+@pytest.mark.slow
+def test_routing_reaches_trials_in_fresh_processes():
+    X, y, w = _weighted_iris()
+    with config_context(enable_metadata_routing=True):
+        scorer = get_scorer("accuracy").set_score_request(sample_weight=True)
+        kwargs = dict(n_trials=1, cv=3, scoring=scorer)
+        here = OptunaSearchCV(_requesting_logistic(), {"C": [0.01]}, **kwargs).fit(
+            X, y, sample_weight=w
+        )
+        recycled = OptunaSearchCV(
+            _requesting_logistic(), {"C": [0.01]}, trials_per_process=1, **kwargs
+        ).fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(_split_scores(recycled), _split_scores(here))
+
+
+# ---------------------------------------------------------------------- non-finite, ranking
+def test_non_finite_scores_are_kept_and_rank_last_like_grid_search():
+    X, y = load_iris(return_X_y=True)
+    first_fold = X[next(StratifiedKFold(3).split(X, y))[1]]
+
+    def nan_on_first_fold_below_half(estimator, X_test, y_test):
+        if estimator.C < 0.5 and np.array_equal(X_test, first_fold):
+            return np.nan
+        return estimator.score(X_test, y_test)
+
+    space = {"C": [0.1, 1.0]}
+    search = OptunaSearchCV(
+        LogisticRegression(max_iter=300), space, n_trials=2, cv=3,
+        scoring=nan_on_first_fold_below_half, sampler="grid", random_state=0,
+    )
+    with pytest.warns(UserWarning, match=r"1 of 2 trials have non-finite test scores"):
+        search.fit(X, y)
+    with pytest.warns(UserWarning, match="non-finite"):
+        grid = GridSearchCV(LogisticRegression(max_iter=300), space, cv=3,
+                            scoring=nan_on_first_fold_below_half).fit(X, y)
+    results = search.cv_results_
+    nan_row = int(np.flatnonzero(results["param_C"] == 0.1)[0])
+    grid_row = int(np.flatnonzero(grid.cv_results_["param_C"] == 0.1)[0])
+    assert results["state"][nan_row] == "FAIL"
+    assert results["error"][nan_row] == "non-finite test score"
+    splits = [f"split{k}_test_score" for k in range(3)]
+    # its computed split scores are kept (not replaced by error_score), as by GridSearchCV
+    np.testing.assert_array_equal(
+        [results[key][nan_row] for key in splits],
+        [grid.cv_results_[key][grid_row] for key in splits],
+    )
+    assert np.isnan(results["split0_test_score"][nan_row])
+    assert np.isfinite(results["split1_test_score"][nan_row])
+    assert results["rank_test_score"][nan_row] == 2
+    assert grid.cv_results_["rank_test_score"][grid_row] == 2
+    assert search.best_params_ == {"C": 1.0} == grid.best_params_
+
+
+def test_all_trials_non_finite_raise_a_summary():
+    X, y = load_iris(return_X_y=True)
+    search = OptunaSearchCV(
+        LogisticRegression(max_iter=300), {"C": [0.1, 1.0]}, n_trials=2, cv=2,
+        scoring=lambda estimator, X, y: np.inf, error_score="raise",
+    )
+    with pytest.raises(ValueError, match=r"2 of 2 failed.*non-finite test score"):
+        search.fit(X, y)
+
+
+def test_failed_trials_rank_after_complete_ones_whatever_their_error_score():
+    X, y = load_diabetes(return_X_y=True)
+    search = OptunaSearchCV(
+        Ridge(), {"alpha": [1.0, -1.0, 0.1]}, n_trials=3, cv=3, sampler="grid",
+        random_state=0, scoring="neg_mean_squared_error", error_score=0.0,
+    )
+    with pytest.warns(FitFailedWarning, match="1 of 3 trials failed"):
+        search.fit(X, y)
+    results = search.cv_results_
+    failed = results["state"] == "FAIL"
+    assert failed.sum() == 1 and results["mean_test_score"][failed][0] == 0.0
+    assert results["rank_test_score"][failed][0] == 3
+    complete = ~failed
+    np.testing.assert_array_equal(
+        results["rank_test_score"][complete],
+        rankdata(-results["mean_test_score"][complete], method="min"),
+    )
+    assert results["rank_test_score"][search.best_index_] == 1
+    assert search.best_params_ == {"alpha": 0.1}
+
+
+# ---------------------------------------------------------------------- like BaseSearchCV
+def test_param_columns_have_grid_search_dtypes():
+    X, y = load_iris(return_X_y=True)
+    space = {"C": [0.1, 1.0], "fit_intercept": [True, False], "solver": ["lbfgs"],
+             "max_iter": [300, 400]}
+    search = OptunaSearchCV(LogisticRegression(), space, n_trials=3, cv=2, random_state=0)
+    search.fit(X, y)
+    grid = GridSearchCV(LogisticRegression(), space, cv=2).fit(X, y)
+    for name in space:
+        column = search.cv_results_[f"param_{name}"]
+        assert isinstance(column, np.ma.MaskedArray)
+        assert column.dtype == grid.cv_results_[f"param_{name}"].dtype, name
+    assert search.cv_results_["param_C"].dtype == np.float64
+    assert search.cv_results_["param_fit_intercept"].dtype == bool
+    # sequences stay objects, one per row; absent parameters are masked
+    def space_fn(trial):
+        if trial.number == 0:
+            return {"alpha": 1.0}
+        return {"alpha": 2.0, "class_weight": {0: 1, 1: 2, 2: 1}}
+    ridge = OptunaSearchCV(RidgeClassifier(), space_fn, n_trials=2, cv=2).fit(X, y)
+    assert ridge.cv_results_["param_alpha"].dtype == np.float64
+    weights = ridge.cv_results_["param_class_weight"]
+    assert weights.dtype == object and list(weights.mask) == [True, False]
+    single = OptunaSearchCV(
+        RidgeClassifier(), lambda trial: {"alpha": 1.0}, n_trials=1, cv=2
+    ).fit(X, y)
+    assert single.cv_results_["param_alpha"].dtype == np.float64
+
+
+def test_refit_false_explains_missing_best_estimator_attributes():
+    X, y = load_iris(return_X_y=True)
+    search = OptunaSearchCV(RidgeClassifier(), {"alpha": [1.0]}, n_trials=1, cv=2, refit=False)
+    search.fit(X, y)
+    for name in ("classes_", "n_features_in_", "feature_names_in_"):
+        with pytest.raises(AttributeError, match=f"refit=False. {name} is available only"):
+            getattr(search, name)
+        assert not hasattr(search, name)
+    assert not hasattr(search, "refit_time_")  # as GridSearchCV(refit=False)
+    assert not hasattr(GridSearchCV(RidgeClassifier(), {"alpha": [1.0]}, refit=False).fit(X, y),
+                       "refit_time_")
+
+
+def test_score_samples_and_inverse_transform_are_delegated():
+    from sklearn.decomposition import PCA
+    from sklearn.neighbors import KernelDensity
+
+    X, _ = load_iris(return_X_y=True)
+    density = OptunaSearchCV(KernelDensity(), {"bandwidth": [0.5, 1.0]}, n_trials=2, cv=2,
+                             sampler="grid").fit(X)
+    grid = GridSearchCV(KernelDensity(), {"bandwidth": [0.5, 1.0]}, cv=2).fit(X)
+    assert density.best_params_ == grid.best_params_
+    np.testing.assert_allclose(density.score_samples(X[:5]), grid.score_samples(X[:5]))
+    pca = OptunaSearchCV(PCA(), {"n_components": [2]}, n_trials=1, cv=2).fit(X)
+    np.testing.assert_allclose(
+        pca.inverse_transform(pca.transform(X[:5])),
+        pca.best_estimator_.inverse_transform(pca.best_estimator_.transform(X[:5])),
+    )
+    ridge = OptunaSearchCV(RidgeClassifier(), {"alpha": [1.0]}, n_trials=1, cv=2)
+    assert not hasattr(ridge, "score_samples") and not hasattr(ridge, "inverse_transform")
+    no_refit = OptunaSearchCV(KernelDensity(), {"bandwidth": [0.5]}, n_trials=1, cv=2,
+                              refit=False).fit(X)
+    assert not hasattr(no_refit, "score_samples")  # no best_estimator_, as in GridSearchCV

@@ -8,6 +8,7 @@ model on all the data for the epochs the folds needed.
 from __future__ import annotations
 
 import copy
+import inspect
 from numbers import Integral
 from typing import Any
 
@@ -21,6 +22,7 @@ from sklearn.base import (
     is_classifier,
 )
 from sklearn.metrics import check_scoring, get_scorer_names
+from sklearn.metrics._scorer import _BaseScorer, _PassthroughScorer
 from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing, check_random_state, get_tags, indexable
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -82,7 +84,9 @@ class _BaseKFoldEnsemble(MetaEstimatorMixin, BaseEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights, used for training, early stopping and the fold scores.
+            Per-sample weights, used for training, early stopping and the fold scores (they
+            reach ``scoring`` when it takes a ``sample_weight`` argument: a scorer made by
+            ``make_scorer`` from a metric that accepts them, or a callable with that parameter).
         groups : array-like of shape (n_samples,), default=None
             Group labels for a group-aware ``cv`` (``GroupKFold``, ``LeaveOneGroupOut``...),
             as in ``cross_val_score``.
@@ -192,24 +196,63 @@ class _BaseKFoldEnsemble(MetaEstimatorMixin, BaseEstimator):
 
 
 def _fit_fold(estimator, X, y, sample_weight, train, test, scorer):
-    """Train on ``train``, early-stopping on ``test``; return the model, its score and epochs."""
+    """Train on ``train``, early-stopping on ``test``; return the model, its score and epochs.
+
+    A classifier early-stops only on the held-out rows whose class its training part has (a
+    network refuses labels it was not trained on); with none, it trains without early stopping.
+    The score is on the whole held-out part.
+    """
     X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
-    validation: tuple = (X_test, y_test)
-    score_kwargs = {}
-    train_weight = None
-    if sample_weight is not None:
-        train_weight = sample_weight[train]
-        validation = (X_test, y_test, sample_weight[test])
-        score_kwargs["sample_weight"] = sample_weight[test]
+    y_train = _safe_indexing(y, train)
+    train_weight = None if sample_weight is None else sample_weight[train]
+    test_weight = None if sample_weight is None else sample_weight[test]
+    validation = _validation_part(estimator, X_test, y_test, test_weight, y_train)
+    if validation is None:
+        set_keras_params(estimator, early_stopping=False)
     fit_with_validation(
         estimator,
         _safe_indexing(X, train),
-        _safe_indexing(y, train),
+        y_train,
         sample_weight=train_weight,
         validation=validation,
     )
+    score_kwargs = {}
+    if test_weight is not None and _scorer_accepts_sample_weight(scorer, estimator):
+        score_kwargs["sample_weight"] = test_weight
     score = scorer(estimator, X_test, y_test, **score_kwargs)
     return estimator, float(score), fitted_epochs(estimator)
+
+
+def _validation_part(estimator, X_test, y_test, test_weight, y_train) -> tuple | None:
+    """The held-out rows a fold's network can early-stop on; ``None`` when there are none."""
+    keep = slice(None)
+    if is_classifier(estimator):
+        known = np.isin(y_test, np.unique(y_train))
+        if not known.any():
+            return None
+        if not known.all():
+            keep = np.flatnonzero(known)
+            X_test, y_test = _safe_indexing(X_test, keep), _safe_indexing(y_test, keep)
+    if test_weight is None:
+        return (X_test, y_test)
+    return (X_test, y_test, test_weight[keep])
+
+
+def _scorer_accepts_sample_weight(scorer, estimator) -> bool:
+    """Whether ``scorer`` can take ``sample_weight`` (a plain callable may not)."""
+    if isinstance(scorer, _PassthroughScorer):
+        target = getattr(estimator, "score", None)
+    elif isinstance(scorer, _BaseScorer):
+        target = scorer._score_func
+    else:
+        target = scorer
+    try:
+        parameters = inspect.signature(target).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(
+        p.name == "sample_weight" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters
+    )
 
 
 _PARAMS_DOC = """
@@ -217,7 +260,11 @@ _PARAMS_DOC = """
         The model to train on each fold: a skkeras estimator, or a Pipeline ending in one (the
         steps before it are fitted on the training folds and transform the held-out fold). Its
         ``early_stopping`` is switched on and each fold's clone early-stops on its held-out
-        fold, given as ``validation_data``. Other estimators are trained without early stopping.
+        fold, given as ``validation_data``. A classifier fold early-stops on the held-out rows
+        of the classes its training part has (a network cannot be validated on labels it never
+        saw); when the held-out fold has none of them, that fold trains for all its ``epochs``
+        without early stopping. The fold is still scored on its whole held-out part (as by
+        ``cross_val_score``). Other estimators are trained without early stopping.
     cv : int, cross-validation generator or iterable, default=5
         The folds, as in :func:`sklearn.model_selection.cross_val_score`. An int gives
         ``{default_cv}`` (unshuffled; pass ``{default_cv}(5, shuffle=True, random_state=0)`` to

@@ -7,6 +7,7 @@ epochs each fit needed until the mean stops moving.
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ import numpy as np
 from joblib import effective_n_jobs
 from sklearn.base import clone, is_classifier
 from sklearn.metrics import check_scoring, get_scorer_names
+from sklearn.metrics._scorer import _BaseScorer
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit, check_cv
 from sklearn.utils import _safe_indexing, indexable
 from sklearn.utils._param_validation import (
@@ -57,7 +59,9 @@ class BootstrapResult:
     message : str
         Why the run ended.
     scoring : str
-        Name of the score.
+        Name of the score: the ``scoring`` string, the metric's name for a ``make_scorer``
+        scorer (``"f1_score"``; ``"neg_..."`` with ``greater_is_better=False``), a callable's
+        ``__name__``, or ``"score"`` for the estimator's ``score``.
     indices : dict or None
         ``{"train": [...], "test": [...]}`` index arrays of each split, with
         ``return_indices=True``.
@@ -384,9 +388,22 @@ def _make_splitter(estimator, y, cv, n_splits, test_size, train_size, random_sta
 
 
 def _scoring_name(scoring) -> str:
+    """The score's name: the scorer name, the metric of a ``make_scorer`` scorer (``neg_``
+    when its sign is flipped), a callable's name, or ``"score"`` for the estimator's own."""
     if scoring is None:
         return "score"
-    return scoring if isinstance(scoring, str) else getattr(scoring, "__name__", "score")
+    if isinstance(scoring, str):
+        return scoring
+    if isinstance(scoring, _BaseScorer):
+        name = _callable_name(scoring._score_func)
+        return f"neg_{name}" if scoring._sign < 0 else name
+    return _callable_name(scoring)
+
+
+def _callable_name(function) -> str:
+    while isinstance(function, functools.partial):
+        function = function.func
+    return getattr(function, "__name__", None) or type(function).__name__
 
 
 def _fit_and_score(estimator, X, y, train, test, scorer, params):

@@ -26,6 +26,10 @@ SPLIT_SCORES, FIT_TIMES, SCORE_TIMES, EPOCHS, ERROR, WORKER = (
     "worker",
 )
 
+#: The ``error`` of a trial that ran through but whose mean test score is not finite: it is
+#: recorded as FAIL (Optuna refuses a NaN objective), with its split scores kept.
+NON_FINITE = "non-finite test score"
+
 
 @dataclass
 class FoldRun:
@@ -105,13 +109,16 @@ def keras_estimator(estimator):
 class Objective:
     """Cross-validated score of the estimator with a trial's parameters (greater is better)."""
 
-    def __init__(self, *, estimator, space, X, y, splits, scorer, fit_params, prune):
+    def __init__(
+        self, *, estimator, space, X, y, splits, scorer, fit_params, prune, score_params=None
+    ):
         self.estimator = estimator
         self.space = space
         self.X, self.y = X, y
         self.splits = splits
         self.scorer = scorer
         self.fit_params = fit_params
+        self.score_params = score_params or {}
         self.prune = prune
         self.trains_networks = keras_estimator(estimator) is not None
         self.failures = Failures()
@@ -121,6 +128,11 @@ class Objective:
         try:
             value = self._evaluate(trial)
             self.failures.ended_otherwise()
+            if not np.isfinite(value):
+                # Optuna fails a NaN objective ("unknown" reason) and would rank +inf first:
+                # fail it here with the reason; its split scores are kept (see _record).
+                trial.set_user_attr(ERROR, NON_FINITE)
+                return float("nan")
             return value
         except optuna.TrialPruned:
             self.failures.ended_otherwise()
@@ -155,15 +167,18 @@ class Objective:
 
     def _fold(self, params, train, test):
         estimator = clone(self.estimator).set_params(**params)
-        X_train, y_train = _safe_indexing(self.X, train), _safe_indexing(self.y, train)
-        X_test, y_test = _safe_indexing(self.X, test), _safe_indexing(self.y, test)
-        fit_params = _index_fit_params(self.fit_params, train, _num_samples(self.X))
+        X_train, X_test = _safe_indexing(self.X, train), _safe_indexing(self.X, test)
+        y_train = None if self.y is None else _safe_indexing(self.y, train)  # unsupervised
+        y_test = None if self.y is None else _safe_indexing(self.y, test)
+        n_samples = _num_samples(self.X)
+        fit_params = _index_fit_params(self.fit_params, train, n_samples)
+        score_params = _index_fit_params(self.score_params, test, n_samples)
 
         def fit():
             estimator.fit(X_train, y_train, **fit_params)
 
         def score():
-            return self.scorer(estimator, X_test, y_test)
+            return self.scorer(estimator, X_test, y_test, **score_params)
 
         fold = FoldRun(estimator=estimator, fit=fit, score=score)
         if self.prune:

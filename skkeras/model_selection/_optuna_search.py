@@ -19,6 +19,13 @@ from sklearn.metrics import check_scoring
 from sklearn.metrics._scorer import _BaseScorer
 from sklearn.model_selection import check_cv
 from sklearn.utils import indexable
+from sklearn.utils._metadata_requests import (
+    MetadataRouter,
+    MethodMapping,
+    _raise_for_params,
+    _routing_enabled,
+    process_routing,
+)
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._tags import get_tags
 from sklearn.utils.metaestimators import available_if
@@ -29,6 +36,7 @@ from ._objective import (
     EPOCHS,
     ERROR,
     FIT_TIMES,
+    NON_FINITE,
     SCORE_TIMES,
     SPLIT_SCORES,
     Failures,
@@ -154,8 +162,10 @@ default=None
         scikit-learn's layout (``params``, ``param_*``, ``split*_test_score``,
         ``mean_test_score``, ``std_test_score``, ``rank_test_score``, fit and score times) plus
         ``number``, ``state`` (COMPLETE, PRUNED or FAIL), ``n_epochs`` (epochs trained, summed
-        over folds) and ``error``. Pruned and failed trials score ``error_score``/NaN and rank
-        last.
+        over folds) and ``error``. Pruned trials score NaN, failed ones ``error_score``,
+        except those whose mean test score is not finite: they are FAIL with the error
+        ``"non-finite test score"`` and keep their split scores (a ``UserWarning`` says so).
+        Pruned and failed trials share the rank after the last complete one.
     n_trials_ : int
         Number of rows of ``cv_results_``.
     n_splits_ : int
@@ -258,7 +268,11 @@ default=None
             Group labels for a group-aware ``cv``.
         **fit_params : dict
             Passed to the estimator's ``fit``; per-sample arrays (``sample_weight``) are split
-            with the folds.
+            with the folds. With metadata routing enabled
+            (``sklearn.set_config(enable_metadata_routing=True)``), each one goes where it is
+            requested instead, as in ``GridSearchCV``: to the estimator's ``fit`` (in the folds
+            and the refit), to the scorer (in the folds' scores, per-epoch pruning scores
+            included), both split with the folds, and to the ``cv`` splitter (``groups``).
 
         Returns
         -------
@@ -266,23 +280,25 @@ default=None
             The fitted search.
         """
         self._validate_params()
+        raw_params = dict(fit_params)
         if self.n_trials is None and self.timeout is None:
             raise ValueError(
                 "OptunaSearchCV needs a stopping rule: set n_trials, timeout, or both "
                 "(both are None)."
             )
         X, y, groups = indexable(X, y, groups)
+        fit_params, score_params, split_params = self._route_fit_params(groups, fit_params)
         space = self._search_space()
         cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
-        splits = list(cv.split(X, y, groups))
+        splits = list(cv.split(X, y, **split_params))
         self.n_splits_ = len(splits)
-        self.scorer_ = check_scoring(self.estimator, self.scoring)
+        self.scorer_ = self._get_scorer()
         if self.trials_per_process is not None:
             check_recyclable_storage(self.storage)
             if self.storage is not None:  # a stored study: refuse an incomparable one here
                 with _optuna_logging(self.verbose):
                     self._open_study(space)
-            self.study_ = optimize_in_fresh_processes(self, X, y, splits, fit_params)
+            self.study_ = optimize_in_fresh_processes(self, X, y, splits, raw_params)
             self.study_.sampler = make_trial_seeded_sampler(self.sampler, self._seed(), space)
             self.study_.pruner = make_pruner(self.pruner)
             self._collect_results(space, Failures())
@@ -297,6 +313,7 @@ default=None
                 splits=splits,
                 scorer=self.scorer_,
                 fit_params=fit_params,
+                score_params=score_params,
                 prune=self._prunes(),
             )
             self._optimize(objective)
@@ -304,6 +321,51 @@ default=None
         if self.refit:
             self._refit(X, y, fit_params)
         return self
+
+    def _get_scorer(self):
+        return check_scoring(self.estimator, self.scoring)
+
+    def _route_fit_params(self, groups, params: dict) -> tuple[dict, dict, dict]:
+        """``fit``'s metadata for the estimator's fit, the scorer and the splitter.
+
+        With metadata routing enabled, as requested by each of them (like ``GridSearchCV``);
+        otherwise every parameter goes to the estimator's ``fit`` and ``groups`` to the
+        splitter.
+        """
+        if not _routing_enabled():
+            return params, {}, {"groups": groups}
+        if groups is not None:
+            params = {**params, "groups": groups}
+        routed = process_routing(self, "fit", **params)
+        return dict(routed.estimator.fit), dict(routed.scorer.score), dict(routed.splitter.split)
+
+    def get_metadata_routing(self) -> MetadataRouter:
+        """Metadata routing of this search, as :class:`sklearn.model_selection.GridSearchCV`'s.
+
+        ``fit`` routes metadata to the estimator's ``fit``, the scorer's ``score`` and the
+        ``cv`` splitter's ``split``; ``score`` routes it to the scorer.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            The routing information (see scikit-learn's metadata routing user guide).
+        """
+        router = MetadataRouter(owner=self)
+        router.add(
+            estimator=self.estimator,
+            method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+        )
+        router.add(
+            scorer=self._get_scorer(),
+            method_mapping=MethodMapping()
+            .add(caller="score", callee="score")
+            .add(caller="fit", callee="score"),
+        )
+        router.add(
+            splitter=self.cv,
+            method_mapping=MethodMapping().add(caller="fit", callee="split"),
+        )
+        return router
 
     def _search_space(self) -> SearchSpace:
         if self.param_distributions is None:
@@ -390,11 +452,21 @@ default=None
         if not complete:
             _raise_no_complete(trials, failures)
         failed = [trial for trial in trials if trial.state == TrialState.FAIL]
+        non_finite = [trial for trial in failed if _is_non_finite(trial)]
+        failed = [trial for trial in failed if not _is_non_finite(trial)]
         if failed:
             warnings.warn(
                 f"{len(failed)} of {len(trials)} trials failed; their scores are "
                 f"error_score={self.error_score!r}. First error: {_error(failed[0])}",
                 FitFailedWarning,
+                stacklevel=3,
+            )
+        if non_finite:
+            warnings.warn(
+                f"{len(non_finite)} of {len(trials)} trials have non-finite test scores "
+                f"(trial numbers {[trial.number for trial in non_finite]}); they are recorded "
+                "as FAIL with their scores and rank last.",
+                UserWarning,
                 stacklevel=3,
             )
         self.cv_results_ = _cv_results(trials, space, self.n_splits_, self.error_score)
@@ -414,15 +486,26 @@ default=None
         self.refit_time_ = time.perf_counter() - begin
 
     # ------------------------------------------------------------------ delegation
+    def _check_refit(self, attr: str) -> None:
+        """``refit=False`` leaves no best estimator: say so, as ``GridSearchCV`` does."""
+        if not self.refit:
+            raise AttributeError(
+                f"This {type(self).__name__} instance was initialized with refit=False. {attr} "
+                "is available only after refitting on the best parameters; fit an estimator "
+                "with best_params_ yourself."
+            )
+
     @property
     def classes_(self) -> np.ndarray:
         """Class labels of the best estimator."""
+        self._check_refit("classes_")
         check_is_fitted(self, "best_estimator_")
         return self.best_estimator_.classes_
 
     @property
     def n_features_in_(self) -> int:
         """Number of features seen by the best estimator."""
+        self._check_refit("n_features_in_")
         check_is_fitted(self, "best_estimator_")
         return self.best_estimator_.n_features_in_
 
@@ -431,6 +514,7 @@ default=None
         """Names of the features seen by the best estimator; like ``GridSearchCV``'s, only
         defined when the best estimator has them (fitted on a DataFrame with string column
         names), else reading it raises ``AttributeError``."""
+        self._check_refit("feature_names_in_")
         check_is_fitted(self, "best_estimator_")
         names = getattr(self.best_estimator_, "feature_names_in_", None)
         if names is None:
@@ -471,11 +555,43 @@ default=None
         check_is_fitted(self, "best_estimator_")
         return self.best_estimator_.transform(X)
 
-    @available_if(_best_estimator_has("score"))
-    def score(self, X, y=None) -> float:
-        """Score of the best estimator on ``X``, ``y`` with the search's scorer."""
+    @available_if(_best_estimator_has("inverse_transform"))
+    def inverse_transform(self, X):
+        """Inverse transform with the best estimator."""
         check_is_fitted(self, "best_estimator_")
-        return float(self.scorer_(self.best_estimator_, X, y))
+        return self.best_estimator_.inverse_transform(X)
+
+    @available_if(_best_estimator_has("score_samples"))
+    def score_samples(self, X):
+        """``score_samples`` of the best estimator."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.score_samples(X)
+
+    @available_if(_best_estimator_has("score"))
+    def score(self, X, y=None, **params) -> float:
+        """Score of the best estimator on ``X``, ``y`` with the search's scorer.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            Targets.
+        **params : dict
+            Metadata for the scorer (``sample_weight``...), only with metadata routing
+            enabled, as requested by the scorer.
+
+        Returns
+        -------
+        score : float
+            The score.
+        """
+        check_is_fitted(self, "best_estimator_")
+        _raise_for_params(params, self, "score")
+        score_params = {}
+        if _routing_enabled():
+            score_params = process_routing(self, "score", **params).scorer["score"]
+        return float(self.scorer_(self.best_estimator_, X, y, **score_params))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -545,6 +661,10 @@ def _best_index(trials, mean_scores: np.ndarray) -> int:
     return max(complete, key=lambda index: (scores[index], -trials[index].number))
 
 
+def _is_non_finite(trial) -> bool:
+    return trial.state == TrialState.FAIL and trial.user_attrs.get(ERROR) == NON_FINITE
+
+
 def _error(trial) -> str:
     return str(trial.user_attrs.get(ERROR) or trial.system_attrs.get("fail_reason", "unknown"))
 
@@ -603,7 +723,8 @@ def _cv_results(trials, space: SearchSpace, n_splits: int, error_score) -> dict[
         results[f"split{index}_test_score"] = splits[:, index]
     results["mean_test_score"] = splits.mean(axis=1)
     results["std_test_score"] = splits.std(axis=1)
-    results["rank_test_score"] = _rank(results["mean_test_score"])
+    complete = results["state"] == TrialState.COMPLETE.name
+    results["rank_test_score"] = _rank(results["mean_test_score"], complete)
     for key, attr in (("fit_time", FIT_TIMES), ("score_time", SCORE_TIMES)):
         times = np.array([_times(trial, attr, n_splits) for trial in trials])
         results[f"mean_{key}"], results[f"std_{key}"] = times.mean(axis=1), times.std(axis=1)
@@ -617,6 +738,8 @@ def _cv_results(trials, space: SearchSpace, n_splits: int, error_score) -> dict[
 def _split_scores(trial, n_splits: int, error_score) -> list[float]:
     if trial.state == TrialState.COMPLETE:
         scores = list(trial.user_attrs.get(SPLIT_SCORES, [trial.value] * n_splits))
+    elif _is_non_finite(trial):
+        scores = list(trial.user_attrs.get(SPLIT_SCORES, []))
     elif trial.state == TrialState.FAIL and error_score != "raise":
         scores = [float(error_score)] * n_splits
     else:
@@ -630,22 +753,40 @@ def _times(trial, attr: str, n_splits: int) -> list[float]:
 
 
 def _param_columns(params: list[dict]) -> dict[str, np.ma.MaskedArray]:
+    """One masked column per parameter, typed like ``GridSearchCV``'s: the dtype NumPy infers
+    from the trials' values (float64, int64, bool), object for strings, sequences and mixtures;
+    masked where a trial has no such parameter."""
     columns = {}
     for name in sorted({key for row in params for key in row}):
-        column = np.ma.MaskedArray(np.empty(len(params), dtype=object), mask=True)
-        for index, row in enumerate(params):
-            if name in row:
-                column[index] = row[name]
+        rows = [index for index, row in enumerate(params) if name in row]
+        dtype = _column_dtype([params[index][name] for index in rows])
+        column = np.ma.MaskedArray(np.empty(len(params), dtype=dtype), mask=True)
+        for index in rows:
+            column[index] = params[index][name]
         columns[f"param_{name}"] = column
     return columns
 
 
-def _rank(scores: np.ndarray) -> np.ndarray:
-    """scikit-learn's ranking: 1 is best, ties share the lowest rank, NaN ranks last."""
-    if np.isnan(scores).all():
+def _column_dtype(values: list) -> np.dtype:
+    try:
+        inferred = np.array(values)
+    except ValueError:  # sequences of different lengths
+        return np.dtype(object)
+    if inferred.ndim != 1 or inferred.dtype.kind in "UST":
+        return np.dtype(object)
+    return inferred.dtype
+
+
+def _rank(scores: np.ndarray, complete: np.ndarray) -> np.ndarray:
+    """scikit-learn's ranking of the complete trials (1 is best, ties share the lowest rank);
+    every other trial (pruned, failed whatever its ``error_score``, or without a mean score)
+    shares the rank after them, as NaN scores do in scikit-learn."""
+    ranked = complete & ~np.isnan(scores)
+    if not ranked.any():
         return np.ones(len(scores), dtype=np.int32)
-    filled = np.where(np.isnan(scores), np.nanmin(scores) - 1, scores)
-    return rankdata(-filled, method="min").astype(np.int32)
+    ranks = np.full(len(scores), ranked.sum() + 1, dtype=np.int32)
+    ranks[ranked] = rankdata(-scores[ranked], method="min")
+    return ranks
 
 
 def _blas_threads_per_trial(n_jobs: int | None, prunes_per_epoch: bool):

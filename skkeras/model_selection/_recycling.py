@@ -17,6 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 
 import optuna
+from sklearn import config_context, get_config
 from sklearn.base import clone
 
 #: Study name used when the search has none and its study lives in a temporary database.
@@ -66,6 +67,8 @@ def _run_workers(search, url: str, name: str, X, y, splits, fit_params: dict) ->
     deadline = None if search.timeout is None else time.monotonic() + search.timeout
     remaining = search.n_trials
     context = multiprocessing.get_context("spawn")
+    # a spawned process starts with scikit-learn's default configuration
+    routing = bool(get_config().get("enable_metadata_routing", False))
     while remaining is None or remaining > 0:
         timeout = None if deadline is None else deadline - time.monotonic()
         if timeout is not None and timeout <= 0:
@@ -78,11 +81,12 @@ def _run_workers(search, url: str, name: str, X, y, splits, fit_params: dict) ->
             storage=url, study_name=name, cv=splits,
         )
         with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-            pool.submit(_fit_worker, worker, X, y, fit_params).result()
+            pool.submit(_fit_worker, worker, X, y, fit_params, routing).result()
         if remaining is not None:
             remaining -= chunk
 
 
-def _fit_worker(search, X, y, fit_params: dict) -> None:
+def _fit_worker(search, X, y, fit_params: dict, routing: bool = False) -> None:
     """In the worker process: run the chunk of trials on the shared study."""
-    search.fit(X, y, **fit_params)
+    with config_context(enable_metadata_routing=routing):
+        search.fit(X, y, **fit_params)

@@ -8,6 +8,7 @@ parameters and turns them into one estimator parameter.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -227,15 +228,24 @@ def _as_dimension(name: str, value):
 def _enumerate(name: str, distribution: BaseDistribution) -> list:
     if isinstance(distribution, CategoricalDistribution):
         return list(distribution.choices)
+    if isinstance(distribution, IntDistribution):  # a log scale has step 1: still enumerable
+        return list(range(distribution.low, distribution.high + 1, distribution.step))
     step = getattr(distribution, "step", None)
-    if step is not None and not getattr(distribution, "log", False):
-        values = np.arange(distribution.low, distribution.high + step / 2, step)
-        cast = int if isinstance(distribution, IntDistribution) else float
-        return [cast(value) for value in values]
+    if step is not None:
+        # multiples of the step, rounded to its decimals (no 0.30000000000000004)
+        count = round((distribution.high - distribution.low) / step) + 1
+        digits = max(_decimals(step), _decimals(distribution.low))
+        return [round(distribution.low + k * step, digits) for k in range(count)]
     raise ValueError(
         f"sampler='grid' cannot enumerate {name!r} ({distribution!r}); give it as a list of "
         "values or a distribution with a step."
     )
+
+
+def _decimals(value: float) -> int:
+    """Decimal places of ``value`` as written (``0.1`` -> 1, ``2.5e-3`` -> 4, ``3.0`` -> 0)."""
+    exponent = Decimal(repr(float(value))).normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
 # ---------------------------------------------------------------------- built-in spaces
