@@ -11,7 +11,13 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError, Opt
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import _as_numpy, _check_predict_batch_size, _distribution_scope
+from ._base import (
+    _as_numpy,
+    _check_predict_batch_size,
+    _distribution_scope,
+    _predict_batch_size,
+    _rows_per_batch,
+)
 from ._classifier import KerasClassifierBase
 from ._compile import make_loss, make_metrics, make_optimizer
 from ._data import check_predict_data
@@ -238,14 +244,18 @@ class _WrapperMixin:
             return None  # the early-stopping split of an encoder's target is not stratified
         return super()._stratify_labels(y)
 
-    def _training_inputs(self, X, y, sample_weight, train_idx, validation) -> dict[str, Any]:
+    def _training_inputs(
+        self, X, y, sample_weight, train_idx, validation, extra_callbacks=(None, {})
+    ) -> dict[str, Any]:
         if not _has_encoders(self.__dict__):
-            return super()._training_inputs(X, y, sample_weight, train_idx, validation)
+            return super()._training_inputs(
+                X, y, sample_weight, train_idx, validation, extra_callbacks
+            )
         if len(train_idx) != len(X):  # split before encoding: encoders may return lists
             X, y = X[train_idx], y[train_idx]
             sample_weight = None if sample_weight is None else sample_weight[train_idx]
         inputs = super()._training_inputs(
-            X, y, sample_weight, np.arange(len(X)), validation
+            X, y, sample_weight, np.arange(len(X)), validation, extra_callbacks
         )
         encoder = self.__dict__.get("feature_encoder_")
         if encoder is not None:
@@ -261,27 +271,33 @@ class _WrapperMixin:
         return not _has_encoders(self.__dict__)
 
     # ------------------------------------------------------------------ prediction
-    def _predict_outputs(self, X):
+    def _predict_outputs(self, X, batch_size=None):
         if not _has_encoders(self.__dict__):
-            return super()._predict_outputs(X)
+            return super()._predict_outputs(X, batch_size)
         check_is_fitted(self)
+        name = "predict__batch_size" if batch_size is None else "batch_size"
+        if batch_size is None:
+            batch_size = getattr(self, "predict__batch_size", None)
+        batch_size = _check_predict_batch_size(batch_size, name)
         X = check_predict_data(self, X, allow_nd=self._allow_nd)
         encoder = self.__dict__.get("feature_encoder_")
         if encoder is not None:
             X = encoder.transform(X)
-        batch_size = _check_predict_batch_size(getattr(self, "predict__batch_size", None))
+        batch_size = _rows_per_batch(batch_size, _num_rows(X))
         outputs = self.model_.predict(X, batch_size=batch_size, verbose=0)
         # a target encoder gets every output of a multi-output network
         return outputs if "target_encoder_" in self.__dict__ else _as_numpy(outputs)
 
-    def predict(self, X):
+    def predict(self, X, **kwargs):
         """Predictions for ``X``: labels for a classifier (an indicator matrix for multilabel
         targets), values of shape (n_samples,) or (n_samples, n_outputs) like ``y`` for a
-        regressor; a subclass's ``target_encoder_.inverse_transform`` of the outputs."""
+        regressor; a subclass's ``target_encoder_.inverse_transform`` of the outputs.
+        ``batch_size`` (rows per forward pass, -1 for all) may be given as a keyword."""
         encoder = self.__dict__.get("target_encoder_")
         if encoder is None:
-            return super().predict(X)
-        return encoder.inverse_transform(self._predict_outputs(X))
+            return super().predict(X, **kwargs)
+        batch_size = _predict_batch_size(self, kwargs, "predict")
+        return encoder.inverse_transform(self._predict_outputs(X, batch_size))
 
     # ------------------------------------------------------------------ building
     def _build_keras_model(self, meta: dict[str, Any]):
@@ -679,3 +695,9 @@ class KerasRegressor(_WrapperMixin, KerasRegressorBase):
         self.restore_best_weights = restore_best_weights
         self.distribution = distribution
         vars(self).update(kwargs)
+
+
+def _num_rows(X) -> int:
+    """Rows of a feature encoder's output (an array, or a list or dict of arrays)."""
+    first = next(iter(X.values())) if isinstance(X, dict) else X[0] if isinstance(X, list) else X
+    return len(first)

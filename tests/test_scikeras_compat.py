@@ -501,6 +501,21 @@ def test_regressor_target_encoder_inverse_transforms_outputs():
     np.testing.assert_allclose(reg.predict(X_SMALL), np.expm1(outputs), rtol=1e-5)
 
 
+def test_encoder_predictions_take_batch_sizes_like_the_default_path():
+    y = np.exp(X_SMALL[:, 0])
+    reg = _LogTargetRegressor(lambda meta: _dense_net(4, 1, None), random_state=0).fit(X_SMALL, y)
+    expected = reg.predict(X_SMALL)
+    for batch_size in (-1, 3):
+        np.testing.assert_allclose(reg.predict(X_SMALL, batch_size=batch_size), expected,
+                                   rtol=1e-6)
+    reg.set_params(predict__batch_size=-1)
+    np.testing.assert_allclose(reg.predict(X_SMALL), expected, rtol=1e-6)
+    with pytest.raises(ValueError, match="'batch_size' must be"):
+        reg.predict(X_SMALL, batch_size=0)
+    with pytest.raises(TypeError, match=r"unexpected keyword arguments \['verbose'\]"):
+        reg.predict(X_SMALL, verbose=1)
+
+
 class _TwoInputClassifier(KerasClassifier):
     calls = 0
 
