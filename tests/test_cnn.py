@@ -200,6 +200,23 @@ def test_dropout_and_batch_normalization_layers(small_images):
         ((20, 8, 8, 1), {"augmentation": {"shear": 0.1}}, r"unknown keys \['shear'\]"),
         ((20, 8, 8, 1), {"augmentation": {"flip": "diagonal"}}, r"augmentation\['flip'\]"),
         ((20, 8, 8, 1), {"augmentation": {"zoom": 2.0}}, r"augmentation\['zoom'\]"),
+        (
+            (20, 8, 8, 1),
+            {"augmentation": {"rotation": (0.25, 0.25)}},
+            r"augmentation\['rotation'\] of KerasCNNClassifier must be a single float in "
+            r"\[0, 1\] \(largest rotation either way, a fraction of a full turn\)\. Got "
+            r"\(0\.25, 0\.25\)",
+        ),
+        (
+            (20, 8, 8, 1),
+            {"augmentation": {"zoom": [0.1, 0.2]}},
+            r"augmentation\['zoom'\] .* must be a single float in \[0, 1\]",
+        ),
+        (
+            (20, 8, 8, 1),
+            {"augmentation": {"translation": (0.1, 0.2, 0.3)}},
+            r"augmentation\['translation'\] .* a float in \[0, 1\] or a \(height, width\) pair",
+        ),
         ((20, 8, 8, 1), {"augmentation": {"fill_mode": "x"}}, r"augmentation\['fill_mode'\]"),
         (
             (20, 8, 8, 1),
@@ -271,3 +288,35 @@ def test_grid_search_over_residual_and_augmentation(Estimator, digits):
     assert len(search.cv_results_["params"]) == 4
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
     assert search.best_estimator_.n_parameters_ > 0
+
+
+@pytest.fixture
+def channels_first():
+    """Keras's global image_data_format set to channels_first for one test."""
+    previous = keras.config.image_data_format()
+    keras.config.set_image_data_format("channels_first")
+    try:
+        yield
+    finally:
+        keras.config.set_image_data_format(previous)
+
+
+def test_images_stay_channels_last_whatever_keras_global_format(channels_first):
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(24, 8, 6, 3)).astype("float32")
+    y = np.arange(24) % 2
+    clf = KerasCNNClassifier(
+        filters=(4, 2), convs_per_block=1, residual=True, dense_units=(),
+        augmentation={"flip": "horizontal", "translation": 0.1, "rotation": 0.1, "zoom": 0.1},
+        **FAST,
+    ).fit(X, y)
+    formats = {
+        layer.name: layer.get_config()["data_format"]
+        for layer in clf.model_.layers if "data_format" in layer.get_config()
+    }
+    assert {"block1_conv1", "block1_projection", "block1_pool", "flatten",
+            "augment_flip", "augment_zoom"} <= set(formats)
+    assert set(formats.values()) == {"channels_last"}
+    assert clf.model_.get_layer("block1_conv1").output.shape == (None, 8, 6, 4)
+    assert clf.model_.get_layer("block2_pool").output.shape == (None, 2, 2, 2)
+    assert clf.predict(X[:3]).shape == (3,)
