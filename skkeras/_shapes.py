@@ -31,7 +31,13 @@ def check_declared_shape(declared, *, length: int, param: str, owner: str) -> tu
 def infer_shape(declared: tuple[int, ...], n_values: int, *, param: str, owner: str):
     """Fill in the ``-1`` of ``declared`` so that the shape holds ``n_values`` numbers."""
     known = int(np.prod([size for size in declared if size != -1]))
-    if -1 in declared and n_values % known == 0:
+    if -1 in declared and n_values % known != 0:
+        raise ValueError(
+            f"X has {n_values} columns but {param}={declared!r} needs a multiple of {known} "
+            f"columns (the -1 is inferred from them); pass X whose number of columns is a "
+            f"multiple of {known}, or the {param} of its samples."
+        )
+    if -1 in declared:
         declared = tuple(n_values // known if size == -1 else size for size in declared)
     if int(np.prod(declared)) != n_values:
         raise ValueError(

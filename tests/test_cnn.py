@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -187,7 +188,11 @@ def test_dropout_and_batch_normalization_layers(small_images):
     [
         ((20, 64), {}, r"got 2-D X of shape \(20, 64\); pass image_shape="),
         ((20, 64), {"image_shape": (8, 7, 1)}, r"X has 64 columns but image_shape=\(8, 7, 1\)"),
-        ((20, 64), {"image_shape": (3, -1, 1)}, r"X has 64 columns but image_shape"),
+        (
+            (20, 64),
+            {"image_shape": (3, -1, 1)},
+            r"X has 64 columns but image_shape=\(3, -1, 1\) needs a multiple of 3 columns",
+        ),
         ((20, 8, 8, 1), {"image_shape": (8, 8, 3)}, r"samples of shape \(8, 8, 1\) but .*"),
         ((20, 8, 8), {"image_shape": (8, 8, 2)}, r"samples of shape \(8, 8, 1\)"),
         ((20, 2, 4, 4, 1), {}, r"got 5-D X of shape \(20, 2, 4, 4, 1\)"),
@@ -238,6 +243,10 @@ def test_predict_refuses_other_image_sizes(small_images):
     clf = KerasCNNClassifier(**TINY).fit(X, y)
     with pytest.raises(ValueError, match=r"fitted on samples of shape \(8, 8, 1\)"):
         clf.predict(np.zeros((3, 8, 7, 1)))
+    # another height: not "X has 6 features" (validate_data's check of X.shape[1] alone)
+    with pytest.raises(ValueError, match=r"X has shape \(3, 6, 8, 1\) but KerasCNNClassifier "
+                                         r"was fitted on samples of shape \(8, 8, 1\)"):
+        clf.predict_proba(np.zeros((3, 6, 8, 1)))
 
 
 def test_regressor_learns_image_brightness():
@@ -320,3 +329,17 @@ def test_images_stay_channels_last_whatever_keras_global_format(channels_first):
     assert clf.model_.get_layer("block1_conv1").output.shape == (None, 8, 6, 4)
     assert clf.model_.get_layer("block2_pool").output.shape == (None, 2, 2, 2)
     assert clf.predict(X[:3]).shape == (3,)
+
+
+@pytest.mark.parametrize(
+    ("shape", "axis", "padding"),
+    [((12, 8, 0, 1), 2, "same"), ((12, 0, 8, 1), 1, "valid"), ((12, 8, 8, 0), 3, "same"),
+     ((12, 8, 0), 2, "same")],
+)
+def test_images_with_an_empty_dimension_are_refused_before_training(shape, axis, padding):
+    clf = KerasCNNClassifier(padding=padding, **TINY)
+    shown = re.escape(str(shape))
+    with pytest.raises(ValueError, match=rf"X has shape {shown}, with no values along axis "
+                                         rf"{axis}: KerasCNNClassifier needs samples"):
+        clf.fit(np.zeros(shape), np.arange(12) % 2)
+    assert not hasattr(clf, "n_iter_")
