@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from numbers import Integral, Real
 from typing import Any
 
+import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._classifier import KerasClassifierBase
@@ -185,8 +186,8 @@ def build_cnn(
 
 
 def _pair(value) -> tuple:
-    """``value`` as a (height, width) pair."""
-    if isinstance(value, list | tuple):
+    """``value`` as a (height, width) pair (a list, tuple or 1-D array gives its entries)."""
+    if isinstance(value, list | tuple) or (isinstance(value, np.ndarray) and value.ndim == 1):
         return tuple(value)
     return (value, value)
 

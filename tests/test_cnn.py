@@ -343,3 +343,17 @@ def test_images_with_an_empty_dimension_are_refused_before_training(shape, axis,
                                          rf"{axis}: KerasCNNClassifier needs samples"):
         clf.fit(np.zeros(shape), np.arange(12) % 2)
     assert not hasattr(clf, "n_iter_")
+
+
+def test_shapes_and_sizes_may_be_numpy_arrays():
+    rng = np.random.default_rng(0)
+    X, y = rng.uniform(size=(12, 48)), np.arange(12) % 2
+    clf = KerasCNNClassifier(
+        image_shape=np.array([4, -1, 2]), kernel_size=np.array([3, 1]),
+        strides=np.array([1, 2]), filters=np.array([3]), convs_per_block=1, dense_units=(),
+        **FAST,
+    ).fit(X, y)
+    conv = clf.model_.get_layer("block1_conv1")
+    assert conv.kernel_size == (3, 1) and conv.strides == (1, 2)
+    assert clf.model_.get_layer("to_images").output.shape == (None, 4, 6, 2)
+    assert clf.predict(X[:2]).shape == (2,)

@@ -233,3 +233,19 @@ def test_samples_with_an_empty_dimension_are_refused_before_training(shape, axis
                                          rf"{axis}: KerasLSTMRegressor needs samples"):
         reg.fit(np.zeros(shape), np.zeros(12))
     assert not hasattr(reg, "n_iter_")
+
+
+def test_units_must_not_be_a_bool():
+    for units in (True, (4, False)):
+        with pytest.raises(ValueError, match=r"'units' parameter of KerasLSTMRegressor must be"):
+            KerasLSTMRegressor(units=units, **FAST).fit(np.zeros((6, 4, 1)), np.zeros(6))
+
+
+def test_sequence_shape_may_be_a_numpy_array():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(12, 8)), rng.normal(size=12)
+    reg = KerasLSTMRegressor(units=2, sequence_shape=np.array([4, -1]), warm_start=True, **FAST)
+    reg.fit(X, y).fit(X, y)  # a warm fit compares the array parameter with the one built
+    assert reg.model_.get_layer("to_sequences").output.shape == (None, 4, 2)
+    with pytest.raises(ValueError, match=r"tuple \(or list or 1-D array\) of 2 positive ints"):
+        KerasLSTMRegressor(sequence_shape=np.array([[4, 2]]), **FAST).fit(X, y)
