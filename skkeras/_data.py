@@ -78,7 +78,7 @@ def check_fit_data(estimator, X, y, *, reset: bool, allow_nd: bool, y_numeric: b
             f"{type(estimator).__name__} requires y to be passed, but the target y is None."
         )
     y = dense_target(estimator, y, y_numeric=y_numeric)
-    if not reset:  # training continues: the samples must have the shape the network was built for
+    if allow_nd and not reset:  # training continues on the samples the network was built for
         check_sample_shape(estimator, X)
     try:
         X, y = validate_data(
@@ -131,7 +131,8 @@ def check_predict_data(estimator, X, *, allow_nd: bool) -> np.ndarray:
             return converted
         # NaN or inf: validate_data's error names it; values too large for float32 pass it
         # and are refused by _to_float32 below
-    check_sample_shape(estimator, X)
+    if allow_nd:
+        check_sample_shape(estimator, X)
     try:
         X = validate_data(
             estimator,
