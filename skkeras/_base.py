@@ -81,6 +81,9 @@ class BaseKerasEstimator(BaseEstimator):
 
     #: Whether X may have more than two dimensions (sequences, images).
     _allow_nd = True
+    #: Private fitted attributes that :func:`skkeras.save` stores: the learning rate a fresh
+    #: optimizer made by a warm fit started with (where continued schedules count from).
+    _persisted_private_attributes = ("_optimizer_base_rate",)
     #: Whether, without early stopping, training stops when the training loss plateaus
     #: (scikit-learn's MLP behaviour) instead of always running ``epochs``.
     _stop_on_training_loss = False
@@ -297,7 +300,9 @@ class BaseKerasEstimator(BaseEstimator):
                 result = self._fit_new_network(data, fit_params, seed, n_steps)
             else:
                 model = self._recompiled(X, n_steps) if compile_changed else self.model_
-                result = self._train(model, *data, fit_params)
+                result = self._train(
+                    model, *data, fit_params, base_learning_rate=self._base_learning_rate()
+                )
         self._record(result)
         return self
 
@@ -311,6 +316,7 @@ class BaseKerasEstimator(BaseEstimator):
         """Build (or start from a remembered state) and train a new network."""
         self.__dict__.pop("model_", None)
         self.__dict__.pop("_trained_state", None)
+        self.__dict__.pop("_optimizer_base_rate", None)  # the rate of epoch 0 (history_)
         signature = self._start_signature(fit_params)
         start = _reuse.recall(signature, seed) if signature is not None else None
         if start is not None:
@@ -405,8 +411,29 @@ class BaseKerasEstimator(BaseEstimator):
     def _check_callbacks(self) -> None:
         """Refuse ``callbacks`` entries that are neither a Keras callback nor a callback class
         (Keras would fail on them only once training starts)."""
-        if self.callbacks is not None:
-            _check_callback_entries(self.callbacks, "callbacks", type(self).__name__)
+        if self.callbacks is None:
+            return
+        _check_callback_entries(self.callbacks, "callbacks", type(self).__name__)
+        for key, callback in _callback_items(self.callbacks):
+            self._check_step_decay(key, callback)
+
+    def _check_step_decay(self, key, callback) -> None:
+        """Refuse a StepDecay with an optimizer whose learning rate is a schedule (Keras
+        cannot set such a rate: training would fail at the first milestone)."""
+        from .callbacks._schedules import StepDecay
+
+        is_step_decay = isinstance(callback, StepDecay) or (
+            isinstance(callback, type) and issubclass(callback, StepDecay)
+        )
+        where = _uses_schedule(self) if is_step_decay else None
+        if where is not None:
+            schedule = type(getattr(self, where)).__name__
+            raise ValueError(
+                f"{type(self).__name__} got a StepDecay in callbacks[{key!r}] and a "
+                f"LearningRateSchedule in {where} ({schedule}): StepDecay sets the learning "
+                "rate at its milestones, which Keras does not allow for a schedule. Use one or "
+                "the other: remove the StepDecay, or give a number as the learning rate."
+            )
 
     def _check_continued_target(self, y) -> None:
         """Hook: refuse targets that do not fit an already trained network."""
@@ -505,7 +532,19 @@ class BaseKerasEstimator(BaseEstimator):
             model = self.model_
             model.compile(**self._compile_kwargs(model, X, n_train_steps))
         self._built_with = self._build_params()
+        self._optimizer_base_rate = _settable_rate(model.optimizer)
         return model
+
+    def _base_learning_rate(self) -> float | None:
+        """The learning rate the network's optimizer started with, from which a
+        :class:`~skkeras.callbacks.StepDecay` of a continued fit counts its milestones: the
+        rate of a fresh optimizer made by a warm fit, else the rate of the first epoch (None if
+        unknown: the schedule then starts from the optimizer's current rate)."""
+        base = self.__dict__.get("_optimizer_base_rate")
+        if base is not None:
+            return base
+        rates = self.history_.get("learning_rate")
+        return float(rates[0]) if rates else None
 
     def _compile_kwargs(self, model, X, n_train_steps: int) -> dict[str, Any]:
         params = self.get_params(deep=False)
@@ -536,7 +575,7 @@ class BaseKerasEstimator(BaseEstimator):
         return meta
 
     def _train(self, model, X, y, sample_weight, train_idx, validation, epochs, fit_params,
-               template_ready=None):
+               template_ready=None, base_learning_rate=None):
         # routed fit__ values override the estimator's own (as in scikeras); fit__callbacks
         # (or fit's callbacks=) are added to the estimator's callbacks for this fit
         fit_kwargs = dict(fit_params)
@@ -548,6 +587,7 @@ class BaseKerasEstimator(BaseEstimator):
         inputs = self._training_inputs(
             X, y, sample_weight, train_idx, validation, extra_callbacks=extra
         )
+        _start_schedules(inputs["callbacks"], base_learning_rate)
         settings = {
             key: fit_kwargs.pop(key, getattr(self, key)) for key in ("batch_size", "shuffle")
         }
@@ -739,6 +779,16 @@ def _canonical_loss(loss) -> str | None:
     return name or None
 
 
+def _callback_items(callbacks):
+    """``(key, callback)`` pairs of a ``callbacks`` value: a dict's items, a list's or tuple's
+    positions, or a single callback at position 0."""
+    if isinstance(callbacks, dict):
+        return list(callbacks.items())
+    if isinstance(callbacks, list | tuple):
+        return list(enumerate(callbacks))
+    return [(0, callbacks)]
+
+
 def _check_callback_entries(callbacks, name: str, owner: str) -> None:
     """Refuse a ``callbacks`` (or ``fit__callbacks``) value that is not a Keras callback, a
     callback class, or a list, tuple or dict of them."""
@@ -857,6 +907,40 @@ def _relative_weights(sample_weight, train_idx, validation, *, split: bool):
     if split and validation is not None and validation[2] is not None:
         validation = (*validation[:2], validation[2] / mean)
     return sample_weight / mean, validation
+
+
+def _settable_rate(optimizer) -> float | None:
+    """The optimizer's learning rate if it is a number (not a schedule), else None."""
+    keras = import_keras()
+    if isinstance(getattr(optimizer, "_learning_rate", None),
+                  keras.optimizers.schedules.LearningRateSchedule):
+        return None
+    return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+
+
+def _start_schedules(callbacks: list, base_rate: float | None) -> None:
+    """Give this fit's :class:`~skkeras.callbacks.StepDecay` copies the rate their schedule
+    starts from: ``base_rate`` when training continues, else (None) the optimizer's rate when
+    training starts, whatever a copied instance remembered from an earlier use."""
+    from .callbacks._schedules import StepDecay
+
+    for callback in callbacks:
+        if isinstance(callback, StepDecay):
+            callback._initial_rate = base_rate
+
+
+def _uses_schedule(estimator) -> str | None:
+    """The parameter holding a LearningRateSchedule the optimizer is made with, if any."""
+    keras = import_keras()
+    schedule = keras.optimizers.schedules.LearningRateSchedule
+    if isinstance(getattr(estimator, "learning_rate", None), schedule):
+        return "learning_rate"
+    if isinstance(getattr(estimator, "optimizer__learning_rate", None), schedule):
+        return "optimizer__learning_rate"
+    optimizer = getattr(estimator, "optimizer", None)
+    if isinstance(getattr(optimizer, "_learning_rate", None), schedule):
+        return "optimizer"
+    return None
 
 
 def _model_free(callbacks) -> bool:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from numbers import Integral, Real
 from typing import Any
 
+import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._classifier import KerasClassifierBase
@@ -31,6 +32,9 @@ FLIP_MODES = frozenset({"horizontal", "vertical", "horizontal_and_vertical"})
 FILL_MODES = frozenset({"reflect", "wrap", "constant", "nearest"})
 AUGMENTATION_KEYS = ("flip", "translation", "rotation", "zoom", "fill_mode")
 POOL_SIZE = 2
+#: The networks read images as (height, width, channels) whatever Keras's global
+#: ``image_data_format`` (``keras.config.set_image_data_format`` or ``~/.keras/keras.json``).
+DATA_FORMAT = "channels_last"
 
 _CNN_CONSTRAINTS = {
     "filters": ["array-like", Interval(Integral, 1, None, closed="left")],
@@ -57,19 +61,22 @@ def augmentation_layers(augmentation: dict | None) -> list:
     spec = dict(augmentation or {})
     fill_mode = spec.get("fill_mode", "reflect")
     result = []
+    common = {"fill_mode": fill_mode, "data_format": DATA_FORMAT}
     if spec.get("flip"):
-        result.append(layers.RandomFlip(spec["flip"], name="augment_flip"))
+        result.append(
+            layers.RandomFlip(spec["flip"], data_format=DATA_FORMAT, name="augment_flip")
+        )
     if spec.get("translation"):
         height, width = _pair(spec["translation"])
         result.append(
-            layers.RandomTranslation(height, width, fill_mode=fill_mode, name="augment_translation")
+            layers.RandomTranslation(height, width, **common, name="augment_translation")
         )
+    # one float each (checked by check_augmentation): Keras would read a pair as the (lower,
+    # upper) bounds of the rotation, and a zoom pair as the bounds of the height's zoom
     if spec.get("rotation"):
-        result.append(
-            layers.RandomRotation(spec["rotation"], fill_mode=fill_mode, name="augment_rotation")
-        )
+        result.append(layers.RandomRotation(spec["rotation"], **common, name="augment_rotation"))
     if spec.get("zoom"):
-        result.append(layers.RandomZoom(spec["zoom"], fill_mode=fill_mode, name="augment_zoom"))
+        result.append(layers.RandomZoom(spec["zoom"], **common, name="augment_zoom"))
     return result
 
 
@@ -98,6 +105,7 @@ def conv_block(
             strides=strides if index == 0 else 1,
             padding=padding,
             use_bias=not batch_normalization,
+            data_format=DATA_FORMAT,
             name=f"{name}_conv{index + 1}",
         )(x)
         if batch_normalization:
@@ -107,7 +115,8 @@ def conv_block(
     if residual:
         if shortcut.shape[-1] != filters or _pair(strides) != (1, 1):
             shortcut = layers.Conv2D(
-                filters, 1, strides=strides, padding="same", name=f"{name}_projection"
+                filters, 1, strides=strides, padding="same", data_format=DATA_FORMAT,
+                name=f"{name}_projection",
             )(shortcut)
         x = layers.Add(name=f"{name}_add")([x, shortcut])
         x = activation_layer(activation, layer_name=f"{name}_activation")(x)
@@ -118,7 +127,7 @@ def pooling_layer(pooling: str, name: str):
     """2x2 max or average pooling ("same" padding, so a 1-pixel side stays 1 pixel)."""
     layers = import_keras().layers
     pool = layers.MaxPooling2D if pooling == "max" else layers.AveragePooling2D
-    return pool(POOL_SIZE, padding="same", name=name)
+    return pool(POOL_SIZE, padding="same", data_format=DATA_FORMAT, name=name)
 
 
 def build_cnn(
@@ -157,7 +166,7 @@ def build_cnn(
         )
         if pooling is not None:
             x = pooling_layer(pooling, f"{name}_pool")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
+    x = keras.layers.Flatten(data_format=DATA_FORMAT, name="flatten")(x)
     if dropout:
         x = keras.layers.Dropout(dropout, name="flatten_dropout")(x)
     for index, units in enumerate(dense_units):
@@ -177,8 +186,8 @@ def build_cnn(
 
 
 def _pair(value) -> tuple:
-    """``value`` as a (height, width) pair."""
-    if isinstance(value, list | tuple):
+    """``value`` as a (height, width) pair (a list, tuple or 1-D array gives its entries)."""
+    if isinstance(value, list | tuple) or (isinstance(value, np.ndarray) and value.ndim == 1):
         return tuple(value)
     return (value, value)
 
@@ -209,10 +218,19 @@ def _check_positive_ints(value, param: str, owner: str, *, allow_empty: bool) ->
     return tuple(int(size) for size in sizes)
 
 
-def _is_factor(value) -> bool:
-    if isinstance(value, list | tuple):
+def _is_factor(value, *, pair: bool = False) -> bool:
+    """Whether ``value`` is a float in [0, 1], or (with ``pair``) a (height, width) pair of
+    them."""
+    if pair and isinstance(value, list | tuple):
         return len(value) == 2 and all(_is_factor(part) for part in value)
     return isinstance(value, Real) and not isinstance(value, bool) and 0 <= value <= 1
+
+
+_FACTOR_MEANINGS = {
+    "translation": "largest shift, a fraction of the image's height and width",
+    "rotation": "largest rotation either way, a fraction of a full turn",
+    "zoom": "largest zoom in or out, a fraction of the image size",
+}
 
 
 def check_augmentation(augmentation, owner: str) -> None:
@@ -231,13 +249,17 @@ def check_augmentation(augmentation, owner: str) -> None:
             f"augmentation['flip'] of {owner} must be one of {sorted(FLIP_MODES)} or None. "
             f"Got {flip!r} instead."
         )
-    for key in ("translation", "rotation", "zoom"):
+    for key, meaning in _FACTOR_MEANINGS.items():
         value = augmentation.get(key)
-        if value is not None and not _is_factor(value):
+        pair = key == "translation"
+        if value is not None and not _is_factor(value, pair=pair):
+            allowed = (
+                "a float in [0, 1] or a (height, width) pair of them" if pair
+                else "a single float in [0, 1]"
+            )
             raise ValueError(
-                f"augmentation[{key!r}] of {owner} must be a float in [0, 1] (a fraction of the "
-                f"image size{', of a full turn' if key == 'rotation' else ''}) or a pair of them. "
-                f"Got {value!r} instead."
+                f"augmentation[{key!r}] of {owner} must be {allowed} ({meaning}). Got "
+                f"{value!r} instead."
             )
     fill_mode = augmentation.get("fill_mode", "reflect")
     if fill_mode not in FILL_MODES:
@@ -303,7 +325,8 @@ class _CNNMixin(ParameterCountMixin, OptimizerParamsMixin):
         )
 
     def _check_image_size(self, image_shape: tuple[int, int, int]) -> None:
-        """Refuse, before building, layers that would shrink the image to nothing."""
+        """Refuse, before building, layers that would shrink the image to nothing (only
+        padding='valid' can: images with no pixels are refused with X, by check_fit_data)."""
         owner = type(self).__name__
         kernel = _check_pair(self.kernel_size, "kernel_size", owner)
         strides = _check_pair(self.strides, "strides", owner)
@@ -389,9 +412,10 @@ _CNN_PARAMS_DOC = """
         network. They change the images only in training (``fit``); prediction sees the images
         unchanged. Keys (all optional): ``"flip"`` ("horizontal", "vertical" or
         "horizontal_and_vertical"), ``"translation"`` (largest shift, a fraction of the height
-        and width, or a (height, width) pair), ``"rotation"`` (largest rotation, a fraction of a
-        full turn), ``"zoom"`` (largest zoom in or out, a fraction of the size) and
-        ``"fill_mode"`` ("reflect", "wrap", "constant" or "nearest"; default "reflect").
+        and width, or a (height, width) pair of them), ``"rotation"`` (largest rotation either
+        way, a single fraction of a full turn), ``"zoom"`` (largest zoom in or out, a single
+        fraction of the size, the same for height and width) and ``"fill_mode"`` ("reflect",
+        "wrap", "constant" or "nearest"; default "reflect"). Fractions are floats in [0, 1].
     image_shape : tuple (height, width, channels) or None, default=None
         How to read a 2-D ``X``: each row is reshaped (row by row, channels fastest) to this
         shape inside the network, so the estimator can follow a scaler in a ``Pipeline``. One

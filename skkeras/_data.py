@@ -78,6 +78,8 @@ def check_fit_data(estimator, X, y, *, reset: bool, allow_nd: bool, y_numeric: b
             f"{type(estimator).__name__} requires y to be passed, but the target y is None."
         )
     y = dense_target(estimator, y, y_numeric=y_numeric)
+    if allow_nd and not reset:  # training continues on the samples the network was built for
+        check_sample_shape(estimator, X)
     try:
         X, y = validate_data(
             estimator,
@@ -94,6 +96,9 @@ def check_fit_data(estimator, X, y, *, reset: bool, allow_nd: bool, y_numeric: b
         if "could not convert" in str(error):
             raise ValueError(_describe_conversion_error(error)) from error
         raise
+    if not reset:
+        _check_validated_sample_shape(estimator, X)
+    _check_no_empty_dimension(estimator, X)
     if y.ndim == 2 and y.shape[1] == 1 and not y_numeric:
         y = column_or_1d(y, warn=True)
     if y_numeric:
@@ -126,6 +131,8 @@ def check_predict_data(estimator, X, *, allow_nd: bool) -> np.ndarray:
             return converted
         # NaN or inf: validate_data's error names it; values too large for float32 pass it
         # and are refused by _to_float32 below
+    if allow_nd:
+        check_sample_shape(estimator, X)
     try:
         X = validate_data(
             estimator,
@@ -139,13 +146,46 @@ def check_predict_data(estimator, X, *, allow_nd: bool) -> np.ndarray:
         if "could not convert" in str(error):
             raise ValueError(_describe_conversion_error(error)) from error
         raise
+    _check_validated_sample_shape(estimator, X)
+    return _to_float32(X)
+
+
+def check_sample_shape(estimator, X) -> None:
+    """Refuse sequences or images (an array of more than 2 dimensions, or any array when
+    ``fit`` saw one) whose samples have another shape than ``fit``'s, before
+    ``validate_data`` would compare ``X.shape[1]`` alone and call timesteps or image rows
+    "features". Lists and 2-D data for a 2-D fit are left to ``validate_data``."""
+    expected = tuple(estimator.X_shape_[1:])
+    shape = getattr(X, "shape", None)
+    if not isinstance(shape, tuple) or len(shape) < 2:
+        return
+    if (len(expected) >= 2 or len(shape) > 2) and tuple(shape[1:]) != expected:
+        raise ValueError(_sample_shape_message(estimator, shape, expected))
+
+
+def _check_no_empty_dimension(estimator, X) -> None:
+    """Refuse sequences or images with a dimension of size 0 (``validate_data`` checks only
+    that 2-D X has a column)."""
+    empty = [axis for axis, size in enumerate(X.shape) if size == 0 and axis > 0]
+    if empty:
+        raise ValueError(
+            f"X has shape {tuple(X.shape)}, with no values along axis {empty[0]}: "
+            f"{type(estimator).__name__} needs samples with at least one value along every "
+            "dimension (timesteps and features; height, width and channels)."
+        )
+
+
+def _check_validated_sample_shape(estimator, X: np.ndarray) -> None:
     expected = tuple(estimator.X_shape_[1:])
     if tuple(X.shape[1:]) != expected:
-        raise ValueError(
-            f"X has shape {X.shape} but {type(estimator).__name__} was fitted on samples of shape "
-            f"{expected}; pass X of shape (n_samples, {', '.join(map(str, expected))})."
-        )
-    return _to_float32(X)
+        raise ValueError(_sample_shape_message(estimator, X.shape, expected))
+
+
+def _sample_shape_message(estimator, shape: tuple, expected: tuple) -> str:
+    return (
+        f"X has shape {tuple(shape)} but {type(estimator).__name__} was fitted on samples of "
+        f"shape {expected}; pass X of shape (n_samples, {', '.join(map(str, expected))})."
+    )
 
 
 def check_weights(sample_weight, X) -> np.ndarray | None:

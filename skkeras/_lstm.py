@@ -88,7 +88,10 @@ class _LSTMMixin(ParameterCountMixin, OptimizerParamsMixin):
 
     def _units(self) -> tuple[int, ...]:
         units = (self.units,) if isinstance(self.units, Integral) else tuple(self.units)
-        if not units or not all(isinstance(size, Integral) and size >= 1 for size in units):
+        if not units or not all(
+            isinstance(size, Integral) and not isinstance(size, bool) and size >= 1
+            for size in units
+        ):
             raise ValueError(
                 f"The 'units' parameter of {type(self).__name__} must be a positive int or a "
                 f"non-empty tuple of positive ints (units per LSTM layer). Got {self.units!r} "

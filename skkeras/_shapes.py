@@ -10,7 +10,10 @@ import numpy as np
 
 def check_declared_shape(declared, *, length: int, param: str, owner: str) -> tuple[int, ...]:
     """Validate a declared per-sample shape such as ``image_shape=(8, 8, 1)``."""
-    entries = tuple(declared) if isinstance(declared, list | tuple) else None
+    is_sequence = isinstance(declared, list | tuple) or (
+        isinstance(declared, np.ndarray) and declared.ndim == 1
+    )
+    entries = tuple(declared) if is_sequence else None
     valid = (
         entries is not None
         and len(entries) == length
@@ -22,8 +25,9 @@ def check_declared_shape(declared, *, length: int, param: str, owner: str) -> tu
     )
     if not valid:
         raise ValueError(
-            f"The {param!r} parameter of {owner} must be a tuple of {length} positive ints, one of "
-            f"which may be -1 (inferred from the number of columns of X). Got {declared!r} instead."
+            f"The {param!r} parameter of {owner} must be a tuple (or list or 1-D array) of "
+            f"{length} positive ints, one of which may be -1 (inferred from the number of columns "
+            f"of X). Got {declared!r} instead."
         )
     return tuple(int(size) for size in entries)
 
@@ -31,7 +35,13 @@ def check_declared_shape(declared, *, length: int, param: str, owner: str) -> tu
 def infer_shape(declared: tuple[int, ...], n_values: int, *, param: str, owner: str):
     """Fill in the ``-1`` of ``declared`` so that the shape holds ``n_values`` numbers."""
     known = int(np.prod([size for size in declared if size != -1]))
-    if -1 in declared and n_values % known == 0:
+    if -1 in declared and n_values % known != 0:
+        raise ValueError(
+            f"X has {n_values} columns but {param}={declared!r} needs a multiple of {known} "
+            f"columns (the -1 is inferred from them); pass X whose number of columns is a "
+            f"multiple of {known}, or the {param} of its samples."
+        )
+    if -1 in declared:
         declared = tuple(n_values // known if size == -1 else size for size in declared)
     if int(np.prod(declared)) != n_values:
         raise ValueError(

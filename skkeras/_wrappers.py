@@ -353,7 +353,7 @@ class _WrapperMixin:
         }
 
     def _train(self, model, X, y, sample_weight, train_idx, validation, epochs, fit_params,
-               template_ready=None):
+               template_ready=None, base_learning_rate=None):
         if self.validation_split and validation is None:
             fit_params = {"validation_split": self.validation_split, **fit_params}
         if self.validation_batch_size is not None:
@@ -361,7 +361,8 @@ class _WrapperMixin:
         if fit_params.get("validation_batch_size") == -1:  # scikeras: all rows of X
             fit_params = {**fit_params, "validation_batch_size": max(1, len(X))}
         return super()._train(
-            model, X, y, sample_weight, train_idx, validation, epochs, fit_params, template_ready
+            model, X, y, sample_weight, train_idx, validation, epochs, fit_params,
+            template_ready, base_learning_rate=base_learning_rate,
         )
 
     def _compile_kwargs(self, model, X, n_train_steps: int) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -187,7 +188,11 @@ def test_dropout_and_batch_normalization_layers(small_images):
     [
         ((20, 64), {}, r"got 2-D X of shape \(20, 64\); pass image_shape="),
         ((20, 64), {"image_shape": (8, 7, 1)}, r"X has 64 columns but image_shape=\(8, 7, 1\)"),
-        ((20, 64), {"image_shape": (3, -1, 1)}, r"X has 64 columns but image_shape"),
+        (
+            (20, 64),
+            {"image_shape": (3, -1, 1)},
+            r"X has 64 columns but image_shape=\(3, -1, 1\) needs a multiple of 3 columns",
+        ),
         ((20, 8, 8, 1), {"image_shape": (8, 8, 3)}, r"samples of shape \(8, 8, 1\) but .*"),
         ((20, 8, 8), {"image_shape": (8, 8, 2)}, r"samples of shape \(8, 8, 1\)"),
         ((20, 2, 4, 4, 1), {}, r"got 5-D X of shape \(20, 2, 4, 4, 1\)"),
@@ -200,6 +205,23 @@ def test_dropout_and_batch_normalization_layers(small_images):
         ((20, 8, 8, 1), {"augmentation": {"shear": 0.1}}, r"unknown keys \['shear'\]"),
         ((20, 8, 8, 1), {"augmentation": {"flip": "diagonal"}}, r"augmentation\['flip'\]"),
         ((20, 8, 8, 1), {"augmentation": {"zoom": 2.0}}, r"augmentation\['zoom'\]"),
+        (
+            (20, 8, 8, 1),
+            {"augmentation": {"rotation": (0.25, 0.25)}},
+            r"augmentation\['rotation'\] of KerasCNNClassifier must be a single float in "
+            r"\[0, 1\] \(largest rotation either way, a fraction of a full turn\)\. Got "
+            r"\(0\.25, 0\.25\)",
+        ),
+        (
+            (20, 8, 8, 1),
+            {"augmentation": {"zoom": [0.1, 0.2]}},
+            r"augmentation\['zoom'\] .* must be a single float in \[0, 1\]",
+        ),
+        (
+            (20, 8, 8, 1),
+            {"augmentation": {"translation": (0.1, 0.2, 0.3)}},
+            r"augmentation\['translation'\] .* a float in \[0, 1\] or a \(height, width\) pair",
+        ),
         ((20, 8, 8, 1), {"augmentation": {"fill_mode": "x"}}, r"augmentation\['fill_mode'\]"),
         (
             (20, 8, 8, 1),
@@ -221,6 +243,10 @@ def test_predict_refuses_other_image_sizes(small_images):
     clf = KerasCNNClassifier(**TINY).fit(X, y)
     with pytest.raises(ValueError, match=r"fitted on samples of shape \(8, 8, 1\)"):
         clf.predict(np.zeros((3, 8, 7, 1)))
+    # another height: not "X has 6 features" (validate_data's check of X.shape[1] alone)
+    with pytest.raises(ValueError, match=r"X has shape \(3, 6, 8, 1\) but KerasCNNClassifier "
+                                         r"was fitted on samples of shape \(8, 8, 1\)"):
+        clf.predict_proba(np.zeros((3, 6, 8, 1)))
 
 
 def test_regressor_learns_image_brightness():
@@ -271,3 +297,63 @@ def test_grid_search_over_residual_and_augmentation(Estimator, digits):
     assert len(search.cv_results_["params"]) == 4
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
     assert search.best_estimator_.n_parameters_ > 0
+
+
+@pytest.fixture
+def channels_first():
+    """Keras's global image_data_format set to channels_first for one test."""
+    previous = keras.config.image_data_format()
+    keras.config.set_image_data_format("channels_first")
+    try:
+        yield
+    finally:
+        keras.config.set_image_data_format(previous)
+
+
+def test_images_stay_channels_last_whatever_keras_global_format(channels_first):
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(24, 8, 6, 3)).astype("float32")
+    y = np.arange(24) % 2
+    clf = KerasCNNClassifier(
+        filters=(4, 2), convs_per_block=1, residual=True, dense_units=(),
+        augmentation={"flip": "horizontal", "translation": 0.1, "rotation": 0.1, "zoom": 0.1},
+        **FAST,
+    ).fit(X, y)
+    formats = {
+        layer.name: layer.get_config()["data_format"]
+        for layer in clf.model_.layers if "data_format" in layer.get_config()
+    }
+    assert {"block1_conv1", "block1_projection", "block1_pool", "flatten",
+            "augment_flip", "augment_zoom"} <= set(formats)
+    assert set(formats.values()) == {"channels_last"}
+    assert clf.model_.get_layer("block1_conv1").output.shape == (None, 8, 6, 4)
+    assert clf.model_.get_layer("block2_pool").output.shape == (None, 2, 2, 2)
+    assert clf.predict(X[:3]).shape == (3,)
+
+
+@pytest.mark.parametrize(
+    ("shape", "axis", "padding"),
+    [((12, 8, 0, 1), 2, "same"), ((12, 0, 8, 1), 1, "valid"), ((12, 8, 8, 0), 3, "same"),
+     ((12, 8, 0), 2, "same")],
+)
+def test_images_with_an_empty_dimension_are_refused_before_training(shape, axis, padding):
+    clf = KerasCNNClassifier(padding=padding, **TINY)
+    shown = re.escape(str(shape))
+    with pytest.raises(ValueError, match=rf"X has shape {shown}, with no values along axis "
+                                         rf"{axis}: KerasCNNClassifier needs samples"):
+        clf.fit(np.zeros(shape), np.arange(12) % 2)
+    assert not hasattr(clf, "n_iter_")
+
+
+def test_shapes_and_sizes_may_be_numpy_arrays():
+    rng = np.random.default_rng(0)
+    X, y = rng.uniform(size=(12, 48)), np.arange(12) % 2
+    clf = KerasCNNClassifier(
+        image_shape=np.array([4, -1, 2]), kernel_size=np.array([3, 1]),
+        strides=np.array([1, 2]), filters=np.array([3]), convs_per_block=1, dense_units=(),
+        **FAST,
+    ).fit(X, y)
+    conv = clf.model_.get_layer("block1_conv1")
+    assert conv.kernel_size == (3, 1) and conv.strides == (1, 2)
+    assert clf.model_.get_layer("to_images").output.shape == (None, 4, 6, 2)
+    assert clf.predict(X[:2]).shape == (2,)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -131,8 +132,36 @@ def test_wrong_shapes_and_parameters_fail_before_training(X_shape, kwargs, match
 def test_predict_refuses_other_timesteps(sine):
     X, y = sine
     reg = KerasLSTMRegressor(units=4, **FAST).fit(X[:40], y[:40])
-    with pytest.raises(ValueError, match=r"X has 10 features, but .* is expecting 20"):
+    # the timesteps are not called "features" (validate_data compares X.shape[1] alone)
+    fitted_on = r"was fitted on samples of shape \(20, 1\); pass X of shape \(n_samples, 20, 1\)"
+    with pytest.raises(ValueError, match=r"X has shape \(5, 10, 1\) but KerasLSTMRegressor "
+                                         + fitted_on):
         reg.predict(X[:5, :10])
+    with pytest.raises(ValueError, match=r"X has shape \(5, 20\) but .*" + fitted_on):
+        reg.predict(X[:5, :, 0])
+    with pytest.raises(ValueError, match=r"X has shape \(5, 10, 1\) but .*" + fitted_on):
+        reg.score(X[:5, :10], y[:5])
+
+
+def test_warm_fit_refuses_samples_of_another_shape(sine):
+    X, y = sine
+    reg = KerasLSTMRegressor(units=2, warm_start=True, **FAST).fit(X[:40], y[:40])
+    for other in (X[:40, :10], np.repeat(X[:40], 2, axis=2), X[:40, :, 0]):
+        with pytest.raises(ValueError, match=r"X has shape \(40, .* but KerasLSTMRegressor was "
+                                             r"fitted on samples of shape \(20, 1\)"):
+            reg.fit(other, y[:40])
+        with pytest.raises(ValueError, match=r"fitted on samples of shape \(20, 1\)"):
+            reg.partial_fit(other, y[:40])
+    assert reg.n_iter_ == 3
+
+
+@pytest.mark.parametrize("declared", [(-1, 5), (5, -1)])
+def test_sequence_shape_minus_one_that_cannot_be_inferred(declared):
+    X, y = np.zeros((10, 12)), np.zeros(10)
+    with pytest.raises(ValueError, match=rf"X has 12 columns but sequence_shape="
+                                         rf"\({declared[0]}, {declared[1]}\) needs a multiple "
+                                         r"of 5 columns"):
+        KerasLSTMRegressor(units=2, sequence_shape=declared, **FAST).fit(X, y)
 
 
 @pytest.mark.parametrize("Estimator", [KerasLSTMRegressor, KerasLSTMClassifier])
@@ -194,3 +223,29 @@ def test_import_skkeras_does_not_import_keras():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(("shape", "axis"), [((12, 0, 2), 1), ((12, 4, 0), 2)])
+def test_samples_with_an_empty_dimension_are_refused_before_training(shape, axis):
+    reg = KerasLSTMRegressor(units=2, **FAST)
+    shown = re.escape(str(shape))
+    with pytest.raises(ValueError, match=rf"X has shape {shown}, with no values along axis "
+                                         rf"{axis}: KerasLSTMRegressor needs samples"):
+        reg.fit(np.zeros(shape), np.zeros(12))
+    assert not hasattr(reg, "n_iter_")
+
+
+def test_units_must_not_be_a_bool():
+    for units in (True, (4, False)):
+        with pytest.raises(ValueError, match=r"'units' parameter of KerasLSTMRegressor must be"):
+            KerasLSTMRegressor(units=units, **FAST).fit(np.zeros((6, 4, 1)), np.zeros(6))
+
+
+def test_sequence_shape_may_be_a_numpy_array():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(12, 8)), rng.normal(size=12)
+    reg = KerasLSTMRegressor(units=2, sequence_shape=np.array([4, -1]), warm_start=True, **FAST)
+    reg.fit(X, y).fit(X, y)  # a warm fit compares the array parameter with the one built
+    assert reg.model_.get_layer("to_sequences").output.shape == (None, 4, 2)
+    with pytest.raises(ValueError, match=r"tuple \(or list or 1-D array\) of 2 positive ints"):
+        KerasLSTMRegressor(sequence_shape=np.array([[4, 2]]), **FAST).fit(X, y)

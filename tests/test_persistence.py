@@ -761,3 +761,20 @@ def test_skops_node_on_a_non_skops_member_is_a_value_error(tmp_path):
     with pytest.raises(ValueError, match=r"edited\.skkeras: .*'skkeras.json' is not a valid "
                                          r"skops file"):
         skkeras.load(edited)
+
+
+def test_loaded_estimator_continues_its_step_decay_schedule(diabetes, tmp_path):
+    X, y = diabetes
+    X = StandardScaler().fit_transform(X)
+    y = (y - y.mean()) / y.std()
+    params = {"optimizer": "sgd", "learning_rate": 0.1, "patience": None, "random_state": 0,
+              "callbacks": [StepDecay(milestones=(2, 4), factor=0.5)]}
+    reg = KerasMLPRegressor((4,), epochs=3, warm_start=True, **params).fit(X, y)
+    loaded = skkeras.load(skkeras.save(reg, tmp_path / "decay.skkeras")).fit(X, y)
+    np.testing.assert_allclose(
+        loaded.history_["learning_rate"], [0.1, 0.1, 0.05, 0.05, 0.025, 0.025], rtol=1e-6
+    )
+    # a warm fit with a new learning_rate (a fresh optimizer) saves the rate it started from
+    reg.set_params(learning_rate=0.2, epochs=1).fit(X, y)
+    loaded = skkeras.load(skkeras.save(reg, tmp_path / "decay.skkeras")).fit(X, y)
+    np.testing.assert_allclose(loaded.history_["learning_rate"][3:], [0.1, 0.05], rtol=1e-6)

@@ -115,3 +115,28 @@ def test_wrong_rank_is_refused():
 def test_invalid_targets_are_refused(targets):
     with pytest.raises(ValueError, match="targets"):
         to_sequences(np.zeros((10, 2)), window=2, targets=targets)
+
+
+@pytest.mark.parametrize(
+    ("data", "kind"),
+    [
+        (np.array(["1", "2", "3", "4"]), "strings"),
+        (np.array([b"a", b"b", b"c"]), "bytes"),
+        (np.array([1 + 1j, 2, 3, 4]), "complex numbers"),
+        (np.array([1, "a", None, 2], dtype=object), "Python objects"),
+        (np.arange(4).astype("datetime64[D]"), "datetimes"),
+    ],
+)
+def test_non_numeric_data_is_refused(data, kind):
+    with pytest.raises(ValueError, match=rf"data must be a numeric array .* dtype .*\({kind}\)"):
+        to_sequences(data, window=2)
+
+
+def test_data_without_features_is_refused():
+    with pytest.raises(ValueError, match=r"data has shape \(10, 0\), with no features"):
+        to_sequences(np.zeros((10, 0)), window=2)
+
+
+def test_boolean_and_integer_series_are_numeric():
+    X, y = to_sequences(np.array([True, False, True, True]), window=2)
+    assert X.shape == (2, 2, 1) and y.tolist() == [True, True]

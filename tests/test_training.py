@@ -461,3 +461,88 @@ def test_grid_over_callback_lists_and_routed_callback_arguments(breast_cancer):
     np.testing.assert_allclose(
         search.best_estimator_.history_["learning_rate"], [0.1, 0.1, 0.1 * factor], rtol=1e-6
     )
+
+
+def _decayed(**params):
+    """A small SGD regressor whose StepDecay halves the rate after epochs 2 and 4."""
+    params = {
+        "hidden_layer_sizes": (4,), "optimizer": "sgd", "learning_rate": 0.1, "patience": None,
+        "random_state": 0, "callbacks": [StepDecay(milestones=(2, 4), factor=0.5)], **params,
+    }
+    return KerasMLPRegressor(**params)
+
+
+def _regression_data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3))
+    return X, X.sum(axis=1)
+
+
+def test_step_decay_continues_its_schedule_on_warm_fits():
+    X, y = _regression_data()
+    one_fit = _decayed(epochs=6).fit(X, y).history_["learning_rate"]
+    warm = _decayed(epochs=3, warm_start=True).fit(X, y).fit(X, y)
+    np.testing.assert_allclose(warm.history_["learning_rate"], one_fit, rtol=1e-6)
+    np.testing.assert_allclose(one_fit, [0.1, 0.1, 0.05, 0.05, 0.025, 0.025], rtol=1e-6)
+
+
+def test_step_decay_continues_its_schedule_over_partial_fits():
+    X, y = _regression_data()
+    reg = _decayed(epochs=1)
+    for _ in range(6):
+        reg.partial_fit(X, y)
+    np.testing.assert_allclose(
+        reg.history_["learning_rate"], [0.1, 0.1, 0.05, 0.05, 0.025, 0.025], rtol=1e-6
+    )
+
+
+def test_step_decay_restarts_from_a_changed_learning_rate_on_warm_fits():
+    # a changed learning_rate gives the warm fit a fresh optimizer: the schedule goes on from
+    # the new rate at the epoch reached, and later warm fits keep that base
+    X, y = _regression_data()
+    reg = _decayed(epochs=3, warm_start=True).fit(X, y)
+    reg.set_params(learning_rate=0.2, epochs=2).fit(X, y)
+    reg.set_params(epochs=1).fit(X, y)
+    np.testing.assert_allclose(
+        reg.history_["learning_rate"], [0.1, 0.1, 0.05, 0.1, 0.05, 0.05], rtol=1e-6
+    )
+
+
+def test_step_decay_refuses_a_learning_rate_schedule_before_training():
+    X, y = _regression_data()
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.9)
+    with pytest.raises(ValueError, match=r"StepDecay in callbacks\[0\].*learning_rate "
+                                         r"\(ExponentialDecay\)") as caught:
+        _decayed(epochs=3, learning_rate=schedule).fit(X, y)
+    assert "fitted" not in str(caught.value)
+    with pytest.raises(ValueError, match=r"StepDecay in callbacks\['decay'\].*optimizer "):
+        _decayed(
+            epochs=3, optimizer=keras.optimizers.SGD(learning_rate=schedule),
+            callbacks={"decay": StepDecay},
+        ).fit(X, y)
+
+
+def test_step_decay_refuses_a_schedule_compiled_by_a_model_builder(iris):
+    X, y = iris
+
+    def compiled(meta):
+        model = classifier_model(meta=meta)
+        schedule = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.9)
+        model.compile(keras.optimizers.SGD(learning_rate=schedule),
+                      "sparse_categorical_crossentropy")
+        return model
+
+    clf = KerasClassifier(compiled, epochs=3, callbacks=[StepDecay(milestones=(1,))])
+    with pytest.raises(ValueError, match=r"StepDecay.*LearningRateSchedule"):
+        clf.fit(X, y)
+    assert "loss" not in clf.history_  # refused when training started, before any epoch
+
+
+def test_step_decay_refuses_duplicate_milestones_and_non_numbers():
+    with pytest.raises(ValueError, match="distinct"):
+        StepDecay(milestones=(3, 3))
+    with pytest.raises(ValueError, match="milestones"):
+        StepDecay(milestones=(True,))
+    with pytest.raises(ValueError, match="factor must be a number"):
+        StepDecay(factor="0.5")
+    assert StepDecay(milestones=(4.0, 2)).milestones == (2, 4)

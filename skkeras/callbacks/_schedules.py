@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Integral, Real
 
 import keras
 
@@ -16,11 +17,22 @@ class StepDecay(keras.callbacks.Callback):
     Parameters
     ----------
     milestones : sequence of int, default=(80, 120, 160, 180)
-        Epoch counts (1-based: ``80`` means "after 80 epochs") at which the rate is decayed.
+        Distinct epoch counts (1-based: ``80`` means "after 80 epochs") at which the rate is
+        decayed.
     factor : float, default=0.1
         Multiplier applied at each milestone; must be in (0, 1].
     verbose : int, default=0
         Print a line when the rate changes.
+
+    Notes
+    -----
+    The rate at epoch ``e`` is the base rate times ``factor`` to the number of milestones
+    ``<= e``. The base rate is the optimizer's rate when training starts; in an skkeras
+    estimator that continues training (``warm_start=True``, ``partial_fit``, or a loaded
+    estimator trained further) it is the rate the network's optimizer started with, so
+    continued training follows the schedule of one long fit. The optimizer's learning rate must
+    be a number: an optimizer whose ``learning_rate`` is a
+    ``keras.optimizers.schedules.LearningRateSchedule`` is refused when training starts.
 
     Examples
     --------
@@ -37,12 +49,19 @@ class StepDecay(keras.callbacks.Callback):
     ):
         super().__init__()
         milestones = tuple(milestones)
-        if any(int(m) != m or m < 1 for m in milestones):
+        if not all(_is_epoch_count(m) for m in milestones):
             raise ValueError(
                 f"StepDecay milestones must be positive epoch counts; got {milestones!r}."
             )
-        if not 0 < factor <= 1:
-            raise ValueError(f"StepDecay factor must be in (0, 1]; got {factor!r}.")
+        if len(set(milestones)) != len(milestones):
+            raise ValueError(
+                f"StepDecay milestones must be distinct epoch counts; got {milestones!r} (give "
+                "factor**2 for a larger decay at one milestone)."
+            )
+        if isinstance(factor, bool) or not isinstance(factor, Real) or not 0 < factor <= 1:
+            raise ValueError(
+                f"StepDecay factor must be a number in (0, 1]; got {factor!r}."
+            )
         self.milestones = tuple(sorted(int(m) for m in milestones))
         self.factor = float(factor)
         self.verbose = verbose
@@ -54,10 +73,17 @@ class StepDecay(keras.callbacks.Callback):
         return self._initial_rate * self.factor**passed
 
     def on_train_begin(self, logs=None):
-        if self._initial_rate is None:
-            self._initial_rate = float(
-                keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
+        optimizer = self.model.optimizer
+        if isinstance(getattr(optimizer, "_learning_rate", None),
+                      keras.optimizers.schedules.LearningRateSchedule):
+            raise ValueError(
+                "StepDecay sets the optimizer's learning rate at its milestones, but the "
+                f"optimizer ({type(optimizer).__name__}) has a LearningRateSchedule as its "
+                "learning_rate, which cannot be set. Use either the StepDecay callback or the "
+                "schedule, with a number as the learning rate."
             )
+        if self._initial_rate is None:
+            self._initial_rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
 
     def on_epoch_begin(self, epoch, logs=None):
         new_rate = self.rate_at(epoch)
@@ -70,3 +96,10 @@ class StepDecay(keras.callbacks.Callback):
 
     def get_config(self):
         return {"milestones": self.milestones, "factor": self.factor, "verbose": self.verbose}
+
+
+def _is_epoch_count(value) -> bool:
+    """Whether ``value`` is a positive whole number (an int, or a float such as ``2.0``)."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        return False
+    return (isinstance(value, Integral) or float(value).is_integer()) and value >= 1

@@ -15,18 +15,31 @@ def _check_positive_int(value, name: str) -> int:
     return int(value)
 
 
+_DTYPE_KINDS = {
+    "O": "Python objects", "U": "strings", "S": "bytes", "c": "complex numbers",
+    "M": "datetimes", "m": "timedeltas",
+}
+
+
 def _as_series(data) -> tuple[np.ndarray, bool]:
     """The series as an (n_steps, n_features) array, and whether it was one-dimensional."""
     series = np.asarray(data)
-    if series.dtype == object:
+    if series.dtype.kind not in "biuf":  # bool, int, unsigned or float
+        kind = _DTYPE_KINDS.get(series.dtype.kind, "not numbers")
         raise ValueError(
             "data must be a numeric array of shape (n_steps,) or (n_steps, n_features); "
-            "got an object array."
+            f"got an array of dtype {series.dtype} ({kind}). Encode text or categorical "
+            "columns as numbers first."
         )
     if series.ndim not in (1, 2):
         raise ValueError(
             "data must have shape (n_steps,) or (n_steps, n_features); got an array of shape "
             f"{series.shape}."
+        )
+    if series.ndim == 2 and series.shape[1] == 0:
+        raise ValueError(
+            f"data has shape {series.shape}, with no features; pass a series with at least one "
+            "feature (column)."
         )
     if series.ndim == 1:
         return series.reshape(-1, 1), True
@@ -83,7 +96,8 @@ def to_sequences(data, window: int, horizon: int = 1, stride: int = 1, *, target
     Raises
     ------
     ValueError
-        If ``data`` is not 1-D or 2-D, or is too short for one window plus its horizon.
+        If ``data`` is not a numeric 1-D or 2-D array with at least one feature, or is too
+        short for one window plus its horizon.
 
     Examples
     --------
