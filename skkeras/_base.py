@@ -16,7 +16,6 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
-    InvalidParameterError,
     Options,
     validate_parameter_constraints,
 )
@@ -24,8 +23,24 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _fastpath, _reuse
 from ._compile import make_loss, make_metrics, make_optimizer
+from ._continued import (
+    _COMPILE_PARAMS,
+    _TRAINING_PARAMS,
+    _TRAINING_PREFIXES,
+    _changes,
+    _shown,
+    _snapshot,
+)
 from ._data import check_fit_data, check_predict_data, check_weights, dense_target
 from ._keras import fit_seed, import_keras, resolve_seed, seeded
+from ._param_checks import (
+    _callback_items,
+    _check_builder_loss,
+    _check_callback_entries,
+    _check_predict_batch_size,
+    _check_routed_learning_rate,
+    _rows_per_batch,
+)
 from ._routing import ROUTING_PREFIXES, is_routed_name, routed
 from ._training import (
     default_compile_options,
@@ -36,7 +51,6 @@ from ._training import (
     split_validation,
 )
 
-_PREDICT_CHUNK = 65536
 #: Keras ``fit`` arguments that, given as ``fit__name`` (or to ``fit``), override the
 #: estimator's parameter of that name for the fit, with that parameter's constraints.
 _FIT_OVERRIDES = {
@@ -706,175 +720,6 @@ class BaseKerasEstimator(BaseEstimator):
 @cache
 def _constructor_param_names(cls) -> tuple[str, ...]:
     return tuple(BaseEstimator._get_param_names.__func__(cls))
-
-
-def _check_predict_batch_size(value, name: str = "predict__batch_size") -> int:
-    """The rows predicted per call for the routed ``predict__batch_size`` (a positive int, -1
-    for all rows at once, or None for the default); refuse anything else."""
-    if value is None:
-        return _PREDICT_CHUNK
-    if isinstance(value, Integral) and not isinstance(value, bool) and (value >= 1 or value == -1):
-        return int(value)
-    raise ValueError(
-        f"The {'routed parameter' if '__' in name else 'argument'} {name!r} must be a positive "
-        f"int, -1 (all rows in one batch) or None; got {value!r}."
-    )
-
-
-def _predict_batch_size(estimator, kwargs: dict, method: str):
-    """The ``batch_size`` keyword given to ``predict``/``predict_proba`` (None if absent);
-    refuse any other keyword (scikeras passes them to ``Model.predict``, which skkeras does
-    not call)."""
-    others = sorted(set(kwargs) - {"batch_size"})
-    if others:
-        raise TypeError(
-            f"{type(estimator).__name__}.{method}() got unexpected keyword arguments {others}; "
-            "only batch_size is accepted (or the routed predict__batch_size parameter)."
-        )
-    return kwargs.get("batch_size")
-
-
-def _rows_per_batch(batch_size, n_rows: int):
-    """``batch_size`` with scikeras's -1 ("all rows in one batch") replaced by ``n_rows``."""
-    return max(1, n_rows) if batch_size == -1 else batch_size
-
-
-def _check_builder_loss(estimator, model) -> None:
-    """Refuse, before training, a ``loss`` parameter that names another loss than the one the
-    builder compiled ``model`` with (scikeras's check: the parameter would silently not apply,
-    and the data may have been encoded for it)."""
-    given = getattr(estimator, "loss", None)
-    if given is None:
-        return
-    given_name, compiled_name = _canonical_loss(given), _canonical_loss(model.loss)
-    if given_name is None or compiled_name is None or given_name == compiled_name:
-        return
-    raise ValueError(
-        f"loss={given!r} but the model builder of {type(estimator).__name__} compiled the model "
-        f"with loss={model.loss!r}; data may not match the loss function. Pass the same loss "
-        "to both (a builder can compile with compile_kwargs['loss']), or set loss=None to use "
-        "the builder's."
-    )
-
-
-def _canonical_loss(loss) -> str | None:
-    """A name shared by a loss's spellings ("mse", "mean_squared_error", MeanSquaredError, its
-    class or function); None for a loss that cannot be compared (a list, a dict, an unknown
-    name or a class that cannot be instantiated without arguments)."""
-    losses = import_keras().losses
-    try:
-        if isinstance(loss, type):
-            loss = loss()
-        if isinstance(loss, str):
-            loss = losses.get(loss)
-    except (TypeError, ValueError):
-        return None
-    if isinstance(loss, losses.Loss):
-        name = type(loss).__name__
-    elif callable(loss):
-        name = getattr(loss, "__name__", "")
-    else:
-        return None
-    name = name.replace("_", "").lower()
-    return name or None
-
-
-def _callback_items(callbacks):
-    """``(key, callback)`` pairs of a ``callbacks`` value: a dict's items, a list's or tuple's
-    positions, or a single callback at position 0."""
-    if isinstance(callbacks, dict):
-        return list(callbacks.items())
-    if isinstance(callbacks, list | tuple):
-        return list(enumerate(callbacks))
-    return [(0, callbacks)]
-
-
-def _check_callback_entries(callbacks, name: str, owner: str) -> None:
-    """Refuse a ``callbacks`` (or ``fit__callbacks``) value that is not a Keras callback, a
-    callback class, or a list, tuple or dict of them."""
-    callback_type = import_keras().callbacks.Callback
-
-    def is_callback(value) -> bool:
-        is_class = isinstance(value, type) and issubclass(value, callback_type)
-        return is_class or isinstance(value, callback_type)
-
-    if not isinstance(callbacks, list | tuple | dict):
-        if is_callback(callbacks):
-            return
-        raise InvalidParameterError(
-            f"The '{name}' parameter of {owner} must be a keras.callbacks.Callback instance or "
-            f"subclass, or a list, tuple or dict of them; got {callbacks!r} "
-            f"({type(callbacks).__name__})."
-        )
-    items = callbacks.items() if isinstance(callbacks, dict) else enumerate(callbacks)
-    for key, callback in items:
-        if not is_callback(callback):
-            raise InvalidParameterError(
-                f"The '{name}' parameter of {owner} must hold keras.callbacks.Callback "
-                f"instances or subclasses; {name}[{key!r}] is {callback!r} "
-                f"({type(callback).__name__})."
-            )
-
-
-def _check_routed_learning_rate(value) -> None:
-    """Refuse a routed ``optimizer__learning_rate`` that is a negative, zero or non-finite
-    number (schedules and other objects are left to the optimizer)."""
-    if isinstance(value, bool) or not isinstance(value, Real):
-        return
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(
-            f"The routed parameter 'optimizer__learning_rate' must be a positive finite number "
-            f"(or a learning-rate schedule); got {value!r}."
-        )
-
-
-#: Parameters that change how the network is trained, not the network or its compilation.
-_TRAINING_PARAMS = (_reuse.TRAINING_ONLY_PARAMS - {"learning_rate"}) | {
-    "validation_split", "validation_batch_size", "run_eagerly",
-}
-#: Routed parameters (by prefix) that only affect training or prediction.
-_TRAINING_PREFIXES = frozenset({"fit", "predict", "callbacks"})
-#: Parameters (and routed prefixes) the estimator compiles the network with.
-_COMPILE_PARAMS = frozenset({"optimizer", "learning_rate", "momentum", "metrics", "compile"})
-
-
-def _snapshot(value):
-    """``value`` as kept to compare with later: containers copied (they may be changed in
-    place), other objects by reference."""
-    if isinstance(value, list):
-        return [_snapshot(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _snapshot(item) for key, item in value.items()}
-    return value
-
-
-def _changes(before: dict, after: dict) -> list[str]:
-    """The keys whose values differ between ``before`` and ``after`` (or are in only one)."""
-    return [
-        key for key in sorted(set(before) | set(after), key=str)
-        if key not in before or key not in after or not _same(before[key], after[key])
-    ]
-
-
-def _shown(params: dict, key: str) -> str:
-    return repr(params[key]) if key in params else "(not set)"
-
-
-def _same(a, b) -> bool:
-    """Whether two parameter values are equal (sequences element by element, objects without
-    a meaningful ``==`` by identity)."""
-    if a is b:
-        return True
-    sequences = (list, tuple, np.ndarray)
-    if isinstance(a, sequences) and isinstance(b, sequences):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[key], b[key]) for key in a)
-    try:
-        equal = a == b
-        return bool(equal) if np.ndim(equal) == 0 else False
-    except Exception:  # an object whose == fails or is ambiguous: not known to be equal
-        return False
 
 
 def _load_weights(model, values: list) -> None:

@@ -10,7 +10,8 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 
-from ._base import BaseKerasEstimator, _predict_batch_size
+from ._base import BaseKerasEstimator
+from ._param_checks import _predict_batch_size
 from ._targets import MULTILABEL, ClassifierTarget, is_categorical_loss, is_integer_labels
 
 

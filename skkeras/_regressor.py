@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import RegressorMixin
 
-from ._base import BaseKerasEstimator, _predict_batch_size
+from ._base import BaseKerasEstimator
+from ._param_checks import _predict_batch_size
 from ._targets import RegressorTarget
 
 

@@ -11,17 +11,12 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError, Opt
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import (
-    _as_numpy,
-    _check_predict_batch_size,
-    _distribution_scope,
-    _predict_batch_size,
-    _rows_per_batch,
-)
+from ._base import _as_numpy, _distribution_scope
 from ._classifier import KerasClassifierBase
 from ._compile import make_loss, make_metrics, make_optimizer
 from ._data import check_predict_data
 from ._keras import fit_seed, import_keras, resolve_seed, seeded
+from ._param_checks import _check_predict_batch_size, _predict_batch_size, _rows_per_batch
 from ._ready_made import CLASS_WEIGHT_DOC
 from ._regressor import KerasRegressorBase
 from ._routing import accepted_kwargs, routed

@@ -1,0 +1,56 @@
+"""What continued training (``warm_start=True``, ``partial_fit``) compares: the parameters a
+fitted network was built and compiled with against the current ones."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _reuse
+
+#: Parameters that change how the network is trained, not the network or its compilation.
+_TRAINING_PARAMS = (_reuse.TRAINING_ONLY_PARAMS - {"learning_rate"}) | {
+    "validation_split", "validation_batch_size", "run_eagerly",
+}
+#: Routed parameters (by prefix) that only affect training or prediction.
+_TRAINING_PREFIXES = frozenset({"fit", "predict", "callbacks"})
+#: Parameters (and routed prefixes) the estimator compiles the network with.
+_COMPILE_PARAMS = frozenset({"optimizer", "learning_rate", "momentum", "metrics", "compile"})
+
+
+def _snapshot(value):
+    """``value`` as kept to compare with later: containers copied (they may be changed in
+    place), other objects by reference."""
+    if isinstance(value, list):
+        return [_snapshot(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _snapshot(item) for key, item in value.items()}
+    return value
+
+
+def _changes(before: dict, after: dict) -> list[str]:
+    """The keys whose values differ between ``before`` and ``after`` (or are in only one)."""
+    return [
+        key for key in sorted(set(before) | set(after), key=str)
+        if key not in before or key not in after or not _same(before[key], after[key])
+    ]
+
+
+def _shown(params: dict, key: str) -> str:
+    return repr(params[key]) if key in params else "(not set)"
+
+
+def _same(a, b) -> bool:
+    """Whether two parameter values are equal (sequences element by element, objects without
+    a meaningful ``==`` by identity)."""
+    if a is b:
+        return True
+    sequences = (list, tuple, np.ndarray)
+    if isinstance(a, sequences) and isinstance(b, sequences):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[key], b[key]) for key in a)
+    try:
+        equal = a == b
+        return bool(equal) if np.ndim(equal) == 0 else False
+    except Exception:  # an object whose == fails or is ambiguous: not known to be equal
+        return False
