@@ -40,6 +40,7 @@ from ._param_checks import (
     _check_predict_batch_size,
     _check_routed_learning_rate,
     _rows_per_batch,
+    rows_per_prediction_call,
 )
 from ._routing import ROUTING_PREFIXES, is_routed_name, routed
 from ._training import (
@@ -691,14 +692,9 @@ class BaseKerasEstimator(BaseEstimator):
         """Raw network outputs for ``X`` (validated), computed in large batches
         (``batch_size`` rows at a time if given, else ``predict__batch_size``; -1: all)."""
         check_is_fitted(self)
-        # routed parameters are plain attributes; reading them directly avoids ``get_params``'s
-        # signature inspection, which costs more than predicting one row
-        name = "predict__batch_size" if batch_size is None else "batch_size"
-        if batch_size is None:
-            batch_size = getattr(self, "predict__batch_size", None)
-        chunk = _check_predict_batch_size(batch_size, name)
+        chunk = rows_per_prediction_call(self, batch_size)
         X = check_predict_data(self, X, allow_nd=self._allow_nd)
-        chunk = max(1, len(X)) if chunk == -1 else chunk
+        chunk = _rows_per_batch(chunk, len(X))
         trained = self.__dict__.get("_trained_state")
         predict = _fastpath.trained_forward(trained) if trained is not None else None
         if predict is None:

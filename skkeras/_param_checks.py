@@ -28,6 +28,17 @@ def _check_predict_batch_size(value, name: str = "predict__batch_size") -> int:
     )
 
 
+def rows_per_prediction_call(estimator, batch_size) -> int:
+    """The rows each forward pass of a prediction takes: the ``batch_size`` keyword given to
+    ``predict`` if any, else the routed ``predict__batch_size``, checked under its own name
+    (-1, all rows, is left for the caller to replace)."""
+    if batch_size is not None:
+        return _check_predict_batch_size(batch_size, "batch_size")
+    # routed parameters are plain attributes; reading them directly avoids ``get_params``'s
+    # signature inspection, which costs more than predicting one row
+    return _check_predict_batch_size(getattr(estimator, "predict__batch_size", None))
+
+
 def _predict_batch_size(estimator, kwargs: dict, method: str):
     """The ``batch_size`` keyword given to ``predict``/``predict_proba`` (None if absent);
     refuse any other keyword (scikeras passes them to ``Model.predict``, which skkeras does

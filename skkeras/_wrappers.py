@@ -16,7 +16,7 @@ from ._classifier import KerasClassifierBase
 from ._compile import make_loss, make_metrics, make_optimizer
 from ._data import check_predict_data
 from ._keras import fit_seed, import_keras, resolve_seed, seeded
-from ._param_checks import _check_predict_batch_size, _predict_batch_size, _rows_per_batch
+from ._param_checks import _predict_batch_size, _rows_per_batch, rows_per_prediction_call
 from ._ready_made import CLASS_WEIGHT_DOC
 from ._regressor import KerasRegressorBase
 from ._routing import accepted_kwargs, routed
@@ -270,10 +270,7 @@ class _WrapperMixin:
         if not _has_encoders(self.__dict__):
             return super()._predict_outputs(X, batch_size)
         check_is_fitted(self)
-        name = "predict__batch_size" if batch_size is None else "batch_size"
-        if batch_size is None:
-            batch_size = getattr(self, "predict__batch_size", None)
-        batch_size = _check_predict_batch_size(batch_size, name)
+        batch_size = rows_per_prediction_call(self, batch_size)
         X = check_predict_data(self, X, allow_nd=self._allow_nd)
         encoder = self.__dict__.get("feature_encoder_")
         if encoder is not None:

@@ -45,42 +45,27 @@ class for classifiers.
 """
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+def _bounded_int(low: int, high: int | None, expected: str):
+    """An argparse type: an integer from ``low`` to ``high`` (no upper bound if None)."""
 
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
 
-def _folds(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 2:
-        raise argparse.ArgumentTypeError(
-            f"expected at least 2 cross-validation folds, got {text!r}"
-        )
-    return value
+    return parse
 
 
 #: Seeds NumPy's legacy RandomState (and so scikit-learn) accepts: 0 to 2**32 - 1.
 _MAX_SEED = 2**32 - 1
 
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= _MAX_SEED:
-        raise argparse.ArgumentTypeError(
-            f"expected an integer from 0 to {_MAX_SEED}, got {text!r}"
-        )
-    return value
+_positive_int = _bounded_int(1, None, "a positive integer")
+_folds = _bounded_int(2, None, "at least 2 cross-validation folds")
+_seed = _bounded_int(0, _MAX_SEED, f"an integer from 0 to {_MAX_SEED}")
 
 
 def _positive_float(text: str) -> float:
