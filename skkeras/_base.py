@@ -274,10 +274,7 @@ class BaseKerasEstimator(BaseEstimator):
         try:
             with seeded(trained.seed):
                 model = self._make_model(None, trained.n_train_steps)
-            if fresh_optimizer:
-                _load_weights(model, trained.values)
-            else:
-                _fastpath.load_state(model, trained.values)
+            _fastpath.load_state(model, trained.values, with_optimizer=not fresh_optimizer)
         except AttributeError as error:  # would read as "no attribute model_" from __getattr__
             raise RuntimeError(f"Could not build the trained network's model: {error}") from error
         self.__dict__["model_"] = model
@@ -716,16 +713,6 @@ class BaseKerasEstimator(BaseEstimator):
 @cache
 def _constructor_param_names(cls) -> tuple[str, ...]:
     return tuple(BaseEstimator._get_param_names.__func__(cls))
-
-
-def _load_weights(model, values: list) -> None:
-    """Set ``model``'s weights (trainable, then non-trainable) from the first of ``values``
-    (a trained state in :func:`skkeras._fastpath.state_values`'s order)."""
-    weights = [*model.trainable_variables, *model.non_trainable_variables]
-    if [tuple(v.shape) for v in weights] != [tuple(np.shape(v)) for v in values[: len(weights)]]:
-        raise ValueError("the network's weights do not match the trained state")
-    for variable, value in zip(weights, values, strict=False):
-        variable.assign(value)
 
 
 def _relative_weights(sample_weight, train_idx, validation, *, split: bool):

@@ -406,12 +406,14 @@ def learning_rate_position(model) -> int | None:
     )
 
 
-def load_state(model, values: list) -> None:
+def load_state(model, values: list, *, with_optimizer: bool = True) -> None:
     """Set every variable of a compiled ``model`` (optimizer included) from ``values``, given
-    in :func:`state_values`'s order."""
-    if not model.optimizer.built:
+    in :func:`state_values`'s order; without ``with_optimizer``, only the network's weights,
+    from the first of ``values`` (the optimizer keeps its fresh state)."""
+    if with_optimizer and not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
-    state = _Template.state_of(model, with_optimizer=True)
+    state = _Template.state_of(model, with_optimizer=with_optimizer)
+    values = values if with_optimizer else values[: len(state)]
     if [tuple(variable.shape) for variable in state] != [tuple(np.shape(v)) for v in values]:
         raise ValueError("the network's variables do not match the given values")
     for variable, value in zip(state, values, strict=True):
