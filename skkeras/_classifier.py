@@ -57,14 +57,21 @@ class KerasClassifierBase(ClassifierMixin, BaseKerasEstimator):
     def _check_partial_fit_classes(self, classes) -> None:
         """Refuse ``classes=`` different from those the network was fitted on, as
         scikit-learn's incremental classifiers do."""
-        if classes is None or not self._is_fitted() or not hasattr(self, "classes_"):
+        if classes is None or not self._is_fitted():
             return
-        given = np.unique(np.asarray(classes))
-        if given.shape != self.classes_.shape or not np.array_equal(given, self.classes_):
+        fitted = getattr(self, "classes_", None)
+        if fitted is None:  # a target_encoder that declares no classes_, none given before
+            raise ValueError(
+                f"`classes={list(classes)!r}` was given to partial_fit after the first call, "
+                "which had no classes and whose target_encoder declares no classes_: the "
+                "classes are set on the first call only. Refit with fit (or a fresh estimator) "
+                "to give them."
+            )
+        if not _same_classes(np.unique(np.asarray(classes)), fitted):
             raise ValueError(
                 f"`classes={list(classes)!r}` is not the same as on last call to partial_fit, "
-                f"was: {self.classes_.tolist()!r}. Refit with fit (or a fresh estimator) to "
-                "change the classes."
+                f"was: {np.asarray(fitted, dtype=object).tolist()!r}. Refit with fit (or a "
+                "fresh estimator) to change the classes."
             )
 
     def _check_params(self) -> None:
@@ -229,6 +236,16 @@ def _check_class_weight(class_weight) -> None:
                 f"class_weight must map each class to a non-negative finite number; got "
                 f"{weight!r} for class {label!r}."
             )
+
+
+def _same_classes(given: np.ndarray, fitted) -> bool:
+    """Whether ``given`` (sorted unique classes) are the fitted ``classes_`` (an array, or
+    whatever a target_encoder's metadata declared)."""
+    try:
+        fitted = np.asarray(fitted)
+    except ValueError:  # e.g. a ragged list of per-output classes
+        return False
+    return given.shape == fitted.shape and bool(np.array_equal(given, fitted))
 
 
 def _same_integer_labels(y, predicted: np.ndarray) -> bool:

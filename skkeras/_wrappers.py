@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from numbers import Integral, Real
 from typing import Any
@@ -168,7 +169,7 @@ class _WrapperMixin:
         for name in ("target_encoder_", "feature_encoder_"):
             self.__dict__.pop(name, None)
         self._expects_outputs = False
-        encoder = self.feature_encoder
+        encoder = _hook(self, "feature_encoder")
         if encoder is not None:
             fitted = encoder.fit(X)
             self.feature_encoder_ = encoder if fitted is None else fitted
@@ -176,7 +177,7 @@ class _WrapperMixin:
         return X, y
 
     def _fit_target(self, y):
-        encoder = self.target_encoder
+        encoder = self._target_encoder_for_fit()
         if encoder is None:
             self.n_outputs_expected_ = 1
             return super()._fit_target(y)
@@ -185,11 +186,32 @@ class _WrapperMixin:
         self.n_outputs_ = target.n_outputs
         self.target_type_ = target.target_type
         self.n_outputs_expected_ = 1
-        if hasattr(self, "class_weight"):  # a classifier: scikeras leaves these to the encoder
-            self.classes_ = None
-            self.n_classes_ = None
+        if hasattr(self, "class_weight"):  # a classifier: the encoder's metadata may set these
+            self.n_classes_ = None if self.classes_ is None else len(self.classes_)
         self._set_metadata(target.encoder, "target_encoder")
         return target
+
+    def _target_encoder_for_fit(self):
+        """The ``target_encoder`` property, read as scikeras does for a new network: a
+        classifier's ``classes_`` is then ``None`` (``fit``) or the sorted ``classes`` given to
+        the first ``partial_fit``, so that a property can build its encoder from them. They stay
+        ``classes_`` unless the encoder's ``get_metadata()`` gives its own; without an encoder
+        (the default), the previous ``classes_`` are left for skkeras's own encoding to set."""
+        if not hasattr(self, "class_weight"):
+            return _hook(self, "target_encoder")
+        missing = object()
+        previous = self.__dict__.get("classes_", missing)
+        classes = getattr(self, "_partial_fit_classes", None)
+        self.classes_ = None if classes is None else np.unique(np.asarray(classes))
+        encoder = None
+        try:
+            encoder = _hook(self, "target_encoder")
+        finally:
+            if encoder is None and previous is missing:
+                del self.classes_
+            elif encoder is None:
+                self.classes_ = previous
+        return encoder
 
     def _set_metadata(self, encoder, hook: str) -> None:
         metadata = encoder_metadata(encoder, hook)
@@ -233,6 +255,17 @@ class _WrapperMixin:
             return super()._sample_weight_for(y, sample_weight)
         weights = compute_sample_weight(self.class_weight, y)
         return weights if sample_weight is None else weights * sample_weight
+
+    def _default_loss(self, n_units: int | None):
+        if "target_encoder_" in self.__dict__ and hasattr(self, "class_weight"):
+            raise ValueError(
+                f"{type(self).__name__} has a target_encoder and loss=None: the loss for the "
+                "encoder's target is not chosen for you (as in scikeras). Pass loss=, e.g. "
+                "'categorical_crossentropy' for one-hot columns, "
+                "'sparse_categorical_crossentropy' for class indices or "
+                "'binary_crossentropy' for one sigmoid unit, or compile the model in its builder."
+            )
+        return super()._default_loss(n_units)
 
     def _stratify_labels(self, y):
         if "target_encoder_" in self.__dict__:
@@ -362,6 +395,16 @@ class _WrapperMixin:
         if self.run_eagerly:
             kwargs["run_eagerly"] = True
         return kwargs
+
+
+def _hook(estimator, name: str):
+    """The value of the ``target_encoder`` / ``feature_encoder`` property. Read through its
+    descriptor: an AttributeError raised inside a subclass's property (e.g. an attribute it
+    reads that is not set) would otherwise be hidden by the estimator's ``__getattr__``, which
+    reports the property itself as missing."""
+    descriptor = inspect.getattr_static(type(estimator), name)
+    getter = getattr(descriptor, "__get__", None)
+    return descriptor if getter is None else getter(estimator, type(estimator))
 
 
 def _has_encoders(attributes: dict) -> bool:

@@ -681,3 +681,149 @@ def test_an_encoder_fit_leaves_later_default_fits_of_the_architecture_working():
     _LogTargetRegressor(lambda meta: _dense_net(4, 1, None), random_state=0).fit(X_SMALL, y)
     reg = KerasRegressor(lambda meta: _dense_net(4, 1, None), random_state=0).fit(X_SMALL, y)
     assert reg.predict(X_SMALL).shape == (40,)
+
+
+# ------------------------------------------- partial_fit(classes=...) with a target_encoder
+
+
+class _OneHotLabels(BaseEstimator, TransformerMixin):
+    """A scikeras-style target encoder: one-hot columns for ``categories`` (scikeras's
+    ``ClassifierLabelEncoder`` pattern), probabilities with ``return_proba=True``."""
+
+    def __init__(self, categories="auto"):
+        self.categories = categories
+
+    def fit(self, y):
+        self.onehot_ = OneHotEncoder(categories=self.categories, sparse_output=False)
+        self.onehot_.fit(np.asarray(y).reshape(-1, 1))
+        self.classes_ = self.onehot_.categories_[0]
+        return self
+
+    def transform(self, y):
+        return self.onehot_.transform(np.asarray(y).reshape(-1, 1)).astype("float32")
+
+    def inverse_transform(self, outputs, return_proba=False):
+        return outputs if return_proba else self.classes_[np.argmax(outputs, axis=1)]
+
+    def get_metadata(self):
+        return {"classes_": self.classes_, "n_classes_": len(self.classes_)}
+
+
+class _NoMetadataLabels(_OneHotLabels):
+    def get_metadata(self):
+        return {}
+
+
+class _ScikerasStyleClassifier(KerasClassifier):
+    """scikeras's own ``target_encoder`` property: the encoder's categories are ``classes_``
+    (the ``classes`` of the first ``partial_fit``, None in ``fit``)."""
+
+    encoder_class = _OneHotLabels
+
+    @property
+    def target_encoder(self):
+        return self.encoder_class("auto" if self.classes_ is None else [self.classes_])
+
+
+class _NoMetadataClassifier(_ScikerasStyleClassifier):
+    encoder_class = _NoMetadataLabels
+
+
+class _FunctionEncoderClassifier(KerasClassifier):
+    @property
+    def target_encoder(self):
+        return FunctionTransformer(
+            func=lambda y: np.eye(3, dtype="float32")[np.asarray(y)],
+            inverse_func=lambda p: np.argmax(p, axis=1),
+            check_inverse=False,
+        )
+
+
+def _three_class_net(meta):
+    return _dense_net(meta["n_features_in_"], 3, "softmax")
+
+
+def _batches():
+    """A first batch without class 2, a second one with it."""
+    first = Y_THREE != 2
+    return (X_SMALL[first], Y_THREE[first]), (X_SMALL, Y_THREE)
+
+
+@pytest.mark.parametrize("cls", [_ScikerasStyleClassifier, _NoMetadataClassifier])
+def test_partial_fit_classes_reach_a_scikeras_style_target_encoder(cls):
+    (X1, y1), (X2, y2) = _batches()
+    assert set(y1) == {0, 1}
+    clf = cls(_softmax_model, loss="categorical_crossentropy", random_state=0)
+    clf.partial_fit(X1, y1, classes=[2, 0, 1])
+    assert clf.target_encoder_.categories[0].tolist() == [0, 1, 2]
+    assert clf.classes_.tolist() == [0, 1, 2] and clf.n_classes_ == 3
+    clf.partial_fit(X2, y2)  # the class absent from the first batch is encoded and trained on
+    assert clf.current_epoch == 2 and clf.classes_.tolist() == [0, 1, 2]
+    proba = clf.predict_proba(X2)
+    assert proba.shape == (40, 3)
+    np.testing.assert_allclose(proba, clf.model_.predict(X2, verbose=0), rtol=1e-5)
+    np.testing.assert_array_equal(clf.predict(X2), clf.classes_[np.argmax(proba, axis=1)])
+
+
+def test_partial_fit_classes_become_classes_of_a_function_transformer_encoder():
+    (X1, y1), (X2, y2) = _batches()
+    clf = _FunctionEncoderClassifier(_three_class_net, loss="categorical_crossentropy",
+                                     random_state=0)
+    clf.partial_fit(X1, y1, classes=np.array([0, 1, 2]))
+    assert clf.classes_.tolist() == [0, 1, 2] and clf.n_classes_ == 3
+    clf.partial_fit(X2, y2, classes=[0, 1, 2])  # the same classes again are accepted
+    assert clf.current_epoch == 2 and set(clf.predict(X2)) <= {0, 1, 2}
+
+
+@pytest.mark.parametrize("cls", [_ScikerasStyleClassifier, _NoMetadataClassifier,
+                                 _FunctionEncoderClassifier])
+def test_partial_fit_with_other_classes_is_refused_with_a_target_encoder(cls):
+    (X1, y1), (X2, y2) = _batches()
+    clf = cls(_three_class_net, loss="categorical_crossentropy", random_state=0)
+    clf.partial_fit(X1, y1, classes=[0, 1, 2])
+    weights = clf.model_.get_weights()
+    with pytest.raises(ValueError, match=r"classes=\[0, 1, 2, 3\]` is not the same .* \[0, 1, 2\]"):
+        clf.partial_fit(X2, y2, classes=[0, 1, 2, 3])
+    assert clf.current_epoch == 1 and _same_weights(clf.model_.get_weights(), weights)
+    assert clf.classes_.tolist() == [0, 1, 2]
+
+
+def test_partial_fit_classes_after_a_first_call_without_them_are_refused():
+    (X1, y1), (X2, y2) = _batches()
+    clf = _FunctionEncoderClassifier(_three_class_net, loss="categorical_crossentropy",
+                                     random_state=0).partial_fit(X1, y1)
+    assert clf.classes_ is None and clf.n_classes_ is None  # the encoder declares none
+    with pytest.raises(ValueError, match="classes are set on the first call only"):
+        clf.partial_fit(X2, y2, classes=[0, 1, 2])
+    assert clf.current_epoch == 1
+
+
+def test_fit_gives_a_scikeras_style_target_encoder_classes_none():
+    clf = _ScikerasStyleClassifier(_softmax_model, loss="categorical_crossentropy",
+                                   random_state=0)
+    clf.partial_fit(X_SMALL[Y_THREE != 2], Y_THREE[Y_THREE != 2], classes=[0, 1, 2, 3])
+    assert clf.n_classes_ == 4
+    clf.fit(X_SMALL, Y_THREE)  # a new network: the classes are the encoder's again
+    assert clf.target_encoder_.categories == "auto"
+    assert clf.classes_.tolist() == [0, 1, 2] and clf.predict_proba(X_SMALL).shape == (40, 3)
+
+
+class _BrokenEncoderClassifier(KerasClassifier):
+    @property
+    def target_encoder(self):
+        return self.no_such_setting  # an AttributeError inside the property
+
+
+def test_an_attribute_error_inside_the_target_encoder_property_is_reported_as_it_is():
+    clf = _BrokenEncoderClassifier(_three_class_net)
+    with pytest.raises(AttributeError, match="no_such_setting"):
+        clf.fit(X_SMALL, Y_THREE)
+    assert "classes_" not in vars(clf)
+
+
+def test_a_classifier_with_a_target_encoder_and_no_loss_is_refused_before_training():
+    _TrainingStarts.started.clear()
+    clf = _FunctionEncoderClassifier(_three_class_net, callbacks=[_TrainingStarts])
+    with pytest.raises(ValueError, match=r"has a target_encoder and loss=None.*Pass loss="):
+        clf.partial_fit(X_SMALL, Y_THREE, classes=[0, 1, 2])
+    assert _TrainingStarts.started == []
