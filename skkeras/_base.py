@@ -31,7 +31,7 @@ from ._continued import (
     _shown,
     _snapshot,
 )
-from ._data import check_fit_data, check_predict_data, check_weights, dense_target
+from ._data import check_fit_data, check_predict_data, check_validation_data, check_weights
 from ._keras import fit_seed, import_keras, resolve_seed, seeded
 from ._param_checks import (
     _callback_items,
@@ -186,7 +186,9 @@ class BaseKerasEstimator(BaseEstimator):
             1 before training (the validation rows split off for early stopping by the same
             factor), so multiplying every weight by one number does not change the fit.
         **fit_params : dict
-            ``validation_data=(X_val, y_val)`` fixes the validation set used for early stopping;
+            ``validation_data=(X_val, y_val)`` or ``(X_val, y_val, sample_weight)`` fixes the
+            validation set used for early stopping (checked like ``X``, ``y`` and
+            ``sample_weight``);
             ``batch_size``, ``shuffle``, ``epochs`` and ``verbose`` (also as routed
             ``fit__name`` parameters) override the estimator's own for this fit; other keys
             are passed to Keras's ``Model.fit``.
@@ -464,21 +466,13 @@ class BaseKerasEstimator(BaseEstimator):
         return train_idx, (X[val_idx], y[val_idx], weights)
 
     def _check_validation_data(self, validation_data):
-        if not isinstance(validation_data, tuple | list) or len(validation_data) not in (2, 3):
-            raise ValueError(
-                "validation_data must be a tuple (X_val, y_val) or (X_val, y_val, sample_weight); "
-                f"got {type(validation_data).__name__}."
-            )
-        X_val = check_predict_data(self, validation_data[0], allow_nd=self._allow_nd)
-        y_val = np.asarray(
-            dense_target(self, validation_data[1], y_numeric=self._y_numeric, name="y_val")
+        return check_validation_data(
+            self, validation_data, allow_nd=self._allow_nd, y_numeric=self._y_numeric
         )
-        if len(y_val) != len(X_val):
-            raise ValueError(
-                f"validation_data has {len(X_val)} samples in X_val but {len(y_val)} in y_val."
-            )
-        weights = validation_data[2] if len(validation_data) == 3 else None
-        return X_val, y_val, check_weights(weights, X_val)
+
+    def _check_validation_target(self, y_val) -> None:
+        """Hook: refuse a checked ``validation_data`` target that does not match the fitted
+        target (its classes, its number of outputs)."""
 
     def _make_model(self, X, n_train_steps: int):
         keras = import_keras()

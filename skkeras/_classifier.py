@@ -148,6 +148,37 @@ class KerasClassifierBase(ClassifierMixin, BaseKerasEstimator):
                 f"(classes_={self.classes_.tolist()}); refit with warm_start=False."
             )
 
+    def _check_validation_target(self, y_val) -> None:
+        target = self.target_
+        if target.onehot:
+            target.indices(y_val)  # refuses y_val that is not one-hot with n_classes_ columns
+            return
+        name = type(self).__name__
+        if target.multilabel:
+            if y_val.ndim != 2 or y_val.shape[1] != self.n_classes_:
+                raise ValueError(
+                    f"y_val has shape {y_val.shape} but {name} is fitted on a multilabel y with "
+                    f"{self.n_classes_} labels (columns)."
+                )
+            values = np.setdiff1d(np.unique(y_val), [0, 1])
+            if values.size:
+                raise ValueError(
+                    f"y_val contains {values.tolist()}; a multilabel indicator y_val holds 0 and "
+                    "1 only."
+                )
+            return
+        if y_val.ndim != 1:
+            raise ValueError(
+                f"y_val has shape {y_val.shape} but {name} is fitted on one label per sample; "
+                "pass y_val of shape (n_samples,)."
+            )
+        unseen = np.setdiff1d(np.unique(y_val), self.classes_)
+        if unseen.size:
+            raise ValueError(
+                f"y_val contains classes {unseen.tolist()} that are not among the fitted "
+                f"classes_={self.classes_.tolist()}."
+            )
+
     def _meta(self) -> dict[str, Any]:
         meta = super()._meta()
         meta.update(classes_=self.classes_, n_classes_=self.n_classes_)

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils.validation import _check_sample_weight, column_or_1d, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    column_or_1d,
+    validate_data,
+)
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -200,3 +208,55 @@ def check_weights(sample_weight, X) -> np.ndarray | None:
             "sample_weight must contain at least one positive number; got all zeros."
         )
     return sample_weight
+
+
+def check_validation_data(estimator, validation_data, *, allow_nd: bool, y_numeric: bool):
+    """``validation_data`` as ``(X_val, y_val, sample_weight)``, checked as ``fit``'s own data
+    are (``X_val`` as for prediction; ``y_val`` dense, finite, numeric and within float32's range
+    for a regressor; weights non-negative, finite, of ``X_val``'s length), each error naming
+    ``validation_data``. The estimator's ``_check_validation_target`` matches ``y_val`` to the
+    fitted target (classes, outputs)."""
+    if not isinstance(validation_data, tuple | list) or len(validation_data) not in (2, 3):
+        raise ValueError(
+            "validation_data must be a tuple (X_val, y_val) or (X_val, y_val, sample_weight); "
+            f"got {type(validation_data).__name__}."
+        )
+    with _naming("X_val"):
+        X_val = check_predict_data(estimator, validation_data[0], allow_nd=allow_nd)
+    with _naming("y_val"):
+        y_val = _validation_target(estimator, validation_data[1], y_numeric=y_numeric)
+    if len(y_val) != len(X_val):
+        raise ValueError(
+            f"validation_data has {len(X_val)} samples in X_val but {len(y_val)} in y_val."
+        )
+    with _naming("y_val"):
+        estimator._check_validation_target(y_val)
+    weights = validation_data[2] if len(validation_data) == 3 else None
+    with _naming("sample_weight"):
+        weights = check_weights(weights, X_val)
+        if weights is not None:  # kept as given (not scaled like fit's): Keras reads float32
+            _to_float32(weights, "sample_weight")
+    return X_val, y_val, weights
+
+
+@contextmanager
+def _naming(part: str) -> Iterator[None]:
+    """Re-raise a ValueError or TypeError about ``part`` of ``validation_data`` naming it."""
+    try:
+        yield
+    except (ValueError, TypeError) as error:
+        kind = ValueError if isinstance(error, ValueError) else TypeError
+        raise kind(f"Invalid {part} in validation_data: {error}") from error
+
+
+def _validation_target(estimator, y, *, y_numeric: bool) -> np.ndarray:
+    """``y_val`` checked as ``check_fit_data`` checks ``y``."""
+    y = dense_target(estimator, y, y_numeric=y_numeric, name="y_val")
+    y = check_array(
+        y, ensure_2d=False, dtype=np.float64 if y_numeric else None, input_name="y_val"
+    )
+    if y_numeric:
+        _to_float32(y, "y_val")  # refuse values the float32 network cannot represent
+    elif y.ndim == 2 and y.shape[1] == 1:
+        y = y.ravel()
+    return y

@@ -31,6 +31,14 @@ class KerasRegressorBase(RegressorMixin, BaseKerasEstimator):
                 f"{self.n_outputs_}; refit with warm_start=False."
             )
 
+    def _check_validation_target(self, y_val) -> None:
+        n_outputs = 1 if y_val.ndim == 1 else y_val.shape[1]
+        if n_outputs != self.n_outputs_:
+            raise ValueError(
+                f"y_val has shape {y_val.shape}, with {n_outputs} output(s), but "
+                f"{type(self).__name__} is fitted on y with {self.n_outputs_}."
+            )
+
     def _model_facts(self, model, X) -> dict[str, Any]:
         from ._base import _output_size
 

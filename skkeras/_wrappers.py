@@ -250,6 +250,10 @@ class _WrapperMixin:
         if "target_encoder_" not in self.__dict__:
             super()._check_continued_target(y)
 
+    def _check_validation_target(self, y_val) -> None:
+        if "target_encoder_" not in self.__dict__:  # an encoder's target is the encoder's
+            super()._check_validation_target(y_val)
+
     def _sample_weight_for(self, y, sample_weight):
         if "target_encoder_" not in self.__dict__ or getattr(self, "class_weight", None) is None:
             return super()._sample_weight_for(y, sample_weight)

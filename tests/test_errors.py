@@ -390,3 +390,143 @@ def test_keras_callbacks_reach_training(no_training, iris, callbacks):
     X, y = iris
     with pytest.raises(AssertionError, match="training started"):
         KerasClassifier(classifier_model, callbacks=callbacks).fit(X, y)
+
+
+# ---------------------------------------------------------------- validation_data
+
+
+def _small():
+    X = np.random.RandomState(0).randn(20, 3).astype(np.float32)
+    return X, np.arange(20) % 2
+
+
+def _with_value(a, index, value):
+    a = np.array(a, dtype=np.float64)
+    a[index] = value
+    return a
+
+
+X_VAL_CASES = {
+    "features": (lambda X: X[:, :2], r"X_val in validation_data: X has 2 features, but \w+ is "
+                                     r"expecting 3"),
+    "nan": (lambda X: _with_value(X, (3, 1), np.nan), r"X_val in validation_data: Input X "
+                                                       r"contains NaN"),
+    "inf": (lambda X: _with_value(X, (3, 1), np.inf), r"X_val in validation_data: Input X "
+                                                       r"contains infinity"),
+    "beyond-float32": (lambda X: _with_value(X, (3, 1), 1e39),
+                       r"X_val in validation_data: Input X contains a value too large for "
+                       r"float32: 1e\+39 at index \(3, 1\)"),
+}
+
+
+@pytest.mark.parametrize("make", ALL_KINDS, ids=KIND_IDS)
+@pytest.mark.parametrize("case", X_VAL_CASES)
+def test_validation_data_x_val_is_checked_naming_it(no_training, make, case):
+    X, y = _small()
+    bad, match = X_VAL_CASES[case]
+    with pytest.raises(ValueError, match="Invalid " + match):
+        make().fit(X, y, validation_data=(bad(X), y))
+
+
+REGRESSOR_Y_VAL_CASES = {
+    "nan": (lambda y: _with_value(y, 3, np.nan), ValueError, r"Input y_val contains NaN"),
+    "inf": (lambda y: _with_value(y, 3, -np.inf), ValueError, r"Input y_val contains infinity"),
+    "beyond-float32": (lambda y: _with_value(y, 3, 1e39), ValueError,
+                       r"Input y_val contains a value too large for float32: 1e\+39 at index 3"
+                       r".*TransformedTargetRegressor"),
+    "beyond-float32-2d": (lambda y: _with_value(np.column_stack([y]), (3, 0), -1e39), ValueError,
+                          r"too large for float32: -1e\+39 at index \(3, 0\)"),
+    "text": (lambda y: np.array(["a"] * len(y)), ValueError, r"could not convert"),
+    "outputs": (lambda y: np.column_stack([y, y]), ValueError,
+                r"y_val has shape \(20, 2\), with 2 output\(s\), but \w+ is fitted on y with 1"),
+    "3d": (lambda y: np.zeros((len(y), 1, 1)), ValueError, r"Found array with dim 3"),
+}
+
+
+@pytest.mark.parametrize("make", ALL_KINDS[1::2], ids=KIND_IDS[1::2])
+@pytest.mark.parametrize("case", REGRESSOR_Y_VAL_CASES)
+def test_regressor_validation_data_y_val_is_checked_naming_it(no_training, make, case):
+    X, y = _small()
+    y = y.astype(np.float64)
+    bad, error, match = REGRESSOR_Y_VAL_CASES[case]
+    with pytest.raises(error, match="Invalid y_val in validation_data: .*" + match):
+        make().fit(X, y, validation_data=(X, bad(y)))
+
+
+CLASSIFIER_Y_VAL_CASES = {
+    "nan": (lambda y: _with_value(y, 3, np.nan), r"Input y_val contains NaN"),
+    "unseen": (lambda y: np.where(np.arange(len(y)) == 3, 7, y),
+               r"y_val contains classes \[7\] that are not among the fitted classes_=\[0, 1\]"),
+    "2d": (lambda y: np.column_stack([y, y]),
+           r"y_val has shape \(20, 2\) but \w+ is fitted on one label per sample"),
+    "3d": (lambda y: y.reshape(-1, 1, 1), r"Found array with dim 3"),
+}
+
+
+@pytest.mark.parametrize("make", ALL_KINDS[0::2], ids=KIND_IDS[0::2])
+@pytest.mark.parametrize("case", CLASSIFIER_Y_VAL_CASES)
+def test_classifier_validation_data_y_val_is_checked_naming_it(no_training, make, case):
+    X, y = _small()
+    bad, match = CLASSIFIER_Y_VAL_CASES[case]
+    with pytest.raises(ValueError, match="Invalid y_val in validation_data: .*" + match):
+        make().fit(X, y, validation_data=(X, bad(y)))
+
+
+@pytest.mark.parametrize("make", ALL_KINDS, ids=KIND_IDS)
+def test_validation_data_column_vector_y_val_reaches_training(no_training, make):
+    X, y = _small()
+    with pytest.raises(AssertionError, match="training started"):
+        make().fit(X, y, validation_data=(X, y.reshape(-1, 1)))
+
+
+def test_onehot_and_multilabel_y_val_must_match_the_fitted_target(no_training):
+    X, y = _small()
+    onehot = np.eye(2)[y]
+    clf = KerasClassifier(_dense_model(2, "softmax"), loss="categorical_crossentropy")
+    with pytest.raises(ValueError, match=r"Invalid y_val in validation_data: .*one-hot"):
+        clf.fit(X, onehot, validation_data=(X, y))
+    multilabel = np.column_stack([y, 1 - y, y])
+    clf = KerasClassifier(_dense_model(3, "sigmoid"), loss="binary_crossentropy")
+    with pytest.raises(ValueError, match=r"y_val has shape \(20, 2\) but \w+ is fitted on a "
+                                         r"multilabel y with 3 labels"):
+        clf.fit(X, multilabel, validation_data=(X, multilabel[:, :2]))
+    with pytest.raises(ValueError, match=r"y_val contains \[2\]; a multilabel indicator"):
+        clf.fit(X, multilabel, validation_data=(X, multilabel * 2))
+
+
+WEIGHT_CASES = {
+    "negative": (lambda w: _with_value(w, 2, -1.0), r"Negative values in data passed to "
+                                                    r"`sample_weight`"),
+    "nan": (lambda w: _with_value(w, 2, np.nan), r"Input sample_weight contains NaN"),
+    "length": (lambda w: w[:5], r"sample_weight.shape == \(5,\), expected \(20,\)"),
+    "zeros": (lambda w: w * 0, r"at least one non-zero number"),
+    "beyond-float32": (lambda w: _with_value(w, 2, 1e39), r"Input sample_weight contains a "
+                                                          r"value too large for float32"),
+}
+
+
+@pytest.mark.parametrize("make", ALL_KINDS, ids=KIND_IDS)
+@pytest.mark.parametrize("case", WEIGHT_CASES)
+def test_validation_data_sample_weight_is_checked_naming_it(no_training, make, case):
+    X, y = _small()
+    bad, match = WEIGHT_CASES[case]
+    with pytest.raises(ValueError, match="Invalid sample_weight in validation_data: .*" + match):
+        make().fit(X, y, validation_data=(X, y, bad(np.ones(20))))
+
+
+@pytest.mark.parametrize("make", ALL_KINDS[2:], ids=KIND_IDS[2:])
+def test_routed_and_partial_fit_validation_data_are_checked(no_training, make):
+    X, y = _small()
+    y_val = _with_value(y, 3, np.nan)
+    with pytest.raises(ValueError, match=r"Invalid y_val in validation_data: .*contains NaN"):
+        make().set_params(fit__validation_data=(X, y_val)).fit(X, y)
+    with pytest.raises(ValueError, match=r"Invalid y_val in validation_data: .*contains NaN"):
+        make().partial_fit(X, y, validation_data=(X, y_val))
+
+
+def test_column_vector_y_val_trains_with_a_categorical_loss():
+    X, y = _small()
+    clf = KerasClassifier(_dense_model(2, "softmax"), loss="categorical_crossentropy",
+                          random_state=0)
+    clf.fit(X, y, validation_data=(X, y.reshape(-1, 1)))
+    assert len(clf.history_["val_loss"]) == 1 and np.isfinite(clf.history_["val_loss"][0])
