@@ -185,6 +185,64 @@ def test_scorer_of_the_other_task_is_refused(table, tmp_path, data, target, scor
     assert not output.exists()
 
 
+@pytest.fixture(scope="module")
+def three_classes(tmp_path_factory) -> Path:
+    """A small table whose target has three text classes."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=60)
+    label = np.array(["low", "mid", "high"])[np.digitize(x, [-0.4, 0.4])]
+    path = tmp_path_factory.mktemp("data") / "three.csv"
+    pd.DataFrame({"x": x, "z": rng.normal(size=60), "label": label}).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("scoring", "allowed"),
+    [
+        ("roc_auc", "roc_auc_ovo, roc_auc_ovo_weighted, roc_auc_ovr, roc_auc_ovr_weighted"),
+        ("f1", "f1_macro, f1_micro, f1_weighted"),
+        ("precision", "precision_macro, precision_micro, precision_weighted"),
+        ("recall", "recall_macro, recall_micro, recall_weighted"),
+        ("jaccard", "jaccard_macro, jaccard_micro, jaccard_weighted"),
+        ("positive_likelihood_ratio", "accuracy, balanced_accuracy, f1_macro, roc_auc_ovr"),
+    ],
+)
+def test_binary_only_scorer_on_a_multiclass_target_is_refused_before_training(
+    three_classes, tmp_path, scoring, allowed
+):
+    output, study = tmp_path / "out", tmp_path / "study.db"
+    result = run_cli("tune", str(three_classes), "--target", "label", "--scoring", scoring,
+                     "--trials", "1", "--cv", "2", "--epochs", "1", "--output", str(output),
+                     "--storage", f"sqlite:///{study}")
+    one_line_error(result, 2, f"--scoring {scoring!r} scores binary targets only but target "
+                              f"column 'label' has 3 classes; use a scorer such as {allowed}")
+    assert not output.exists()
+    assert not study.exists()
+
+
+def test_scorer_that_cannot_score_the_labels_is_refused(table, tmp_path):
+    # f1's positive label is 1, which the yes/no target lacks; scikit-learn says why
+    output = tmp_path / "out"
+    result = run_cli("tune", str(table), "--target", "label", "--scoring", "f1", "--trials",
+                     "1", "--cv", "2", "--epochs", "1", "--output", str(output))
+    one_line_error(result, 2, "--scoring 'f1' cannot score target column 'label' (2 classes): "
+                              "pos_label=1 is not a valid label",
+                   "use a scorer such as f1_macro, f1_micro, f1_weighted")
+    assert not output.exists()
+
+
+def test_scorers_of_any_number_of_classes_pass_the_check():
+    from skkeras.cli._workflow import check_scoring
+
+    three = pd.Series(["low", "mid", "high", "mid"])
+    for scoring in ("roc_auc_ovr", "f1_macro", "average_precision", "neg_brier_score",
+                    "neg_log_loss", "accuracy"):
+        assert check_scoring(scoring, "classification", three, target="label") == scoring
+    binary = pd.Series([0, 1, 1])
+    for scoring in ("roc_auc", "f1", "precision", "positive_likelihood_ratio"):
+        assert check_scoring(scoring, "classification", binary, target="label") == scoring
+
+
 def test_unreachable_storage_leaves_no_output_folder(table, tmp_path):
     output = tmp_path / "out"
     result = run_cli("tune", str(table), "--target", "label", "--output", str(output),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, make_classification
@@ -293,12 +295,20 @@ def test_sample_weight_reaches_only_scorers_that_take_it(cancer):
         received.append(sample_weight)
         return estimator.score(X_test, y_test, sample_weight=sample_weight)
 
+    def keywords(estimator, X_test, y_test, **kwargs):
+        # **kwargs is no sample_weight parameter: GridSearchCV passes nothing to it
+        assert "sample_weight" not in kwargs
+        return estimator.score(X_test, y_test)
+
     folds = list(StratifiedKFold(3).split(X, y))
-    ensemble = KFoldEnsembleClassifier(tree, cv=3, combine="best", scoring=plain)
-    ensemble.fit(X, y, sample_weight=weights)
-    expected = [m.score(X[test], y[test]) for m, (_, test) in zip(ensemble.estimators_, folds,
-                                                                     strict=True)]
-    np.testing.assert_allclose(ensemble.fold_scores_, expected)
+    for scoring in (plain, keywords):
+        ensemble = KFoldEnsembleClassifier(tree, cv=3, combine="best", scoring=scoring)
+        with pytest.warns(UserWarning, match="takes no sample_weight argument, so "
+                          "KFoldEnsembleClassifier scores the held-out folds without"):
+            ensemble.fit(X, y, sample_weight=weights)
+        expected = [m.score(X[test], y[test]) for m, (_, test) in zip(ensemble.estimators_, folds,
+                                                                         strict=True)]
+        np.testing.assert_allclose(ensemble.fold_scores_, expected)
 
     ensemble = KFoldEnsembleClassifier(tree, cv=3, combine="best", scoring=weighted)
     ensemble.fit(X, y, sample_weight=weights)
@@ -307,6 +317,19 @@ def test_sample_weight_reaches_only_scorers_that_take_it(cancer):
     expected = [m.score(X[test], y[test], sample_weight=weights[test])
                 for m, (_, test) in zip(ensemble.estimators_, folds, strict=True)]
     np.testing.assert_allclose(ensemble.fold_scores_, expected)
+
+    # so do string scorers and the estimator's own score (scoring=None), without a warning
+    for scoring in ("accuracy", None):
+        ensemble = KFoldEnsembleClassifier(tree, cv=3, combine="best", scoring=scoring)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)
+            ensemble.fit(X, y, sample_weight=weights)
+        expected = [m.score(X[test], y[test], sample_weight=weights[test])
+                    for m, (_, test) in zip(ensemble.estimators_, folds, strict=True)]
+        np.testing.assert_allclose(ensemble.fold_scores_, expected)
+        unweighted = [m.score(X[test], y[test])
+                      for m, (_, test) in zip(ensemble.estimators_, folds, strict=True)]
+        assert not np.allclose(ensemble.fold_scores_, unweighted)
 
     # a make_scorer scorer of a weighted metric gets them too
     ensemble = KFoldEnsembleClassifier(tree, cv=3, combine="best",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import warnings
 
 import numpy as np
 import optuna
@@ -847,6 +848,121 @@ def _requesting_logistic():
 def _split_scores(search) -> np.ndarray:
     results = search.cv_results_
     return np.array([results[f"split{k}_test_score"][0] for k in range(search.n_splits_)])
+
+
+# ------------------------------------------------------- sample_weight without routing
+def _weight_recorder(seen):
+    """A weighted accuracy that records the weights it got (None when it got none)."""
+
+    def recorded_accuracy(y_true, y_pred, sample_weight=None):
+        seen.append(None if sample_weight is None else np.asarray(sample_weight).copy())
+        return accuracy_score(y_true, y_pred, sample_weight=sample_weight)
+
+    return recorded_accuracy
+
+
+def _unweighted_accuracy(estimator, X_test, y_test):
+    return accuracy_score(y_test, estimator.predict(X_test))
+
+
+def _kwargs_accuracy(estimator, X_test, y_test, **kwargs):
+    # **kwargs is not a sample_weight parameter: GridSearchCV passes it nothing
+    assert "sample_weight" not in kwargs
+    return accuracy_score(y_test, estimator.predict(X_test))
+
+
+def _weighted_callable(estimator, X_test, y_test, sample_weight=None):
+    return accuracy_score(y_test, estimator.predict(X_test), sample_weight=sample_weight)
+
+
+def _grid_and_search(scoring, X, y, w):
+    """GridSearchCV and OptunaSearchCV with one candidate on the same folds, both fitted with
+    ``sample_weight=w`` (routing disabled), and the warnings each gave."""
+    kwargs = dict(cv=StratifiedKFold(3, shuffle=True, random_state=0), scoring=scoring)
+    estimator = LogisticRegression(C=0.01, max_iter=300)
+    fitted, caught = {}, {}
+    for name, search in (
+        ("grid", GridSearchCV(estimator, {"C": [0.01]}, **kwargs)),
+        ("optuna", OptunaSearchCV(estimator, {"C": [0.01]}, n_trials=1, **kwargs)),
+    ):
+        with warnings.catch_warnings(record=True) as records:
+            warnings.simplefilter("always")
+            fitted[name] = search.fit(X, y, sample_weight=w)
+        caught[name] = [str(r.message) for r in records if "sample_weight" in str(r.message)]
+    return fitted["grid"], fitted["optuna"], caught
+
+
+@pytest.mark.parametrize("scoring", ["accuracy", None, "make_scorer", "callable"])
+def test_sample_weight_weights_fold_scores_like_grid_search_without_routing(scoring):
+    X, y, w = _weighted_iris()
+    seen = []
+    if scoring == "make_scorer":
+        scoring = make_scorer(_weight_recorder(seen))
+    elif scoring == "callable":
+        scoring = _weighted_callable
+    grid, search, caught = _grid_and_search(scoring, X, y, w)
+    np.testing.assert_allclose(_split_scores(search), _split_scores(grid))
+    assert search.best_score_ == pytest.approx(grid.best_score_)
+    assert caught == {"grid": [], "optuna": []}
+    # the weights changed the scores: unweighted folds score otherwise
+    folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
+    unweighted = [
+        accuracy_score(y[test], LogisticRegression(C=0.01, max_iter=300)
+                       .fit(X[train], y[train], sample_weight=w[train]).predict(X[test]))
+        for train, test in folds
+    ]
+    assert not np.allclose(_split_scores(search), unweighted)
+    if seen:  # GridSearchCV's 3 folds, then the search's: each got its fold's weights
+        assert len(seen) == 6
+        for got, (_, test) in zip(seen, folds * 2, strict=True):
+            np.testing.assert_array_equal(got, w[test])
+    # the refit is trained with the weights and scored by `score` without them, as by the grid
+    np.testing.assert_allclose(search.best_estimator_.coef_, grid.best_estimator_.coef_)
+    assert search.score(X, y) == pytest.approx(grid.score(X, y))
+
+
+@pytest.mark.parametrize(
+    "scoring",
+    [_unweighted_accuracy, _kwargs_accuracy, make_scorer(lambda t, p: accuracy_score(t, p))],
+)
+def test_scorer_without_sample_weight_gets_none_and_warns_like_grid_search(scoring):
+    X, y, w = _weighted_iris()
+    grid, search, caught = _grid_and_search(scoring, X, y, w)
+    np.testing.assert_allclose(_split_scores(search), _split_scores(grid))
+    assert len(caught["grid"]) == 1
+    (message,) = caught["optuna"]
+    assert "OptunaSearchCV" in message and "takes no sample_weight" in message
+
+
+def test_pipeline_step_sample_weight_does_not_reach_the_scorer_like_grid_search():
+    X, y, w = _weighted_iris()
+    seen = []
+    kwargs = dict(cv=3, scoring=make_scorer(_weight_recorder(seen)))
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(C=0.01, max_iter=300))
+    grid = GridSearchCV(pipe, {"logisticregression__C": [0.01]}, **kwargs)
+    search = OptunaSearchCV(pipe, {"logisticregression__C": [0.01]}, n_trials=1, **kwargs)
+    for fitted in (grid, search):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # nothing to warn about: fit got no sample_weight
+            fitted.fit(X, y, logisticregression__sample_weight=w)
+    assert len(seen) == 6 and all(got is None for got in seen)
+    np.testing.assert_allclose(_split_scores(search), _split_scores(grid))
+
+
+def test_sample_weight_reaches_the_per_epoch_pruning_scores_without_routing(iris):
+    X, y = iris
+    w = np.linspace(0.5, 2.0, len(y))
+    seen = []
+    cv = StratifiedKFold(2, shuffle=True, random_state=0)
+    OptunaSearchCV(
+        KerasMLPClassifier((5,), epochs=2, random_state=0), {"batch_size": [32]}, n_trials=1,
+        cv=cv, scoring=make_scorer(_weight_recorder(seen)), pruner="median", refit=False,
+    ).fit(X, y, sample_weight=w)
+    test_weights = [w[test] for _, test in cv.split(X, y)]
+    # each fold scored after each of its 2 epochs, then once at its end
+    assert len(seen) == 6
+    for got in seen:
+        assert any(got is not None and np.array_equal(got, t) for t in test_weights)
 
 
 def test_routing_sends_sample_weight_to_estimator_and_scorer_like_grid_search():

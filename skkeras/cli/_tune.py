@@ -37,7 +37,7 @@ def run_tune(args: argparse.Namespace) -> int:
     """Run ``skkeras tune``; returns the exit code."""
     progress = Progress(args.quiet)
     X, y, task, dropped = _load(args)
-    scoring = _workflow.check_scoring(args.scoring, task)
+    scoring = _workflow.check_scoring(args.scoring, task, y, target=args.target)
     if args.storage:  # checked before the output folder exists, so a failure leaves none
         _storage.check_storage(args.storage)
     output = _workflow.prepare_output(args.output)

@@ -49,14 +49,15 @@ def prepare_output(path: str) -> Path:
     return directory
 
 
-def check_scoring(name: str | None, task: str) -> str:
-    """The scorer name (``accuracy`` or ``r2`` by default), refused early when unknown."""
+def check_scoring(name: str | None, task: str, y, *, target: str) -> str:
+    """The scorer name (``accuracy`` or ``r2`` by default), refused early when unknown, of the
+    other task, or unable to score the classes of ``y`` (the target column ``target``)."""
     from sklearn.metrics import get_scorer_names
 
     if name is None:
         return "accuracy" if task == "classification" else "r2"
-    examples = "accuracy, balanced_accuracy, f1_macro, roc_auc" if task == (
-        "classification") else "r2, neg_mean_absolute_error, neg_root_mean_squared_error"
+    classes = _classes(y) if task == "classification" else None
+    examples = _examples(classes)
     if name not in get_scorer_names():
         raise CLIError(
             f"unknown --scoring {name!r}; use a scikit-learn scorer name such as {examples}",
@@ -69,7 +70,72 @@ def check_scoring(name: str | None, task: str) -> str:
             f"a {task} scorer such as {examples}",
             EXIT_USAGE,
         )
+    if classes is not None:
+        _check_scores_classes(name, classes, target)
     return name
+
+
+#: Classification scorers the error messages suggest, those that can score the target's classes.
+_CLASSIFICATION_EXAMPLES = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "roc_auc_ovr")
+_REGRESSION_EXAMPLES = "r2, neg_mean_absolute_error, neg_root_mean_squared_error"
+
+
+def _classes(y):
+    """The distinct labels of a classification target, as the search sees them."""
+    import numpy as np
+
+    return np.unique(np.asarray(y))
+
+
+def _examples(classes) -> str:
+    if classes is None:
+        return _REGRESSION_EXAMPLES
+    usable = [name for name in _CLASSIFICATION_EXAMPLES if _scoring_failure(name, classes) is None]
+    return ", ".join(usable[:4])
+
+
+def _check_scores_classes(name: str, classes, target: str) -> None:
+    """Refuse a scorer that raises on these classes (``roc_auc``, ``f1``... on a multiclass
+    target), naming the scorers of its family that can score them."""
+    from sklearn.metrics import get_scorer_names
+
+    failure = _scoring_failure(name, classes)
+    if failure is None:
+        return
+    import numpy as np
+
+    n_classes = len(classes)
+    if n_classes > 2 and _scoring_failure(name, np.array([0, 1])) is None:
+        problem = f"scores binary targets only but target column {target!r} has {n_classes} classes"
+    else:
+        reason = failure.splitlines()[0].rstrip(".")
+        problem = f"cannot score target column {target!r} ({n_classes} classes): {reason}"
+    family = [
+        other for other in sorted(get_scorer_names())
+        if other.startswith(f"{name}_") and _scoring_failure(other, classes) is None
+    ]
+    allowed = ", ".join(family) if family else _examples(classes)
+    raise CLIError(f"--scoring {name!r} {problem}; use a scorer such as {allowed}", EXIT_USAGE)
+
+
+def _scoring_failure(name: str, classes) -> str | None:
+    """Why scikit-learn's scorer ``name`` raises on a target of ``classes`` (``None`` when it
+    does not): it scores a prior-predicting ``DummyClassifier`` on one row per class."""
+    import warnings
+
+    import numpy as np
+    from sklearn.dummy import DummyClassifier
+    from sklearn.metrics import get_scorer
+
+    X = np.zeros((len(classes), 1))
+    dummy = DummyClassifier(strategy="prior").fit(X, classes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # undefined-metric warnings of a constant prediction
+        try:
+            get_scorer(name)(dummy, X, classes)
+        except (ValueError, TypeError) as error:
+            return str(error) or type(error).__name__
+    return None
 
 
 def _scores_regression(name: str) -> bool:

@@ -8,7 +8,6 @@ model on all the data for the epochs the folds needed.
 from __future__ import annotations
 
 import copy
-import inspect
 from numbers import Integral
 from typing import Any
 
@@ -22,7 +21,6 @@ from sklearn.base import (
     is_classifier,
 )
 from sklearn.metrics import check_scoring, get_scorer_names
-from sklearn.metrics._scorer import _BaseScorer, _PassthroughScorer
 from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing, check_random_state, get_tags, indexable
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -36,6 +34,7 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
+from .._scoring import unrouted_score_params
 from .._steps import fit_with_validation, fitted_epochs, keras_step, set_keras_params
 
 _MAX_SEED = 2**31 - 1
@@ -85,8 +84,11 @@ class _BaseKFoldEnsemble(MetaEstimatorMixin, BaseEstimator):
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights, used for training, early stopping and the fold scores (they
-            reach ``scoring`` when it takes a ``sample_weight`` argument: a scorer made by
-            ``make_scorer`` from a metric that accepts them, or a callable with that parameter).
+            reach ``scoring`` when it takes a ``sample_weight`` argument, as in
+            ``GridSearchCV``: a scorer made by ``make_scorer`` from a metric that accepts them,
+            a string scorer of such a metric, the estimator's ``score`` when it has that
+            parameter, or a callable with that parameter; otherwise a ``UserWarning`` says the
+            fold scores are unweighted).
         groups : array-like of shape (n_samples,), default=None
             Group labels for a group-aware ``cv`` (``GroupKFold``, ``LeaveOneGroupOut``...),
             as in ``cross_val_score``.
@@ -106,8 +108,11 @@ class _BaseKFoldEnsemble(MetaEstimatorMixin, BaseEstimator):
         splits = list(cv.split(X, y, groups))
         seeds = self._member_seeds(len(splits) + 1)
         scorer = check_scoring(self.estimator, scoring=self.scoring)
+        weigh_scores = bool(unrouted_score_params(scorer, sample_weight, owner=type(self).__name__))
         folds = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_fold)(self._member(seed), X, y, sample_weight, train, test, scorer)
+            delayed(_fit_fold)(
+                self._member(seed), X, y, sample_weight, train, test, scorer, weigh_scores
+            )
             for seed, (train, test) in zip(seeds, splits, strict=False)
         )
         self.estimators_ = [estimator for estimator, _, _ in folds]
@@ -195,8 +200,10 @@ class _BaseKFoldEnsemble(MetaEstimatorMixin, BaseEstimator):
         return tags
 
 
-def _fit_fold(estimator, X, y, sample_weight, train, test, scorer):
+def _fit_fold(estimator, X, y, sample_weight, train, test, scorer, weigh_scores):
     """Train on ``train``, early-stopping on ``test``; return the model, its score and epochs.
+
+    ``weigh_scores`` says whether the score gets the held-out ``sample_weight``.
 
     A classifier early-stops only on the held-out rows whose class its training part has (a
     network refuses labels it was not trained on); with none, it trains without early stopping.
@@ -216,9 +223,7 @@ def _fit_fold(estimator, X, y, sample_weight, train, test, scorer):
         sample_weight=train_weight,
         validation=validation,
     )
-    score_kwargs = {}
-    if test_weight is not None and _scorer_accepts_sample_weight(scorer, estimator):
-        score_kwargs["sample_weight"] = test_weight
+    score_kwargs = {"sample_weight": test_weight} if weigh_scores else {}
     score = scorer(estimator, X_test, y_test, **score_kwargs)
     return estimator, float(score), fitted_epochs(estimator)
 
@@ -236,23 +241,6 @@ def _validation_part(estimator, X_test, y_test, test_weight, y_train) -> tuple |
     if test_weight is None:
         return (X_test, y_test)
     return (X_test, y_test, test_weight[keep])
-
-
-def _scorer_accepts_sample_weight(scorer, estimator) -> bool:
-    """Whether ``scorer`` can take ``sample_weight`` (a plain callable may not)."""
-    if isinstance(scorer, _PassthroughScorer):
-        target = getattr(estimator, "score", None)
-    elif isinstance(scorer, _BaseScorer):
-        target = scorer._score_func
-    else:
-        target = scorer
-    try:
-        parameters = inspect.signature(target).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(
-        p.name == "sample_weight" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters
-    )
 
 
 _PARAMS_DOC = """

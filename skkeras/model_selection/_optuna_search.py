@@ -32,6 +32,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from .._scoring import unrouted_score_params
 from ._objective import (
     EPOCHS,
     ERROR,
@@ -268,7 +269,10 @@ default=None
             Group labels for a group-aware ``cv``.
         **fit_params : dict
             Passed to the estimator's ``fit``; per-sample arrays (``sample_weight``) are split
-            with the folds. With metadata routing enabled
+            with the folds. ``sample_weight`` also weights the folds' scores (per-epoch pruning
+            scores included) when the scorer takes a ``sample_weight`` argument, as in
+            ``GridSearchCV``; otherwise a ``UserWarning`` says they are unweighted. The refit
+            is not scored. With metadata routing enabled
             (``sklearn.set_config(enable_metadata_routing=True)``), each one goes where it is
             requested instead, as in ``GridSearchCV``: to the estimator's ``fit`` (in the folds
             and the refit), to the scorer (in the folds' scores, per-epoch pruning scores
@@ -329,11 +333,15 @@ default=None
         """``fit``'s metadata for the estimator's fit, the scorer and the splitter.
 
         With metadata routing enabled, as requested by each of them (like ``GridSearchCV``);
-        otherwise every parameter goes to the estimator's ``fit`` and ``groups`` to the
-        splitter.
+        otherwise, as ``GridSearchCV`` does then, every parameter goes to the estimator's
+        ``fit``, ``sample_weight`` also to the scorer when it takes one (with a warning when it
+        does not), and ``groups`` to the splitter.
         """
         if not _routing_enabled():
-            return params, {}, {"groups": groups}
+            score_params = unrouted_score_params(
+                self._get_scorer(), params.get("sample_weight"), owner=type(self).__name__
+            )
+            return params, score_params, {"groups": groups}
         if groups is not None:
             params = {**params, "groups": groups}
         routed = process_routing(self, "fit", **params)
