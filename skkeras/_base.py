@@ -6,7 +6,7 @@ subclasses provide the target handling (classifier or regressor) and ``_build_ke
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from functools import cache
 from numbers import Integral, Real
 from typing import Any
@@ -97,8 +97,10 @@ class BaseKerasEstimator(BaseEstimator):
     #: Whether X may have more than two dimensions (sequences, images).
     _allow_nd = True
     #: Private fitted attributes that :func:`skkeras.save` stores: the learning rate a fresh
-    #: optimizer made by a warm fit started with (where continued schedules count from).
-    _persisted_private_attributes = ("_optimizer_base_rate",)
+    #: optimizer made by a warm fit started with (where continued schedules count from), and
+    #: what continued training compares with (the parameters the network was built and compiled
+    #: with, and whether its builder compiled it); see ``_check_continued_params``.
+    _persisted_private_attributes = ("_optimizer_base_rate", "_built_with", "_compiled_by_builder")
     #: Whether, without early stopping, training stops when the training loss plateaus
     #: (scikit-learn's MLP behaviour) instead of always running ``epochs``.
     _stop_on_training_loss = False
@@ -271,8 +273,11 @@ class BaseKerasEstimator(BaseEstimator):
         """Build ``model_`` from the trained state; with ``fresh_optimizer``, compiled from the
         current parameters and given only the trained weights (not the optimizer's state)."""
         trained = self.__dict__["_trained_state"]
+        built = self.__dict__.get("_built_with") or {"network": {}, "compile": {}}
+        # the network the state was trained with, whatever the parameters were set to since
+        recorded = {**built["network"], **({} if fresh_optimizer else built["compile"])}
         try:
-            with seeded(trained.seed):
+            with seeded(trained.seed), _parameters_as(self, recorded):
                 model = self._make_model(None, trained.n_train_steps)
             _fastpath.load_state(model, trained.values, with_optimizer=not fresh_optimizer)
         except AttributeError as error:  # would read as "no attribute model_" from __getattr__
@@ -518,7 +523,10 @@ class BaseKerasEstimator(BaseEstimator):
         compile parameters changed (the network then gets a fresh optimizer made from them)."""
         built = self.__dict__.get("_built_with")
         current = self._build_params()
-        if built is None:  # a loaded estimator: assume it was built with its parameters
+        if built is None:
+            # A file saved by skkeras before format version 2 has no build record: assume the
+            # network was built with the current parameters (changes made before saving, or
+            # after loading, go unnoticed), as those versions did.
             self._built_with = current
             return False
         changed = _changes(built["network"], current["network"])
@@ -708,6 +716,23 @@ class BaseKerasEstimator(BaseEstimator):
         tags.input_tags.three_d_array = self._allow_nd
         tags.target_tags.multi_output = True
         return tags
+
+
+@contextmanager
+def _parameters_as(estimator, values: dict[str, Any]):
+    """``estimator``'s parameters set to ``values`` for the duration of the block."""
+    missing = object()
+    previous = {key: estimator.__dict__.get(key, missing) for key in values}
+    try:
+        for key, value in values.items():
+            setattr(estimator, key, value)
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is missing:
+                estimator.__dict__.pop(key, None)
+            else:
+                setattr(estimator, key, value)
 
 
 @cache
