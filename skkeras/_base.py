@@ -220,6 +220,51 @@ class BaseKerasEstimator(BaseEstimator):
         fit_params.pop("epochs", None)  # a routed fit__epochs sets fit's epochs
         return self._fit(X, y, sample_weight, fit_params, 1, not self._is_fitted())
 
+    @property
+    def initialized_(self) -> bool:
+        """Whether the estimator has a network (built by :meth:`initialize` or ``fit``)."""
+        return self._is_fitted()
+
+    def initialize(self, X, y=None) -> BaseKerasEstimator:
+        """Build (and compile) the network and set the fitted attributes, without training.
+
+        As scikeras's ``initialize``: ``predict`` works right after, with the untrained network
+        (for a wrapper given a pretrained ``keras.Model`` as ``model=``, with a copy of its
+        weights). A later ``fit`` builds a new network, unless ``warm_start=True``: it then
+        trains this one (``partial_fit`` too).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+            Samples of the input the network will get (for ``n_features_in_``, ``X_shape_``).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets (for the classes of a classifier, the number of outputs of a regressor);
+            required, unlike scikeras's ``BaseWrapper.initialize``.
+
+        Returns
+        -------
+        self : object
+            The estimator, ready to predict.
+        """
+        self._validate_params()
+        self._check_params()
+        X, y = self._check_fit_data(X, y, reset=True)
+        self.target_ = self._fit_target(y)
+        self.X_shape_ = tuple(X.shape)
+        self.history_ = {}
+        for stale in ("model_", "_trained_state", "_optimizer_base_rate", "best_epoch_"):
+            self.__dict__.pop(stale, None)
+        seed = resolve_seed(self.random_state)
+        distribution = _distribution_scope(getattr(self, "distribution", None))
+        with fit_seed(seed), distribution, seeded(seed):
+            model = self._make_model(X, 1)
+            facts = self._model_facts(model, X)
+        self._built_with = self._build_params()
+        self._apply_model_facts(facts)
+        self.model_ = model
+        self.n_iter_ = 0
+        return self
+
     def _merged_fit_params(self, fit_params: dict) -> dict:
         """The routed ``fit__*`` parameters updated with those given to ``fit``, the values
         that override the estimator's own (:data:`_FIT_OVERRIDES`) checked."""
