@@ -6,7 +6,7 @@ subclasses provide the target handling (classifier or regressor) and ``_build_ke
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from functools import cache
 from numbers import Integral, Real
 from typing import Any
@@ -97,8 +97,10 @@ class BaseKerasEstimator(BaseEstimator):
     #: Whether X may have more than two dimensions (sequences, images).
     _allow_nd = True
     #: Private fitted attributes that :func:`skkeras.save` stores: the learning rate a fresh
-    #: optimizer made by a warm fit started with (where continued schedules count from).
-    _persisted_private_attributes = ("_optimizer_base_rate",)
+    #: optimizer made by a warm fit started with (where continued schedules count from), and
+    #: what continued training compares with (the parameters the network was built and compiled
+    #: with, and whether its builder compiled it); see ``_check_continued_params``.
+    _persisted_private_attributes = ("_optimizer_base_rate", "_built_with", "_compiled_by_builder")
     #: Whether, without early stopping, training stops when the training loss plateaus
     #: (scikit-learn's MLP behaviour) instead of always running ``epochs``.
     _stop_on_training_loss = False
@@ -220,6 +222,51 @@ class BaseKerasEstimator(BaseEstimator):
         fit_params.pop("epochs", None)  # a routed fit__epochs sets fit's epochs
         return self._fit(X, y, sample_weight, fit_params, 1, not self._is_fitted())
 
+    @property
+    def initialized_(self) -> bool:
+        """Whether the estimator has a network (built by :meth:`initialize` or ``fit``)."""
+        return self._is_fitted()
+
+    def initialize(self, X, y=None) -> BaseKerasEstimator:
+        """Build (and compile) the network and set the fitted attributes, without training.
+
+        As scikeras's ``initialize``: ``predict`` works right after, with the untrained network
+        (for a wrapper given a pretrained ``keras.Model`` as ``model=``, with a copy of its
+        weights). A later ``fit`` builds a new network, unless ``warm_start=True``: it then
+        trains this one (``partial_fit`` too).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+            Samples of the input the network will get (for ``n_features_in_``, ``X_shape_``).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets (for the classes of a classifier, the number of outputs of a regressor);
+            required, unlike scikeras's ``BaseWrapper.initialize``.
+
+        Returns
+        -------
+        self : object
+            The estimator, ready to predict.
+        """
+        self._validate_params()
+        self._check_params()
+        X, y = self._check_fit_data(X, y, reset=True)
+        self.target_ = self._fit_target(y)
+        self.X_shape_ = tuple(X.shape)
+        self.history_ = {}
+        for stale in ("model_", "_trained_state", "_optimizer_base_rate", "best_epoch_"):
+            self.__dict__.pop(stale, None)
+        seed = resolve_seed(self.random_state)
+        distribution = _distribution_scope(getattr(self, "distribution", None))
+        with fit_seed(seed), distribution, seeded(seed):
+            model = self._make_model(X, 1)
+            facts = self._model_facts(model, X)
+        self._built_with = self._build_params()
+        self._apply_model_facts(facts)
+        self.model_ = model
+        self.n_iter_ = 0
+        return self
+
     def _merged_fit_params(self, fit_params: dict) -> dict:
         """The routed ``fit__*`` parameters updated with those given to ``fit``, the values
         that override the estimator's own (:data:`_FIT_OVERRIDES`) checked."""
@@ -273,8 +320,11 @@ class BaseKerasEstimator(BaseEstimator):
         """Build ``model_`` from the trained state; with ``fresh_optimizer``, compiled from the
         current parameters and given only the trained weights (not the optimizer's state)."""
         trained = self.__dict__["_trained_state"]
+        built = self.__dict__.get("_built_with") or {"network": {}, "compile": {}}
+        # the network the state was trained with, whatever the parameters were set to since
+        recorded = {**built["network"], **({} if fresh_optimizer else built["compile"])}
         try:
-            with seeded(trained.seed):
+            with seeded(trained.seed), _parameters_as(self, recorded):
                 model = self._make_model(None, trained.n_train_steps)
             _fastpath.load_state(model, trained.values, with_optimizer=not fresh_optimizer)
         except AttributeError as error:  # would read as "no attribute model_" from __getattr__
@@ -512,7 +562,10 @@ class BaseKerasEstimator(BaseEstimator):
         compile parameters changed (the network then gets a fresh optimizer made from them)."""
         built = self.__dict__.get("_built_with")
         current = self._build_params()
-        if built is None:  # a loaded estimator: assume it was built with its parameters
+        if built is None:
+            # A file saved by skkeras before format version 2 has no build record: assume the
+            # network was built with the current parameters (changes made before saving, or
+            # after loading, go unnoticed), as those versions did.
             self._built_with = current
             return False
         changed = _changes(built["network"], current["network"])
@@ -702,6 +755,23 @@ class BaseKerasEstimator(BaseEstimator):
         tags.input_tags.three_d_array = self._allow_nd
         tags.target_tags.multi_output = True
         return tags
+
+
+@contextmanager
+def _parameters_as(estimator, values: dict[str, Any]):
+    """``estimator``'s parameters set to ``values`` for the duration of the block."""
+    missing = object()
+    previous = {key: estimator.__dict__.get(key, missing) for key in values}
+    try:
+        for key, value in values.items():
+            setattr(estimator, key, value)
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is missing:
+                estimator.__dict__.pop(key, None)
+            else:
+                setattr(estimator, key, value)
 
 
 @cache

@@ -17,6 +17,43 @@ _TRAINING_PREFIXES = frozenset({"fit", "predict", "callbacks"})
 _COMPILE_PARAMS = frozenset({"optimizer", "learning_rate", "momentum", "metrics", "compile"})
 
 
+class UnsavedValue:
+    """A recorded build parameter that could not be saved (a lambda builder replaced by None
+    before saving, say): it equals nothing, so a continued fit after loading reports the
+    parameter as changed, as it would have before saving."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+
+    def __eq__(self, other) -> bool:
+        return False
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"<unsaved {self.kind}>"
+
+
+class SavedReference:
+    """A recorded class or function, kept by import path without importing it (the loaded build
+    record is only compared with): it equals the object with that import path."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, SavedReference):
+            return other.path == self.path
+        from ._references import public_path
+
+        return public_path(other) == self.path
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return self.path.replace(":", ".")
+
+
 def _snapshot(value):
     """``value`` as kept to compare with later: containers copied (they may be changed in
     place), other objects by reference."""

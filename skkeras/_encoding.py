@@ -20,6 +20,12 @@ The mechanism is generic: an estimator is stored as its class (by public import 
 Anything else is refused when saving, with the location of the value in the error message.
 Private attributes (``_name``) are not stored unless a class lists them in
 ``_persisted_private_attributes``; they are caches that estimators rebuild on demand.
+
+One of those is special: the build record (``_built_with``, what continued training compares
+the current parameters with). Each of its entries is stored as a mark when it equals the
+estimator's parameter (and is loaded as that parameter), else encoded as above, with classes
+and functions kept by import path only (the record is compared with, never called), or marked
+unsaved when it cannot be encoded (its parameter was set, before saving, to a value that can).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import zipfile
 
 import numpy as np
 
+from ._continued import SavedReference, UnsavedValue, _same, _snapshot
 from ._keras import import_keras
 from ._references import (
     IDENTIFIER,
@@ -50,6 +57,8 @@ from ._references import (
 )
 
 TYPE_KEY = "__type__"
+#: The private attribute holding the parameters a network was built and compiled with.
+BUILD_RECORD = "_built_with"
 
 
 # ---------------------------------------------------------------------------- encoding
@@ -178,12 +187,46 @@ class Encoder:
             for key, item in vars(value).items()
             if key not in params and is_state_name(type(value), key)
         }
+        # parameters first: a value that cannot be saved is reported as the parameter it is
+        encoded_params = {
+            key: self.encode(item, f"{where}.{key}") for key, item in params.items()
+        }
+        encoded_state = {
+            key: self._build_record(item, params, f"{where}.{key}") if key == BUILD_RECORD
+            else self.encode(item, f"{where}.{key}")
+            for key, item in state.items()
+        }
         return {
             TYPE_KEY: "estimator",
             "class": path,
-            "params": {key: self.encode(item, f"{where}.{key}") for key, item in params.items()},
-            "state": {key: self.encode(item, f"{where}.{key}") for key, item in state.items()},
+            "params": encoded_params,
+            "state": encoded_state,
         }
+
+    def _build_record(self, record: dict, params: dict, where: str):
+        """The build record: ``{group: {key: entry}}``, each entry ``{"same": true}`` (equal
+        to the parameter ``key``), ``{"value": node}`` or ``{"unsaved": type name}``."""
+        groups = {}
+        for group, values in record.items():
+            groups[group] = {
+                key: {"same": True} if key in params and _same(recorded, params[key])
+                else self._recorded_value(recorded, f"{where}[{key!r}]")
+                for key, recorded in values.items()
+            }
+        return {TYPE_KEY: "build_record", "groups": groups}
+
+    def _recorded_value(self, value, where: str) -> dict:
+        if isinstance(value, UnsavedValue):
+            return {"unsaved": value.kind}
+        if isinstance(value, SavedReference):
+            return {"value": {TYPE_KEY: "reference", "path": value.path}}
+        members = list(self.members)
+        try:
+            return {"value": self.encode(value, where)}
+        except TypeError:
+            for name in set(self.members) - set(members):  # parts of it already added
+                del self.members[name]
+            return {"unsaved": type(value).__qualname__}
 
     def _dataclass(self, value, where: str):
         fields = {
@@ -345,6 +388,8 @@ class Decoder:
         self.safe_mode = safe_mode
         #: References that were not trusted and were replaced by None.
         self.dropped: list[tuple[str, str]] = []
+        #: Whether references are decoded as :class:`SavedReference` (nothing imported).
+        self._references_by_path = False
 
     def decode(self, node, where: str):
         if isinstance(node, list):
@@ -471,11 +516,56 @@ class Decoder:
         for key in node["state"]:
             if not is_state_name(cls, key) or key in declared:
                 raise ValueError(f"{where}: {key!r} is not a fitted attribute name.")
-        params = {key: self.decode(item, f"{where}.{key}") for key, item in node["params"].items()}
+        params, dropped = {}, set()
+        for key, item in node["params"].items():
+            count = len(self.dropped)
+            params[key] = self.decode(item, f"{where}.{key}")
+            if len(self.dropped) > count:
+                dropped.add(key)
         estimator = cls(**params)
-        state = {key: self.decode(item, f"{where}.{key}") for key, item in node["state"].items()}
+        state = {
+            key: self._decode_build_record(item, f"{where}.{key}", params, node["params"], dropped)
+            if key == BUILD_RECORD else self.decode(item, f"{where}.{key}")
+            for key, item in node["state"].items()
+        }
         vars(estimator).update(state)
         return estimator
+
+    def _decode_build_record(self, node, where, params, param_nodes, dropped) -> dict:
+        """The build record (see :meth:`Encoder._build_record`); an entry marked as equal to
+        a parameter that was not trusted (loaded as None) keeps its import path instead."""
+        kind, groups = (node.get(TYPE_KEY), node.get("groups")) if isinstance(node, dict) else (
+            None, None)
+        if kind != "build_record" or not isinstance(groups, dict) or set(groups) != {
+            "network", "compile"
+        }:
+            raise ValueError(f"{where}: the build record is corrupted.")
+        record = {}
+        for group, entries in groups.items():
+            record[group] = {}
+            for key, entry in entries.items():
+                at = f"{where}[{key!r}]"
+                if not isinstance(entry, dict):
+                    raise ValueError(f"{at}: the build record entry is corrupted.")
+                if entry.get("same") is True and key in params:
+                    value = (self._recorded(param_nodes[key], at) if key in dropped
+                             else _snapshot(params[key]))
+                elif "value" in entry:
+                    value = self._recorded(entry["value"], at)
+                elif isinstance(entry.get("unsaved"), str):
+                    value = UnsavedValue(entry["unsaved"])
+                else:
+                    raise ValueError(f"{at}: the build record entry is corrupted.")
+                record[group][key] = value
+        return record
+
+    def _recorded(self, node, where: str):
+        """A recorded value, its classes and functions kept by import path (never imported)."""
+        self._references_by_path = True
+        try:
+            return self.decode(node, where)
+        finally:
+            self._references_by_path = False
 
     def _allowed_class(self, path: str, where: str):
         from sklearn.base import BaseEstimator
@@ -508,6 +598,8 @@ class Decoder:
 
     def _decode_reference(self, node, where):
         path = node["path"]
+        if self._references_by_path:
+            return SavedReference(path)
         if not is_trusted_reference(path, self.trusted):
             self.dropped.append((where, dotted(path)))
             return None

@@ -28,7 +28,10 @@ from ._encoding import Decoder, Encoder, dotted, public_path
 from ._keras import import_keras
 
 FORMAT_NAME = "skkeras-estimator"
-FORMAT_VERSION = 1
+#: 2: estimators store their build record (``_built_with``, ``_compiled_by_builder``), which
+#: version 1 readers would refuse. Version 1 files load (continued training then compares with
+#: the parameters as loaded, see ``BaseKerasEstimator._check_continued_params``).
+FORMAT_VERSION = 2
 MANIFEST = "skkeras.json"
 
 

@@ -135,7 +135,8 @@ def is_trusted_reference(path: str, trusted: frozenset[str]) -> bool:
 
 def is_state_name(cls, name: str) -> bool:
     """Fitted attributes that are stored: public ``name_`` ones and the listed private ones."""
-    if name in getattr(cls, "_persisted_private_attributes", ()):
+    # listed by any class of the hierarchy (a subclass's own list does not drop the base's)
+    if any(name in vars(klass).get("_persisted_private_attributes", ()) for klass in cls.__mro__):
         return True
     return bool(IDENTIFIER.match(name)) and name.endswith("_")
 

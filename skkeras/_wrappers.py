@@ -12,11 +12,11 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError, Opt
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import _as_numpy, _distribution_scope
+from ._base import _as_numpy
 from ._classifier import KerasClassifierBase
 from ._compile import make_loss, make_metrics, make_optimizer
 from ._data import check_predict_data
-from ._keras import fit_seed, import_keras, resolve_seed, seeded
+from ._keras import import_keras
 from ._param_checks import _predict_batch_size, _rows_per_batch, rows_per_prediction_call
 from ._ready_made import CLASS_WEIGHT_DOC
 from ._regressor import KerasRegressorBase
@@ -73,51 +73,9 @@ class _WrapperMixin:
         return None
 
     @property
-    def initialized_(self) -> bool:
-        """Whether the estimator has a network (built by :meth:`initialize` or ``fit``)."""
-        return self._is_fitted()
-
-    @property
     def current_epoch(self) -> int:
         """The number of epochs trained so far (``len(history_["loss"])``; 0 before ``fit``)."""
         return len(self.__dict__.get("history_", {}).get("loss", []))
-
-    def initialize(self, X, y=None):
-        """Build (and compile) the network and set the fitted attributes, without training.
-
-        For a network that is used as it is, e.g. a pretrained ``keras.Model`` passed as
-        ``model=`` (its weights are copied): ``predict`` works right after. ``fit`` does this
-        itself; call ``fit`` (not ``initialize`` then ``fit``) to train.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
-            Samples of the input the network will get (for ``n_features_in_``, ``X_shape_``).
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets (for the classes of a classifier, the number of outputs of a regressor);
-            required, unlike scikeras's ``BaseWrapper.initialize``.
-
-        Returns
-        -------
-        self : object
-            The estimator, ready to predict.
-        """
-        self._validate_params()
-        self._check_params()
-        X, y = self._check_fit_data(X, y, reset=True)
-        self.target_ = self._fit_target(y)
-        self.X_shape_ = tuple(X.shape)
-        self.history_ = {}
-        self.__dict__.pop("model_", None)
-        seed = resolve_seed(self.random_state)
-        with fit_seed(seed), _distribution_scope(self.distribution), seeded(seed):
-            model = self._make_model(X, 1)
-            facts = self._model_facts(model, X)
-        self._built_with = self._build_params()
-        self._apply_model_facts(facts)
-        self.model_ = model
-        self.n_iter_ = 0
-        return self
 
     def score(self, X, y, sample_weight=None) -> float:
         """The score of :meth:`predict` on ``X`` against ``y``: accuracy for a classifier,

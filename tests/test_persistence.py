@@ -778,3 +778,220 @@ def test_loaded_estimator_continues_its_step_decay_schedule(diabetes, tmp_path):
     reg.set_params(learning_rate=0.2, epochs=1).fit(X, y)
     loaded = skkeras.load(skkeras.save(reg, tmp_path / "decay.skkeras")).fit(X, y)
     np.testing.assert_allclose(loaded.history_["learning_rate"][3:], [0.1, 0.05], rtol=1e-6)
+
+
+# ---------------------------------------------------------------- continued training after load
+def build_compiled_regressor(meta, compile_kwargs):
+    """A builder that compiles the model itself (its optimizer parameters define the network)."""
+    model = build_regressor(meta)
+    model.compile(loss="mse", optimizer=compile_kwargs["optimizer"])
+    return model
+
+
+def _images():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(24, 6, 6, 1)).astype("float32")
+    return X, np.where(X.mean(axis=(1, 2, 3)) > 0, "a", "b")
+
+
+def _sequences():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(24, 5, 1)).astype("float32")
+    return X, X[:, -1, 0] - X[:, 0, 0]
+
+
+def _tabular(kind):
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)[::5]
+    return X, (y[::5] > 0 if kind == "classifier" else X[:, 0] * 2 + X[:, 1])
+
+
+CONTINUED = {  # estimator, data, a changed network parameter, the change as the error shows it
+    "mlp_classifier": (lambda: KerasMLPClassifier((4,)), lambda: _tabular("classifier"),
+                       {"hidden_layer_sizes": (7,)}, r"hidden_layer_sizes: \(4,\) -> \(7,\)"),
+    "mlp_regressor": (lambda: KerasMLPRegressor((4,)), lambda: _tabular("regressor"),
+                      {"dropout": 0.5}, r"dropout: 0\.0 -> 0\.5"),
+    "wrapper_classifier": (lambda: KerasClassifier(build_classifier, hidden=4),
+                           lambda: _tabular("classifier"), {"hidden": 8}, r"hidden: 4 -> 8"),
+    "wrapper_regressor": (lambda: KerasRegressor(build_regressor), lambda: _tabular("regressor"),
+                          {"model": build_sequence_regressor},
+                          r"model: .*build_regressor.* -> <function build_sequence"),
+    "cnn_classifier": (lambda: skkeras.KerasCNNClassifier((2,), convs_per_block=1,
+                                                          dense_units=()),
+                       _images, {"filters": (3,)}, r"filters: \(2,\) -> \(3,\)"),
+    "lstm_regressor": (lambda: skkeras.KerasLSTMRegressor(units=2), _sequences, {"units": 3},
+                       r"units: 2 -> 3"),
+}
+TRUSTED_BUILDERS = [build_classifier, build_regressor, build_sequence_regressor,
+                    build_compiled_regressor]
+
+
+def _fitted_for_continuing(name):
+    make, data, _, _ = CONTINUED[name]
+    X, y = data()
+    return make().set_params(epochs=1, random_state=0).fit(X, y), X, y
+
+
+def _reloaded(estimator, path):
+    return skkeras.load(skkeras.save(estimator, path), trusted=TRUSTED_BUILDERS)
+
+
+@pytest.mark.parametrize("name", list(CONTINUED))
+@pytest.mark.parametrize("when", ["after_load", "before_save"])
+def test_loaded_estimator_refuses_network_changes_made_before_or_after_saving(
+    name, when, tmp_path
+):
+    estimator, X, y = _fitted_for_continuing(name)
+    changed, shown = CONTINUED[name][2], CONTINUED[name][3]
+    original = {key: getattr(estimator, key) for key in changed}
+    if when == "before_save":
+        estimator.set_params(**changed)
+    loaded = _reloaded(estimator, tmp_path / "m.skkeras")
+    if when == "after_load":
+        loaded.set_params(**changed)
+    loaded.set_params(warm_start=True)
+    for method in (loaded.fit, loaded.partial_fit):
+        with pytest.raises(ValueError, match=shown + r".*Set warm_start=False"):
+            method(X, y)
+    assert loaded.n_iter_ == 1
+    loaded.set_params(**original).fit(X, y)  # set back: the saved network trains on
+    assert loaded.n_iter_ == 2
+
+
+def test_pipeline_step_refuses_network_changes_made_before_or_after_saving(tmp_path):
+    X, y = _tabular("regressor")
+    pipeline = make_pipeline(StandardScaler(), KerasMLPRegressor((3,), epochs=1, random_state=0))
+    pipeline.fit(X, y).set_params(kerasmlpregressor__hidden_layer_sizes=(5,))
+    loaded = skkeras.load(skkeras.save(pipeline, tmp_path / "p.skkeras"))
+    loaded.set_params(kerasmlpregressor__warm_start=True)
+    with pytest.raises(ValueError, match=r"hidden_layer_sizes: \(3,\) -> \(5,\)"):
+        loaded.fit(X, y)
+    loaded = skkeras.load(skkeras.save(pipeline.set_params(
+        kerasmlpregressor__hidden_layer_sizes=(3,)), tmp_path / "p.skkeras"))
+    loaded.set_params(kerasmlpregressor__warm_start=True, kerasmlpregressor__dropout=0.2)
+    with pytest.raises(ValueError, match=r"dropout: 0\.0 -> 0\.2"):
+        loaded.fit(X, y)
+
+
+@pytest.mark.parametrize("when", ["after_load", "before_save"])
+@pytest.mark.parametrize(
+    ("make", "rate"),
+    [(lambda: KerasMLPRegressor((4,), optimizer="sgd", learning_rate=0.01), "learning_rate"),
+     (lambda: KerasRegressor(build_regressor, optimizer="sgd", optimizer__learning_rate=0.01),
+      "optimizer__learning_rate")],
+    ids=["mlp", "wrapper"],
+)
+def test_loaded_estimator_gets_a_fresh_optimizer_for_a_changed_learning_rate(
+    make, rate, when, tmp_path
+):
+    X, y = _tabular("regressor")
+    estimator = make().set_params(epochs=1, random_state=0, warm_start=True).fit(X, y)
+    # unchanged parameters: the loaded optimizer (and its state) trains on
+    loaded = _reloaded(estimator, tmp_path / "m.skkeras")
+    optimizer = loaded.model_.optimizer
+    loaded.fit(X, y)
+    assert loaded.model_.optimizer is optimizer and int(optimizer.iterations) == 2
+    if when == "before_save":
+        estimator.set_params(**{rate: 0.05})
+    loaded = _reloaded(estimator, tmp_path / "m.skkeras")
+    if when == "after_load":
+        loaded.set_params(**{rate: 0.05})
+    optimizer = loaded.model_.optimizer
+    loaded.fit(X, y)
+    assert loaded.model_.optimizer is not optimizer  # a fresh one, made from the new rate
+    assert int(loaded.model_.optimizer.iterations) == 1
+    assert loaded.history_["learning_rate"] == pytest.approx([0.01, 0.05])
+
+
+def test_loaded_estimator_compiled_by_its_builder_keeps_its_record(tmp_path):
+    X, y = _tabular("regressor")
+    estimator = KerasRegressor(build_compiled_regressor, epochs=1, random_state=0,
+                               warm_start=True).fit(X, y)
+    loaded = _reloaded(estimator, tmp_path / "m.skkeras")
+    loaded.fit(X, y)  # nothing changed: trains on
+    assert loaded.n_iter_ == 2
+    loaded.set_params(optimizer="sgd")  # an input of the builder, which compiled the network
+    with pytest.raises(ValueError, match=r"optimizer: 'rmsprop' -> 'sgd'"):
+        loaded.fit(X, y)
+
+
+def test_build_record_of_untrusted_or_unsaved_builders(tmp_path):
+    X, y = _tabular("classifier")
+    estimator = KerasClassifier(build_classifier, epochs=1, random_state=0).fit(X, y)
+    path = skkeras.save(estimator, tmp_path / "m.skkeras")
+    with pytest.warns(UserWarning, match="not trusted"):
+        loaded = skkeras.load(path)  # the builder is not imported: model is None
+    loaded.set_params(model=build_regressor, warm_start=True)
+    with pytest.raises(ValueError, match=r"model: tests\.test_persistence\.build_classifier ->"):
+        loaded.fit(X, y)
+    loaded.set_params(model=build_classifier).fit(X, y)  # the same builder, by import path
+    assert loaded.n_iter_ == 2
+    # a builder that cannot be saved, replaced before saving: the file is written, and the
+    # network it built counts as changed after loading
+    local = lambda meta: build_classifier(meta)  # noqa: E731
+    estimator = KerasClassifier(local, epochs=1, random_state=0).fit(X, y)
+    with pytest.raises(TypeError, match=r"KerasClassifier\.model: .*cannot be saved"):
+        skkeras.save(estimator, tmp_path / "lambda.skkeras")
+    estimator.set_params(model=build_classifier)
+    loaded = _reloaded(estimator, tmp_path / "lambda.skkeras")
+    np.testing.assert_array_equal(loaded.predict_proba(X), estimator.predict_proba(X))
+    loaded.set_params(warm_start=True)
+    with pytest.raises(ValueError, match=r"model: <unsaved function> -> "):
+        loaded.fit(X, y)
+    loaded.set_params(warm_start=False).fit(X, y)
+    assert loaded.n_iter_ == 1
+
+
+def test_build_record_file_version_and_version_1_files(tmp_path):
+    X, y = _tabular("regressor")
+    estimator = KerasMLPRegressor((4,), epochs=1, random_state=0).fit(X, y)
+    path = skkeras.save(estimator, tmp_path / "m.skkeras")
+    with zipfile.ZipFile(path) as archive:
+        manifest = json.loads(archive.read("skkeras.json"))
+    assert manifest["format_version"] == 2
+    assert {"_built_with", "_compiled_by_builder"} <= set(manifest["estimator"]["state"])
+
+    def as_version_1(manifest):
+        manifest["format_version"] = 1
+        for key in ("_built_with", "_compiled_by_builder"):
+            del manifest["estimator"]["state"][key]
+
+    old = skkeras.load(_rewrite_manifest(path, tmp_path / "v1.skkeras", as_version_1))
+    np.testing.assert_array_equal(old.predict(X), estimator.predict(X))
+    # no record: continued training compares with the parameters as loaded (as version 1 did)
+    old.set_params(dropout=0.5, warm_start=True).fit(X, y)
+    assert old.n_iter_ == 2
+
+    def corrupt(manifest):
+        manifest["estimator"]["state"]["_built_with"] = {"__type__": "build_record",
+                                                         "groups": {"network": {}}}
+
+    with pytest.raises(ValueError, match=r"bad\.skkeras: .*build record is corrupted"):
+        skkeras.load(_rewrite_manifest(path, tmp_path / "bad.skkeras", corrupt))
+
+
+def test_network_trained_from_a_remembered_start_saves_after_its_parameters_changed(tmp_path):
+    X, y = _tabular("classifier")
+    params = {"epochs": 1, "random_state": 0, "warm_start": True}
+    KerasMLPClassifier((4,), **params).fit(X, y)
+    clf = KerasMLPClassifier((4,), **params).fit(X, y)  # trains from the remembered start
+    assert "_trained_state" in vars(clf)
+    expected = clf.predict_proba(X)
+    clf.set_params(hidden_layer_sizes=(9,), optimizer="sgd")
+    loaded = _reloaded(clf, tmp_path / "m.skkeras")  # builds the Keras model it was trained as
+    np.testing.assert_array_equal(loaded.predict_proba(X), expected)
+    assert isinstance(loaded.model_.optimizer, keras.optimizers.Adam)
+    with pytest.raises(ValueError, match=r"hidden_layer_sizes: \(4,\) -> \(9,\)"):
+        loaded.fit(X, y)
+
+
+def test_loaded_optimizer_instance_parameter_keeps_the_loaded_optimizer(tmp_path):
+    X, y = _tabular("classifier")
+    clf = KerasClassifier(build_classifier, optimizer=keras.optimizers.Adam(learning_rate=0.01),
+                          epochs=1, random_state=0, warm_start=True).fit(X, y)
+    loaded = _reloaded(clf, tmp_path / "m.skkeras")
+    optimizer = loaded.model_.optimizer
+    loaded.fit(X, y)  # the optimizer parameter is a new (equal) object after loading
+    assert loaded.model_.optimizer is optimizer and int(optimizer.iterations) == 2
+    loaded.set_params(optimizer=keras.optimizers.Adam(learning_rate=0.01)).fit(X, y)
+    assert loaded.model_.optimizer is not optimizer  # another instance: a fresh optimizer

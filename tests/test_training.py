@@ -546,3 +546,86 @@ def test_step_decay_refuses_duplicate_milestones_and_non_numbers():
     with pytest.raises(ValueError, match="factor must be a number"):
         StepDecay(factor="0.5")
     assert StepDecay(milestones=(4.0, 2)).milestones == (2, 4)
+
+
+# ---------------------------------------------------------------------- initialize
+def _initialize_cases():
+    from skkeras import (
+        KerasCNNClassifier,
+        KerasCNNRegressor,
+        KerasLSTMClassifier,
+        KerasLSTMRegressor,
+        KerasRegressor,
+    )
+
+    from ._builders import regressor_model
+
+    cnn = {"filters": (2,), "convs_per_block": 1, "dense_units": ()}
+    return {  # estimator, shape of one sample
+        "mlp_classifier": (lambda: KerasMLPClassifier((4,)), (4,)),
+        "mlp_regressor": (lambda: KerasMLPRegressor((4,)), (4,)),
+        "cnn_classifier": (lambda: KerasCNNClassifier(**cnn), (6, 6, 1)),
+        "cnn_regressor": (lambda: KerasCNNRegressor(**cnn), (6, 6, 1)),
+        "lstm_classifier": (lambda: KerasLSTMClassifier(units=2), (5, 1)),
+        "lstm_regressor": (lambda: KerasLSTMRegressor(units=2), (5, 1)),
+        "wrapper_classifier": (lambda: KerasClassifier(classifier_model, hidden=4), (4,)),
+        "wrapper_regressor": (lambda: KerasRegressor(regressor_model, hidden=4), (4,)),
+    }
+
+
+INITIALIZE_CASES = _initialize_cases()
+
+
+def _initialize_data(name):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, *INITIALIZE_CASES[name][1])).astype("float32")
+    score = X.reshape(len(X), -1).sum(axis=1)
+    y = np.digitize(score, np.quantile(score, [1 / 3, 2 / 3])) if "classifier" in name else score
+    return X, y
+
+
+def _outputs(estimator, X):
+    """What the estimator predicts from its network's outputs: probabilities or values."""
+    if hasattr(estimator, "predict_proba"):
+        return estimator.predict_proba(X)
+    return estimator.predict(X)
+
+
+@pytest.mark.parametrize("name", list(INITIALIZE_CASES))
+def test_initialize_builds_the_untrained_network_of_every_estimator(name, monkeypatch):
+    X, y = _initialize_data(name)
+    estimator = INITIALIZE_CASES[name][0]().set_params(epochs=1, random_state=0)
+    assert estimator.initialized_ is False
+    trained = []
+    monkeypatch.setattr(keras.Model, "fit", lambda *a, **k: trained.append(1))
+    assert estimator.initialize(X, y) is estimator
+    assert trained == [] and estimator.initialized_ is True
+    assert estimator.n_iter_ == 0 and estimator.history_ == {}
+    assert estimator.model_.compiled
+    network = np.asarray(estimator.model_(X)).reshape(len(X), -1)
+    np.testing.assert_allclose(_outputs(estimator, X).reshape(len(X), -1), network, rtol=1e-5,
+                               atol=1e-6)
+    if "classifier" in name:
+        np.testing.assert_array_equal(estimator.classes_, [0, 1, 2])
+
+
+@pytest.mark.parametrize("name", list(INITIALIZE_CASES))
+def test_fit_after_initialize_rebuilds_or_continues_with_warm_start(name):
+    X, y = _initialize_data(name)
+    make = INITIALIZE_CASES[name][0]
+    params = {"epochs": 1, "random_state": 0, "verbose": 0}
+    cold = make().set_params(**params).fit(X, y)  # from the network initialize builds too
+    estimator = make().set_params(**params).initialize(X, y)
+    network = estimator.model_
+    weights = [w.copy() for w in network.get_weights()]
+    estimator.fit(X, y)  # warm_start=False: a new network
+    assert estimator.__dict__.get("model_") is not network and estimator.n_iter_ == 1
+    estimator = make().set_params(warm_start=True, **params).initialize(X, y)
+    network = estimator.model_
+    estimator.fit(X, y)  # warm_start=True: trains the initialized network
+    assert estimator.model_ is network and estimator.n_iter_ == 1
+    assert len(estimator.history_["loss"]) == 1
+    assert not all(np.allclose(a, b) for a, b in zip(network.get_weights(), weights, strict=True))
+    np.testing.assert_allclose(_outputs(estimator, X), _outputs(cold, X), rtol=1e-4, atol=1e-5)
+    estimator.partial_fit(X, y)
+    assert estimator.model_ is network and estimator.n_iter_ == 2
