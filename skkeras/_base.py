@@ -6,7 +6,8 @@ subclasses provide the target handling (classifier or regressor) and ``_build_ke
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from functools import cache
 from numbers import Integral, Real
 from typing import Any
@@ -70,6 +71,12 @@ _FIT_RESERVED = {
         "with warm_start=True or partial_fit, and starts at 0 otherwise)"
     ),
 }
+#: Fitted attributes not ending in ``_``: the trained network without a Keras model, what it
+#: was built and compiled with (see :meth:`BaseKerasEstimator._forget_fit`).
+_FITTED_PRIVATE = frozenset(
+    {"_trained_state", "_built_with", "_compiled_by_builder", "_optimizer_base_rate",
+     "_expects_outputs"}
+)
 
 class BaseKerasEstimator(BaseEstimator):
     """Shared machinery of every skkeras estimator. Not meant to be used directly."""
@@ -173,6 +180,10 @@ class BaseKerasEstimator(BaseEstimator):
     # ------------------------------------------------------------------ fitting
     def fit(self, X, y, sample_weight=None, **fit_params) -> BaseKerasEstimator:
         """Fit the network to ``X`` and ``y``.
+
+        A fit that builds a new network and raises (refused input, a failing builder or
+        callback, an interruption) leaves the estimator as it was before the call: a fitted one
+        keeps its network with its own ``classes_``, ``n_outputs_`` and shapes.
 
         Parameters
         ----------
@@ -284,6 +295,41 @@ class BaseKerasEstimator(BaseEstimator):
         return model
 
     def _fit(self, X, y, sample_weight, fit_params, epochs, reinitialize):
+        if not reinitialize:  # training continues: the fitted target and shapes stay
+            return self._fit_checked(X, y, sample_weight, fit_params, epochs, reinitialize)
+        with self._replacing_network():
+            return self._fit_checked(X, y, sample_weight, fit_params, epochs, reinitialize)
+
+    @contextmanager
+    def _replacing_network(self) -> Iterator[None]:
+        """Set the previous network aside for a new one; if the new fit raises (a refused
+        call, a builder failing, an interrupted training), leave the estimator as it was, not
+        with the new call's target (``classes_``, ``n_outputs_``), shapes or feature names next
+        to the previous network. A previous network the failed fit trained itself (a builder
+        returning that same model) cannot be kept: the estimator is then left unfitted."""
+        previous = dict(self.__dict__)
+        for key in ("model_", "_trained_state", "_optimizer_base_rate"):
+            self.__dict__.pop(key, None)  # _optimizer_base_rate: the rate of epoch 0
+        try:
+            yield
+        except BaseException:
+            network = previous.get("model_")
+            retrained = network is not None and self.__dict__.get("model_") is network
+            self.__dict__.clear()
+            self.__dict__.update(previous)
+            if retrained:
+                self._forget_fit()
+            raise
+
+    def _forget_fit(self) -> None:
+        """Remove every fitted attribute: ``predict`` raises ``NotFittedError``."""
+        params = set(self.get_params(deep=False))
+        for key in list(self.__dict__):
+            fitted = key.endswith("_") and not key.startswith("__") and key not in params
+            if fitted or key in _FITTED_PRIVATE:
+                del self.__dict__[key]
+
+    def _fit_checked(self, X, y, sample_weight, fit_params, epochs, reinitialize):
         self._validate_params()
         self._check_params()
         compile_changed = False if reinitialize else self._check_continued_params()
@@ -328,9 +374,6 @@ class BaseKerasEstimator(BaseEstimator):
 
     def _fit_new_network(self, data, fit_params: dict, seed: int, n_steps: int):
         """Build (or start from a remembered state) and train a new network."""
-        self.__dict__.pop("model_", None)
-        self.__dict__.pop("_trained_state", None)
-        self.__dict__.pop("_optimizer_base_rate", None)  # the rate of epoch 0 (history_)
         signature = self._start_signature(fit_params)
         start = _reuse.recall(signature, seed) if signature is not None else None
         if start is not None:

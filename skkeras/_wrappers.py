@@ -102,21 +102,21 @@ class _WrapperMixin:
         self : object
             The estimator, ready to predict.
         """
-        self._validate_params()
-        self._check_params()
-        X, y = self._check_fit_data(X, y, reset=True)
-        self.target_ = self._fit_target(y)
-        self.X_shape_ = tuple(X.shape)
-        self.history_ = {}
-        self.__dict__.pop("model_", None)
-        seed = resolve_seed(self.random_state)
-        with fit_seed(seed), _distribution_scope(self.distribution), seeded(seed):
-            model = self._make_model(X, 1)
-            facts = self._model_facts(model, X)
-        self._built_with = self._build_params()
-        self._apply_model_facts(facts)
-        self.model_ = model
-        self.n_iter_ = 0
+        with self._replacing_network():  # a refused call leaves the estimator as it was
+            self._validate_params()
+            self._check_params()
+            X, y = self._check_fit_data(X, y, reset=True)
+            self.target_ = self._fit_target(y)
+            self.X_shape_ = tuple(X.shape)
+            self.history_ = {}
+            seed = resolve_seed(self.random_state)
+            with fit_seed(seed), _distribution_scope(self.distribution), seeded(seed):
+                model = self._make_model(X, 1)
+                facts = self._model_facts(model, X)
+            self._built_with = self._build_params()
+            self._apply_model_facts(facts)
+            self.model_ = model
+            self.n_iter_ = 0
         return self
 
     def score(self, X, y, sample_weight=None) -> float:
