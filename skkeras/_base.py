@@ -71,6 +71,11 @@ _FIT_RESERVED = {
         "with warm_start=True or partial_fit, and starts at 0 otherwise)"
     ),
 }
+#: The end of the message refusing a continued fit's ``y`` unlike the fitted target.
+CONTINUED_TARGET_ADVICE = (
+    " Training continues the fitted network (warm_start=True or partial_fit); to train on "
+    "another target, build a new network: call fit with warm_start=False."
+)
 #: Fitted attributes not ending in ``_``: the trained network without a Keras model, what it
 #: was built and compiled with (see :meth:`BaseKerasEstimator._forget_fit`).
 _FITTED_PRIVATE = frozenset(

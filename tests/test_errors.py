@@ -644,3 +644,75 @@ def test_refused_first_fit_leaves_the_estimator_unfitted():
     with pytest.raises(NotFittedError):
         clf.predict(X)
 
+
+# ---------------------------------------------------------------- continued targets
+
+CONTINUED = r".*Training continues the fitted network .*call fit with warm_start=False"
+
+
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+@pytest.mark.parametrize(
+    ("target", "bad", "match"),
+    [
+        ("labels", lambda y: np.c_[y, y],
+         r"y has shape \(30, 2\) but \w+ is fitted on one label per sample; pass y of shape "
+         r"\(n_samples,\)"),
+        ("labels", lambda y: np.where(y == 2, 7, y),
+         r"y contains classes \[7\] that are not among the fitted classes_=\[0, 1, 2\]"),
+        ("onehot", lambda y: y,
+         r"y has shape \(30,\) but \w+ is fitted on a one-hot y with 3 columns \(one per "
+         r"class\); pass y of shape \(n_samples, 3\)"),
+        ("onehot", lambda y: np.eye(3)[y][:, :2],
+         r"y has shape \(30, 2\) but \w+ is fitted on a one-hot y with 3 columns"),
+        ("onehot", lambda y: np.ones((len(y), 3)),
+         r"y must be one-hot encoded like the y \w+ is fitted on: 0/1 values with exactly one 1 "
+         r"per row"),
+        ("multilabel", lambda y: y,
+         r"y has shape \(30,\) but \w+ is fitted on a multilabel y with 3 labels \(columns\); "
+         r"pass y of shape \(n_samples, 3\)"),
+        ("multilabel", lambda y: _multilabel(y) * 2,
+         r"y contains \[2\]; a multilabel indicator y holds 0 and 1 only"),
+    ],
+)
+def test_continued_classifier_fit_refuses_another_target(monkeypatch, how, target, bad, match):
+    X, labels = _three_classes()
+    y = {"labels": labels, "onehot": np.eye(3)[labels], "multilabel": _multilabel(labels)}[target]
+    loss = {"labels": None, "onehot": "categorical_crossentropy",
+            "multilabel": "binary_crossentropy"}[target]
+    units, activation = (3, "sigmoid") if target == "multilabel" else (3, "softmax")
+    clf = KerasClassifier(_dense_model(units, activation), loss=loss, epochs=1, random_state=0,
+                          warm_start=True)
+    clf.fit(X, y)
+    _refuse_training(monkeypatch)
+    continued = clf.fit if how == "warm_start" else clf.partial_fit
+    with pytest.raises(ValueError, match=match + CONTINUED):
+        continued(X, bad(labels))
+
+
+def _multilabel(labels):
+    return np.c_[labels == 0, labels != 1, labels == 2].astype(int)
+
+
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+@pytest.mark.parametrize(
+    ("fitted", "bad", "match"),
+    [
+        (1, lambda y: np.c_[y, y],
+         r"y has shape \(30, 2\), with 2 output\(s\), but \w+ is fitted on y with 1: pass y "
+         r"of shape \(n_samples,\) or \(n_samples, 1\)"),
+        (2, lambda y: y[:, 0],
+         r"y has shape \(30,\), with 1 output\(s\), but \w+ is fitted on y with 2: pass y of "
+         r"shape \(n_samples, 2\)"),
+    ],
+)
+@pytest.mark.parametrize("make", ALL_KINDS[1::2], ids=KIND_IDS[1::2])
+def test_continued_regressor_fit_refuses_another_number_of_outputs(
+    monkeypatch, make, how, fitted, bad, match
+):
+    X, labels = _three_classes()
+    y = labels.astype(np.float64) if fitted == 1 else np.c_[labels, -labels].astype(np.float64)
+    reg = make().set_params(warm_start=True).fit(X, y)
+    _refuse_training(monkeypatch)
+    continued = reg.fit if how == "warm_start" else reg.partial_fit
+    with pytest.raises(ValueError, match=match + CONTINUED):
+        continued(X, bad(y))

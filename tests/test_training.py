@@ -123,7 +123,7 @@ def test_warm_start_and_partial_fit_continue_training(iris):
     for _ in range(3):
         partial.partial_fit(X, y)
     assert partial.n_iter_ == 3
-    with pytest.raises(ValueError, match="not seen in the first fit"):
+    with pytest.raises(ValueError, match=r"contains classes \[7\] that are not among the fitted"):
         partial.partial_fit(X, np.where(y == 0, 7, y))
 
 
