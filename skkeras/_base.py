@@ -6,6 +6,7 @@ subclasses provide the target handling (classifier or regressor) and ``_build_ke
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from functools import cache
 from numbers import Integral, Real
@@ -70,6 +71,17 @@ _FIT_RESERVED = {
         "with warm_start=True or partial_fit, and starts at 0 otherwise)"
     ),
 }
+#: The end of the message refusing a continued fit's ``y`` unlike the fitted target.
+CONTINUED_TARGET_ADVICE = (
+    " Training continues the fitted network (warm_start=True or partial_fit); to train on "
+    "another target, build a new network: call fit with warm_start=False."
+)
+#: Fitted attributes not ending in ``_``: the trained network without a Keras model, what it
+#: was built and compiled with (see :meth:`BaseKerasEstimator._forget_fit`).
+_FITTED_PRIVATE = frozenset(
+    {"_trained_state", "_built_with", "_compiled_by_builder", "_optimizer_base_rate",
+     "_expects_outputs"}
+)
 
 class BaseKerasEstimator(BaseEstimator):
     """Shared machinery of every skkeras estimator. Not meant to be used directly."""
@@ -176,6 +188,10 @@ class BaseKerasEstimator(BaseEstimator):
     def fit(self, X, y, sample_weight=None, **fit_params) -> BaseKerasEstimator:
         """Fit the network to ``X`` and ``y``.
 
+        A fit that builds a new network and raises (refused input, a failing builder or
+        callback, an interruption) leaves the estimator as it was before the call: a fitted one
+        keeps its network with its own ``classes_``, ``n_outputs_`` and shapes.
+
         Parameters
         ----------
         X : array-like or sparse matrix of shape (n_samples, n_features) or (n_samples, ...)
@@ -248,23 +264,23 @@ class BaseKerasEstimator(BaseEstimator):
         self : object
             The estimator, ready to predict.
         """
-        self._validate_params()
-        self._check_params()
-        X, y = self._check_fit_data(X, y, reset=True)
-        self.target_ = self._fit_target(y)
-        self.X_shape_ = tuple(X.shape)
-        self.history_ = {}
-        for stale in ("model_", "_trained_state", "_optimizer_base_rate", "best_epoch_"):
-            self.__dict__.pop(stale, None)
-        seed = resolve_seed(self.random_state)
-        distribution = _distribution_scope(getattr(self, "distribution", None))
-        with fit_seed(seed), distribution, seeded(seed):
-            model = self._make_model(X, 1)
-            facts = self._model_facts(model, X)
-        self._built_with = self._build_params()
-        self._apply_model_facts(facts)
-        self.model_ = model
-        self.n_iter_ = 0
+        with self._replacing_network():  # a refused call leaves the estimator as it was
+            self._validate_params()
+            self._check_params()
+            X, y = self._check_fit_data(X, y, reset=True)
+            self.target_ = self._fit_target(y)
+            self.X_shape_ = tuple(X.shape)
+            self.history_ = {}
+            self.__dict__.pop("best_epoch_", None)
+            seed = resolve_seed(self.random_state)
+            distribution = _distribution_scope(getattr(self, "distribution", None))
+            with fit_seed(seed), distribution, seeded(seed):
+                model = self._make_model(X, 1)
+                facts = self._model_facts(model, X)
+            self._built_with = self._build_params()
+            self._apply_model_facts(facts)
+            self.model_ = model
+            self.n_iter_ = 0
         return self
 
     def _merged_fit_params(self, fit_params: dict) -> dict:
@@ -334,6 +350,41 @@ class BaseKerasEstimator(BaseEstimator):
         return model
 
     def _fit(self, X, y, sample_weight, fit_params, epochs, reinitialize):
+        if not reinitialize:  # training continues: the fitted target and shapes stay
+            return self._fit_checked(X, y, sample_weight, fit_params, epochs, reinitialize)
+        with self._replacing_network():
+            return self._fit_checked(X, y, sample_weight, fit_params, epochs, reinitialize)
+
+    @contextmanager
+    def _replacing_network(self) -> Iterator[None]:
+        """Set the previous network aside for a new one; if the new fit raises (a refused
+        call, a builder failing, an interrupted training), leave the estimator as it was, not
+        with the new call's target (``classes_``, ``n_outputs_``), shapes or feature names next
+        to the previous network. A previous network the failed fit trained itself (a builder
+        returning that same model) cannot be kept: the estimator is then left unfitted."""
+        previous = dict(self.__dict__)
+        for key in ("model_", "_trained_state", "_optimizer_base_rate"):
+            self.__dict__.pop(key, None)  # _optimizer_base_rate: the rate of epoch 0
+        try:
+            yield
+        except BaseException:
+            network = previous.get("model_")
+            retrained = network is not None and self.__dict__.get("model_") is network
+            self.__dict__.clear()
+            self.__dict__.update(previous)
+            if retrained:
+                self._forget_fit()
+            raise
+
+    def _forget_fit(self) -> None:
+        """Remove every fitted attribute: ``predict`` raises ``NotFittedError``."""
+        params = set(self.get_params(deep=False))
+        for key in list(self.__dict__):
+            fitted = key.endswith("_") and not key.startswith("__") and key not in params
+            if fitted or key in _FITTED_PRIVATE:
+                del self.__dict__[key]
+
+    def _fit_checked(self, X, y, sample_weight, fit_params, epochs, reinitialize):
         self._validate_params()
         self._check_params()
         compile_changed = False if reinitialize else self._check_continued_params()
@@ -378,9 +429,6 @@ class BaseKerasEstimator(BaseEstimator):
 
     def _fit_new_network(self, data, fit_params: dict, seed: int, n_steps: int):
         """Build (or start from a remembered state) and train a new network."""
-        self.__dict__.pop("model_", None)
-        self.__dict__.pop("_trained_state", None)
-        self.__dict__.pop("_optimizer_base_rate", None)  # the rate of epoch 0 (history_)
         signature = self._start_signature(fit_params)
         start = _reuse.recall(signature, seed) if signature is not None else None
         if start is not None:

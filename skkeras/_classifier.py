@@ -10,9 +10,15 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 
-from ._base import BaseKerasEstimator
+from ._base import CONTINUED_TARGET_ADVICE, BaseKerasEstimator
 from ._param_checks import _predict_batch_size
-from ._targets import MULTILABEL, ClassifierTarget, is_categorical_loss, is_integer_labels
+from ._targets import (
+    MULTILABEL,
+    ClassifierTarget,
+    is_categorical_loss,
+    is_integer_labels,
+    is_onehot,
+)
 
 
 class KerasClassifierBase(ClassifierMixin, BaseKerasEstimator):
@@ -131,52 +137,56 @@ class KerasClassifierBase(ClassifierMixin, BaseKerasEstimator):
         self.target_.encoding = facts["encoding"]
 
     def _check_continued_target(self, y) -> None:
-        if self.target_.onehot:
-            self.target_.indices(y)  # refuses y that is not one-hot with n_classes_ columns
-            return
-        if self.target_.encoding == MULTILABEL:
-            if y.ndim != 2 or y.shape[1] != self.n_classes_:
+        self._check_fitted_target(y, "y", advice=CONTINUED_TARGET_ADVICE)
+
+    def _check_validation_target(self, y_val) -> None:
+        self._check_fitted_target(y_val, "y_val")
+
+    def _check_fitted_target(self, y, name: str, advice: str = "") -> None:
+        """Refuse ``y`` (named ``name``) unlike the fitted target: another shape, a one-hot
+        row that is not, a label other than 0 and 1 in a multilabel indicator, an unseen
+        class; ``advice`` ends the message."""
+        target = self.target_
+        self._check_target_shape(y, name, advice)
+        if target.onehot:
+            if not is_onehot(y):
                 raise ValueError(
-                    f"y has shape {y.shape} but {type(self).__name__} was fitted on "
-                    f"{self.n_classes_} labels."
+                    f"{name} must be one-hot encoded like the y {type(self).__name__} is "
+                    f"fitted on: 0/1 values with exactly one 1 per row.{advice}"
+                )
+            return
+        if target.multilabel:
+            values = np.setdiff1d(np.unique(y), [0, 1])
+            if values.size:
+                raise ValueError(
+                    f"{name} contains {values.tolist()}; a multilabel indicator {name} holds 0 "
+                    f"and 1 only.{advice}"
                 )
             return
         unseen = np.setdiff1d(np.unique(y), self.classes_)
         if unseen.size:
             raise ValueError(
-                f"y contains classes {unseen.tolist()} not seen in the first fit "
-                f"(classes_={self.classes_.tolist()}); refit with warm_start=False."
+                f"{name} contains classes {unseen.tolist()} that are not among the fitted "
+                f"classes_={self.classes_.tolist()}.{advice}"
             )
 
-    def _check_validation_target(self, y_val) -> None:
+    def _check_target_shape(self, y, name: str, advice: str) -> None:
+        """Refuse ``y`` whose shape is not the fitted target's: one label per sample, or one
+        column per class (one-hot) or per label (multilabel)."""
         target = self.target_
+        n = target.n_classes
         if target.onehot:
-            target.indices(y_val)  # refuses y_val that is not one-hot with n_classes_ columns
-            return
-        name = type(self).__name__
-        if target.multilabel:
-            if y_val.ndim != 2 or y_val.shape[1] != self.n_classes_:
-                raise ValueError(
-                    f"y_val has shape {y_val.shape} but {name} is fitted on a multilabel y with "
-                    f"{self.n_classes_} labels (columns)."
-                )
-            values = np.setdiff1d(np.unique(y_val), [0, 1])
-            if values.size:
-                raise ValueError(
-                    f"y_val contains {values.tolist()}; a multilabel indicator y_val holds 0 and "
-                    "1 only."
-                )
-            return
-        if y_val.ndim != 1:
+            fitted, columns = f"a one-hot y with {n} columns (one per class)", n
+        elif target.multilabel:
+            fitted, columns = f"a multilabel y with {n} labels (columns)", n
+        else:
+            fitted, columns = "one label per sample", None
+        shape = (len(y),) if columns is None else (len(y), columns)
+        if y.shape != shape:
+            allowed = "(n_samples,)" if columns is None else f"(n_samples, {columns})"
             raise ValueError(
-                f"y_val has shape {y_val.shape} but {name} is fitted on one label per sample; "
-                "pass y_val of shape (n_samples,)."
-            )
-        unseen = np.setdiff1d(np.unique(y_val), self.classes_)
-        if unseen.size:
-            raise ValueError(
-                f"y_val contains classes {unseen.tolist()} that are not among the fitted "
-                f"classes_={self.classes_.tolist()}."
+                f"{name} has shape {y.shape} but {type(self).__name__} is fitted on {fitted}; "
+                f"pass {name} of shape {allowed}.{advice}"
             )
 
     def _meta(self) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import RegressorMixin
 
-from ._base import BaseKerasEstimator
+from ._base import CONTINUED_TARGET_ADVICE, BaseKerasEstimator
 from ._param_checks import _predict_batch_size
 from ._targets import RegressorTarget
 
@@ -24,19 +24,24 @@ class KerasRegressorBase(RegressorMixin, BaseKerasEstimator):
         return target
 
     def _check_continued_target(self, y) -> None:
-        n_outputs = 1 if y.ndim == 1 else y.shape[1]
-        if n_outputs != self.n_outputs_:
-            raise ValueError(
-                f"y has {n_outputs} outputs but {type(self).__name__} was fitted on "
-                f"{self.n_outputs_}; refit with warm_start=False."
-            )
+        self._check_fitted_outputs(y, "y", advice=CONTINUED_TARGET_ADVICE)
 
     def _check_validation_target(self, y_val) -> None:
-        n_outputs = 1 if y_val.ndim == 1 else y_val.shape[1]
+        self._check_fitted_outputs(y_val, "y_val")
+
+    def _check_fitted_outputs(self, y, name: str, advice: str = "") -> None:
+        """Refuse ``y`` (named ``name``) with another number of outputs than the fitted
+        target; ``advice`` ends the message."""
+        n_outputs = 1 if y.ndim == 1 else y.shape[1]
         if n_outputs != self.n_outputs_:
+            allowed = (
+                "(n_samples,) or (n_samples, 1)" if self.n_outputs_ == 1
+                else f"(n_samples, {self.n_outputs_})"
+            )
             raise ValueError(
-                f"y_val has shape {y_val.shape}, with {n_outputs} output(s), but "
-                f"{type(self).__name__} is fitted on y with {self.n_outputs_}."
+                f"{name} has shape {y.shape}, with {n_outputs} output(s), but "
+                f"{type(self).__name__} is fitted on y with {self.n_outputs_}: pass {name} of "
+                f"shape {allowed}.{advice}"
             )
 
     def _model_facts(self, model, X) -> dict[str, Any]:

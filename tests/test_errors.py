@@ -20,7 +20,10 @@ from ._builders import classifier_model, regressor_model
 def no_training(monkeypatch):
     """Fail the test if training starts (Keras's or skkeras's own loop): errors must come
     before it."""
+    _refuse_training(monkeypatch)
 
+
+def _refuse_training(monkeypatch) -> None:
     def refuse(*args, **kwargs):
         raise AssertionError("training started before the input was validated")
 
@@ -530,3 +533,186 @@ def test_column_vector_y_val_trains_with_a_categorical_loss():
                           random_state=0)
     clf.fit(X, y, validation_data=(X, y.reshape(-1, 1)))
     assert len(clf.history_["val_loss"]) == 1 and np.isfinite(clf.history_["val_loss"][0])
+
+
+# ---------------------------------------------------------------- refused refits
+
+
+def _assert_unchanged(estimator, state: dict) -> None:
+    """``estimator`` holds the very attributes of ``state`` (a copy of its ``__dict__``)."""
+    assert sorted(estimator.__dict__) == sorted(state)
+    assert [key for key in state if estimator.__dict__[key] is not state[key]] == []
+
+
+def _refused_refit(monkeypatch, estimator, X, y, refit, error, match, **params):
+    """Fit ``estimator``, set ``params``, then check that ``refit(estimator)`` raises before
+    training and leaves it as it was: its target, shapes and network, so its predictions."""
+    estimator.fit(X, y).set_params(**params)
+    predicted = estimator.predict(X)
+    state = dict(estimator.__dict__)
+    _refuse_training(monkeypatch)
+    with pytest.raises(error, match=match):
+        refit(estimator)
+    _assert_unchanged(estimator, state)
+    np.testing.assert_array_equal(estimator.predict(X), predicted)
+
+
+def _three_classes():
+    X = np.random.RandomState(0).randn(30, 3).astype(np.float32)
+    return X, np.arange(30) % 3
+
+
+CLASSIFIER_REFITS = {
+    "classes-y_val": (
+        lambda clf, X, y: clf.fit(X, y + 5, validation_data=(X, np.full(len(y), 9))),
+        r"y_val contains classes \[9\]",
+    ),
+    "features-X_val": (
+        lambda clf, X, y: clf.fit(np.c_[X, X], y + 5, validation_data=(X, y + 5)),
+        r"Invalid X_val in validation_data: X has 3 features, but \w+ is expecting 6",
+    ),
+    "features-weights": (
+        lambda clf, X, y: clf.fit(np.c_[X, X], y + 5, sample_weight=np.zeros(len(y))),
+        r"at least one non-zero number",
+    ),
+    "multilabel-class_weight": (
+        lambda clf, X, y: clf.fit(X, np.eye(3)[y][:, :2]),
+        r"class_weight is not supported for multilabel targets",
+    ),
+}
+
+
+@pytest.mark.parametrize("make", ALL_KINDS[0::2], ids=KIND_IDS[0::2])
+@pytest.mark.parametrize("case", CLASSIFIER_REFITS)
+def test_refused_classifier_refit_leaves_the_fitted_estimator_as_it_was(monkeypatch, make, case):
+    X, y = _three_classes()
+    refit, match = CLASSIFIER_REFITS[case]
+    clf = make().set_params(class_weight="balanced")
+    _refused_refit(monkeypatch, clf, X, y, lambda clf: refit(clf, X, y), ValueError, match)
+
+
+REGRESSOR_REFITS = {
+    "outputs-y_val": (
+        lambda reg, X, y: reg.fit(X, np.c_[y, y], validation_data=(X, y)),
+        r"y_val has shape \(30,\), with 1 output\(s\), but \w+ is fitted on y with 2",
+    ),
+    "features-weights": (
+        lambda reg, X, y: reg.fit(np.c_[X, X], np.c_[y, y], sample_weight=np.zeros(len(y))),
+        r"at least one non-zero number",
+    ),
+}
+
+
+@pytest.mark.parametrize("make", ALL_KINDS[1::2], ids=KIND_IDS[1::2])
+@pytest.mark.parametrize("case", REGRESSOR_REFITS)
+def test_refused_regressor_refit_leaves_the_fitted_estimator_as_it_was(monkeypatch, make, case):
+    X, y = _three_classes()
+    y = y.astype(np.float64)
+    refit, match = REGRESSOR_REFITS[case]
+    _refused_refit(monkeypatch, make(), X, y, lambda reg: refit(reg, X, y), ValueError, match)
+
+
+def _failing_builder(meta):
+    raise RuntimeError("builder failed")
+
+
+@pytest.mark.parametrize("method", ["fit", "initialize"])
+def test_wrapper_refit_refused_by_its_output_layer_changes_nothing(monkeypatch, method):
+    X, y = _three_classes()
+    clf = KerasClassifier(_dense_model(3, "softmax"), epochs=1, random_state=0)
+    four_classes = np.where(y == 2, 3 + np.arange(30) % 2, y)  # three output units are too few
+    refit = getattr(type(clf), method)
+    _refused_refit(monkeypatch, clf, X, y, lambda clf: refit(clf, X, four_classes), ValueError,
+                   r"needs 4 softmax units")
+
+
+@pytest.mark.parametrize("method", ["fit", "initialize"])
+def test_wrapper_refit_refused_by_its_builder_changes_nothing(monkeypatch, method):
+    X, y = _three_classes()
+    reg = KerasRegressor(regressor_model, epochs=1, random_state=0)
+    refit = getattr(type(reg), method)
+    _refused_refit(monkeypatch, reg, X, y.astype(float), lambda reg: refit(reg, X, np.c_[y, y]),
+                   RuntimeError, "builder failed", model=_failing_builder)
+
+
+def test_refused_first_fit_leaves_the_estimator_unfitted():
+    X, y = _three_classes()
+    clf = KerasMLPClassifier(hidden_layer_sizes=(4,), epochs=1, random_state=0)
+    with pytest.raises(ValueError, match=r"y_val contains classes \[9\]"):
+        clf.fit(X, y, validation_data=(X, np.full(len(y), 9)))
+    assert not hasattr(clf, "classes_") and not hasattr(clf, "n_features_in_")
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+
+
+# ---------------------------------------------------------------- continued targets
+
+CONTINUED = r".*Training continues the fitted network .*call fit with warm_start=False"
+
+
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+@pytest.mark.parametrize(
+    ("target", "bad", "match"),
+    [
+        ("labels", lambda y: np.c_[y, y],
+         r"y has shape \(30, 2\) but \w+ is fitted on one label per sample; pass y of shape "
+         r"\(n_samples,\)"),
+        ("labels", lambda y: np.where(y == 2, 7, y),
+         r"y contains classes \[7\] that are not among the fitted classes_=\[0, 1, 2\]"),
+        ("onehot", lambda y: y,
+         r"y has shape \(30,\) but \w+ is fitted on a one-hot y with 3 columns \(one per "
+         r"class\); pass y of shape \(n_samples, 3\)"),
+        ("onehot", lambda y: np.eye(3)[y][:, :2],
+         r"y has shape \(30, 2\) but \w+ is fitted on a one-hot y with 3 columns"),
+        ("onehot", lambda y: np.ones((len(y), 3)),
+         r"y must be one-hot encoded like the y \w+ is fitted on: 0/1 values with exactly one 1 "
+         r"per row"),
+        ("multilabel", lambda y: y,
+         r"y has shape \(30,\) but \w+ is fitted on a multilabel y with 3 labels \(columns\); "
+         r"pass y of shape \(n_samples, 3\)"),
+        ("multilabel", lambda y: _multilabel(y) * 2,
+         r"y contains \[2\]; a multilabel indicator y holds 0 and 1 only"),
+    ],
+)
+def test_continued_classifier_fit_refuses_another_target(monkeypatch, how, target, bad, match):
+    X, labels = _three_classes()
+    y = {"labels": labels, "onehot": np.eye(3)[labels], "multilabel": _multilabel(labels)}[target]
+    loss = {"labels": None, "onehot": "categorical_crossentropy",
+            "multilabel": "binary_crossentropy"}[target]
+    units, activation = (3, "sigmoid") if target == "multilabel" else (3, "softmax")
+    clf = KerasClassifier(_dense_model(units, activation), loss=loss, epochs=1, random_state=0,
+                          warm_start=True)
+    clf.fit(X, y)
+    _refuse_training(monkeypatch)
+    continued = clf.fit if how == "warm_start" else clf.partial_fit
+    with pytest.raises(ValueError, match=match + CONTINUED):
+        continued(X, bad(labels))
+
+
+def _multilabel(labels):
+    return np.c_[labels == 0, labels != 1, labels == 2].astype(int)
+
+
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+@pytest.mark.parametrize(
+    ("fitted", "bad", "match"),
+    [
+        (1, lambda y: np.c_[y, y],
+         r"y has shape \(30, 2\), with 2 output\(s\), but \w+ is fitted on y with 1: pass y "
+         r"of shape \(n_samples,\) or \(n_samples, 1\)"),
+        (2, lambda y: y[:, 0],
+         r"y has shape \(30,\), with 1 output\(s\), but \w+ is fitted on y with 2: pass y of "
+         r"shape \(n_samples, 2\)"),
+    ],
+)
+@pytest.mark.parametrize("make", ALL_KINDS[1::2], ids=KIND_IDS[1::2])
+def test_continued_regressor_fit_refuses_another_number_of_outputs(
+    monkeypatch, make, how, fitted, bad, match
+):
+    X, labels = _three_classes()
+    y = labels.astype(np.float64) if fitted == 1 else np.c_[labels, -labels].astype(np.float64)
+    reg = make().set_params(warm_start=True).fit(X, y)
+    _refuse_training(monkeypatch)
+    continued = reg.fit if how == "warm_start" else reg.partial_fit
+    with pytest.raises(ValueError, match=match + CONTINUED):
+        continued(X, bad(y))

@@ -10,12 +10,15 @@ import textwrap
 import keras
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 
-from skkeras import KerasClassifier, KerasMLPClassifier, KerasMLPRegressor
+import skkeras._base
+from skkeras import KerasClassifier, KerasMLPClassifier, KerasMLPRegressor, KerasRegressor
 from skkeras._training import split_validation
 from skkeras.callbacks import StepDecay
+from skkeras.callbacks._model_free import ModelFreeCallback
 
-from ._builders import classifier_model
+from ._builders import classifier_model, regressor_model
 
 FAST = {"hidden_layer_sizes": (16,), "learning_rate": 0.01, "random_state": 0}
 
@@ -120,7 +123,7 @@ def test_warm_start_and_partial_fit_continue_training(iris):
     for _ in range(3):
         partial.partial_fit(X, y)
     assert partial.n_iter_ == 3
-    with pytest.raises(ValueError, match="not seen in the first fit"):
+    with pytest.raises(ValueError, match=r"contains classes \[7\] that are not among the fitted"):
         partial.partial_fit(X, np.where(y == 0, 7, y))
 
 
@@ -532,10 +535,21 @@ def test_step_decay_refuses_a_schedule_compiled_by_a_model_builder(iris):
                       "sparse_categorical_crossentropy")
         return model
 
-    clf = KerasClassifier(compiled, epochs=3, callbacks=[StepDecay(milestones=(1,))])
+    clf = KerasClassifier(compiled, epochs=3, callbacks=[StepDecay(milestones=(1,)), _Epochs])
+    _Epochs.ended = []
     with pytest.raises(ValueError, match=r"StepDecay.*LearningRateSchedule"):
         clf.fit(X, y)
-    assert "loss" not in clf.history_  # refused when training started, before any epoch
+    assert _Epochs.ended == []  # refused when training started, before any epoch
+    assert "history_" not in clf.__dict__  # a failed fit leaves the estimator as it was
+
+
+class _Epochs(keras.callbacks.Callback):
+    """Records the epochs that ended (in the class: an estimator fits with copies)."""
+
+    ended: list = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        type(self).ended.append(epoch)
 
 
 def test_step_decay_refuses_duplicate_milestones_and_non_numbers():
@@ -629,3 +643,111 @@ def test_fit_after_initialize_rebuilds_or_continues_with_warm_start(name):
     np.testing.assert_allclose(_outputs(estimator, X), _outputs(cold, X), rtol=1e-4, atol=1e-5)
     estimator.partial_fit(X, y)
     assert estimator.model_ is network and estimator.n_iter_ == 2
+
+
+# ---------------------------------------------------------------- failed refits
+
+
+class _FailAtEpochEnd(keras.callbacks.Callback):
+    """Raises ``error`` at the end of the first epoch (a user's callback failing, Ctrl-C)."""
+
+    def __init__(self, error: BaseException):
+        super().__init__()
+        self.error = error
+
+    def on_epoch_end(self, epoch, logs=None):
+        raise self.error
+
+
+class _InterruptModelFree(ModelFreeCallback):
+    """A model-free callback (a fit may train from a remembered start) interrupting once
+    ``armed``."""
+
+    armed = False
+
+    def epoch_ended(self, epoch: int, logs: dict) -> bool:
+        if type(self).armed:
+            raise KeyboardInterrupt
+        return False
+
+
+def _three_classes():
+    X = np.random.RandomState(0).randn(30, 3).astype(np.float32)
+    return X, np.arange(30) % 3
+
+
+SMALL = {"epochs": 2, "random_state": 0}
+REFITS = {
+    "mlp-classes": (lambda: KerasMLPClassifier((4,), **SMALL), lambda y: y, lambda y: y + 5),
+    "wrapper-classes": (lambda: KerasClassifier(classifier_model, **SMALL), lambda y: y,
+                        lambda y: np.where(y == 2, 9, y)),
+    "mlp-outputs": (lambda: KerasMLPRegressor((4,), **SMALL), lambda y: y.astype(float),
+                    lambda y: np.c_[y, -y].astype(float)),
+    "wrapper-outputs": (lambda: KerasRegressor(regressor_model, **SMALL),
+                        lambda y: np.c_[y, -y].astype(float), lambda y: y.astype(float)),
+}
+
+
+@pytest.mark.parametrize("error", [RuntimeError("callback failed"), KeyboardInterrupt()],
+                         ids=["error", "interrupt"])
+@pytest.mark.parametrize("case", REFITS)
+def test_refit_failing_during_training_keeps_the_previous_fit(case, error):
+    """The new target is not left next to the previous network: the estimator is as it was."""
+    make, first, second = REFITS[case]
+    X, labels = _three_classes()
+    estimator = make().fit(X, first(labels))
+    predicted = estimator.predict(X)
+    state = dict(estimator.__dict__)
+    with pytest.raises(type(error)):
+        estimator.fit(X, second(labels), callbacks=[_FailAtEpochEnd(error)])
+    assert sorted(estimator.__dict__) == sorted(state)
+    assert [key for key in state if estimator.__dict__[key] is not state[key]] == []
+    np.testing.assert_array_equal(estimator.predict(X), predicted)
+
+
+def test_refit_interrupted_while_training_from_a_remembered_start(monkeypatch):
+    X, labels = _three_classes()
+    params = {"hidden_layer_sizes": (4,), "callbacks": [_InterruptModelFree], **SMALL}
+    KerasMLPClassifier(**params).fit(X, labels + 5)  # remembers the start of the refit below
+    clf = KerasMLPClassifier(**params).fit(X, labels)
+    predicted, state = clf.predict(X), dict(clf.__dict__)
+    from_start = []
+    train = skkeras._base.run_training_from_start
+    monkeypatch.setattr(skkeras._base, "run_training_from_start",
+                        lambda *a, **k: from_start.append(1) or train(*a, **k))
+    monkeypatch.setattr(_InterruptModelFree, "armed", True)
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, labels + 5)
+    assert from_start == [1]
+    assert [key for key in state if clf.__dict__.get(key) is not state[key]] == []
+    assert sorted(clf.__dict__) == sorted(state)
+    np.testing.assert_array_equal(clf.predict(X), predicted)
+
+
+def test_failed_refit_that_trained_the_previous_network_leaves_the_estimator_unfitted():
+    """A builder returning the fitted model itself: the failed fit trained the previous
+    network on the new target, which cannot be kept."""
+    X, labels = _three_classes()
+    models = []
+
+    def same_model(meta):
+        if not models:
+            models.append(classifier_model(4, meta))
+        return models[0]
+
+    clf = KerasClassifier(same_model, **SMALL).fit(X, labels)
+    with pytest.raises(RuntimeError, match="callback failed"):
+        clf.fit(X, labels + 5, callbacks=[_FailAtEpochEnd(RuntimeError("callback failed"))])
+    assert not hasattr(clf, "classes_") and "_built_with" not in clf.__dict__
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+    assert clf.fit(X, labels).classes_.tolist() == [0, 1, 2]  # and it can be fitted again
+
+
+def test_first_fit_failing_during_training_leaves_the_estimator_unfitted():
+    X, labels = _three_classes()
+    clf = KerasMLPClassifier((4,), **SMALL)
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, labels, callbacks=[_FailAtEpochEnd(KeyboardInterrupt())])
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
