@@ -274,8 +274,11 @@ class BaseKerasEstimator(BaseEstimator):
             self.__dict__.pop("best_epoch_", None)
             seed = resolve_seed(self.random_state)
             distribution = _distribution_scope(getattr(self, "distribution", None))
+            # compiled for the steps of a fit on X, as fit compiles it: a warm fit after
+            # initialize then runs several steps per graph execution as well
+            n_train = len(self._split(X, y, None, None, seed)[0])
             with fit_seed(seed), distribution, seeded(seed):
-                model = self._make_model(X, 1)
+                model = self._make_model(X, _steps_per_epoch(self.batch_size, n_train))
                 facts = self._model_facts(model, X)
             self._built_with = self._build_params()
             self._apply_model_facts(facts)
@@ -404,9 +407,7 @@ class BaseKerasEstimator(BaseEstimator):
         sample_weight, validation = _relative_weights(
             sample_weight, train_idx, validation, split=validation_data is None
         )
-        batch_size = _rows_per_batch(fit_params.get("batch_size", self.batch_size), len(train_idx))
-        batch_size = batch_size or 32
-        n_steps = max(1, int(np.ceil(len(train_idx) / batch_size)))
+        n_steps = _steps_per_epoch(fit_params.get("batch_size", self.batch_size), len(train_idx))
         data = (X, y, sample_weight, train_idx, validation, epochs)
         # the network is built under `seeded`; training needs only the seed (its shuffling
         # draws from a generator of its own), so fits in other threads can train meanwhile
@@ -825,6 +826,12 @@ def _parameters_as(estimator, values: dict[str, Any]):
 @cache
 def _constructor_param_names(cls) -> tuple[str, ...]:
     return tuple(BaseEstimator._get_param_names.__func__(cls))
+
+
+def _steps_per_epoch(batch_size, n_train: int) -> int:
+    """Training steps of an epoch over ``n_train`` rows (Keras's default batch of 32 when
+    ``batch_size`` is None; scikeras's -1 is one batch of all rows)."""
+    return max(1, int(np.ceil(n_train / (_rows_per_batch(batch_size, n_train) or 32))))
 
 
 def _relative_weights(sample_weight, train_idx, validation, *, split: bool):

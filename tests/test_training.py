@@ -645,6 +645,19 @@ def test_fit_after_initialize_rebuilds_or_continues_with_warm_start(name):
     assert estimator.model_ is network and estimator.n_iter_ == 2
 
 
+@pytest.mark.skipif(keras.backend.backend() == "torch", reason="one step per execution on torch")
+@pytest.mark.parametrize("name", ["mlp_classifier", "wrapper_regressor"])
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_initialize_compiles_for_the_steps_of_a_fit(name, early_stopping):
+    """A warm fit after initialize runs as many steps per graph execution as a fit would."""
+    X, y = _initialize_data(name)
+    params = {"epochs": 1, "random_state": 0, "batch_size": 4, "early_stopping": early_stopping}
+    fitted = INITIALIZE_CASES[name][0]().set_params(**params).fit(X, y)
+    initialized = INITIALIZE_CASES[name][0]().set_params(**params).initialize(X, y)
+    assert fitted.model_.steps_per_execution > 1
+    assert initialized.model_.steps_per_execution == fitted.model_.steps_per_execution
+
+
 # ---------------------------------------------------------------- failed refits
 
 
