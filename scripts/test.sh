@@ -18,7 +18,7 @@ if ! have_postgres; then
   fi
 fi
 
-SKKERAS_EXTRAS="test"
+SKKERAS_EXTRAS="test,backends"
 source scripts/_venv.sh
 ensure_venv
 
