@@ -48,6 +48,7 @@ from ._training import (
     default_compile_options,
     early_stopping_callback,
     instantiate_callbacks,
+    interrupted_result,
     run_training,
     run_training_from_start,
     split_validation,
@@ -416,11 +417,25 @@ class BaseKerasEstimator(BaseEstimator):
                 result = self._fit_new_network(data, fit_params, seed, n_steps)
             else:
                 model = self._recompiled(X, n_steps) if compile_changed else self.model_
-                result = self._train(
-                    model, *data, fit_params, base_learning_rate=self._base_learning_rate()
-                )
+                result = self._continue_training(model, data, fit_params)
         self._record(result)
         return self
+
+    def _continue_training(self, model, data, fit_params: dict):
+        """Train the fitted network further. It is trained in place, so a training that raises
+        (a failing callback, an interruption, divergence) still records the epochs that reached
+        the network: ``history_``, ``n_iter_`` and ``current_epoch`` describe the network
+        ``predict`` uses, as after Keras's own interrupted ``Model.fit``."""
+        from .callbacks import EpochRecorder
+
+        recorder = EpochRecorder()
+        try:
+            return self._train(model, *data, fit_params, recorder=recorder,
+                               base_learning_rate=self._base_learning_rate())
+        except BaseException:
+            monitor = "val_loss" if data[4] is not None else None
+            self._record(interrupted_result(recorder, monitor))
+            raise
 
     def _check_fit_data(self, X, y, *, reset: bool):
         """``X`` and ``y`` validated and converted for a fit (``reset``: a new network)."""
@@ -683,7 +698,7 @@ class BaseKerasEstimator(BaseEstimator):
         return meta
 
     def _train(self, model, X, y, sample_weight, train_idx, validation, epochs, fit_params,
-               template_ready=None, base_learning_rate=None):
+               template_ready=None, base_learning_rate=None, recorder=None):
         # routed fit__ values override the estimator's own (as in scikeras); fit__callbacks
         # (or fit's callbacks=) are added to the estimator's callbacks for this fit
         fit_kwargs = dict(fit_params)
@@ -713,6 +728,7 @@ class BaseKerasEstimator(BaseEstimator):
             fit_kwargs=fit_kwargs,
             template_ready=template_ready,
             compiled=self._compiled_training(),
+            recorder=recorder,
             **settings,
         )
 

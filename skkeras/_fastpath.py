@@ -380,7 +380,7 @@ def train(
     after_epoch = _listening(listeners, load, initial_epoch) if listeners else None
     final = _fit_whole(
         template, fit_plan, state, data, validation, initial_epoch, kind=kind,
-        after_epoch=after_epoch, **settings,
+        after_epoch=after_epoch, interrupted=load, **settings,
     )
     load(final)
     return True
@@ -507,7 +507,7 @@ def _listening(listeners: list, publish_state, first_epoch: int):
 
 
 def _fit_whole(template, fit_plan, state, data, validation, initial_epoch, *, kind, epochs,
-               batch_size, shuffle, after_epoch=None):
+               batch_size, shuffle, after_epoch=None, interrupted=None):
     """Run the whole fit in the template's compiled fit graph from ``state`` (tensors packed as
     the template's ``state_layout`` says); hand the epochs' logs to the plan's recorder; return
     the final state (arrays in the templates' order).
@@ -516,17 +516,43 @@ def _fit_whole(template, fit_plan, state, data, validation, initial_epoch, *, ki
     ``KeyboardInterrupt`` and other threads' fits of the architecture get a turn between them.
     With ``after_epoch(state, logs) -> stop`` each call is one epoch (``state`` as arrays), and
     training ends early when it answers True. ``kind`` is the data's :func:`_data_kind`.
+    If a call or ``after_epoch`` raises, the epochs that ran are recorded and, when at least one
+    did, ``interrupted(state)`` gets their state (arrays) before the exception propagates.
     """
-    X, y, weights, use_weights = data
     seeds = _epoch_seeds(epochs, shuffle, initial_epoch)
-    rule = _compiled_fit.rule(fit_plan)
-    carry = _compiled_fit.first_carry(template.weights_layout)
-    done, logs = 0, []
+    progress = {  # the state and carry the calls so far reached, and their logs
+        "state": state, "carry": _compiled_fit.first_carry(template.weights_layout), "logs": [],
+    }
+    has_validation = validation is not None
+    try:
+        _fit_calls(template, progress, data, validation, initial_epoch, kind=kind, epochs=epochs,
+                   batch_size=batch_size, shuffle=shuffle, after_epoch=after_epoch, seeds=seeds,
+                   rule=_compiled_fit.rule(fit_plan))
+    except BaseException:
+        if progress["logs"]:
+            _compiled_fit.record(fit_plan, initial_epoch, progress["logs"], has_validation)
+            if interrupted is not None:
+                interrupted(template.state_layout.unpack(progress["state"]))
+        raise
+    _compiled_fit.record(fit_plan, initial_epoch, progress["logs"], has_validation)
+    return _compiled_fit.final_state(
+        template.state_layout.unpack(progress["state"]), progress["carry"], fit_plan,
+        template.weight_positions, template.weights_layout,
+    )
+
+
+def _fit_calls(template, progress: dict, data, validation, initial_epoch, *, kind, epochs,
+               batch_size, shuffle, after_epoch, seeds, rule) -> None:
+    """The calls of :func:`_fit_whole`, each one's state, carry and logs put in ``progress``
+    once it has returned."""
+    X, y, weights, use_weights = data
+    done = 0
     while done < epochs:
         count = 1 if after_epoch else _epochs_per_call(template, epochs - done, int(X.shape[0]))
         settings = _compiled_fit.settings(shuffle, batch_size, initial_epoch + done, done, count)
         arguments = (
-            state, X, y, weights, seeds, settings, use_weights, rule, validation, carry,
+            progress["state"], X, y, weights, seeds, settings, use_weights, rule, validation,
+            progress["carry"],
         )
         with _free_copy(template) as copy, _graph_executor():
             graph = _fit_graph(copy, arguments, kind)
@@ -535,20 +561,14 @@ def _fit_whole(template, fit_plan, state, data, validation, initial_epoch, *, ki
             seconds = time.perf_counter() - started
             n_run = int(call_logs[0].shape[0])
             template.seconds_per_row_epoch = seconds / max(1, n_run * int(X.shape[0]))
-        logs.append(call_logs)
+        progress.update(state=state, carry=carry)
+        progress["logs"].append(call_logs)
         done += n_run
         stop_asked = after_epoch is not None and n_run and after_epoch(
             template.state_layout.unpack(state), _epoch_logs(call_logs, validation is not None)
         )
         if stop_asked or bool(stopped):
             break
-    _compiled_fit.record(
-        fit_plan, initial_epoch, logs, has_validation=validation is not None
-    )
-    return _compiled_fit.final_state(
-        template.state_layout.unpack(state), carry, fit_plan, template.weight_positions,
-        template.weights_layout,
-    )
 
 
 def _epoch_logs(call_logs, has_validation: bool) -> dict:
@@ -855,9 +875,12 @@ def _run_epochs(template, model, data, validation, *, epochs, initial_epoch, bat
                 callbacks, shuffle):
     """Train ``model`` one compiled call per epoch, running ``callbacks`` between them."""
     keras = import_keras()
+    from .callbacks._history import with_epoch_holders
+
     X, y, weights, use_weights = data
     callback_list = keras.callbacks.CallbackList(
-        callbacks, model=model, epochs=initial_epoch + epochs, steps=None, verbose=0
+        with_epoch_holders(callbacks), model=model, epochs=initial_epoch + epochs, steps=None,
+        verbose=0,
     )
     model.stop_training = False
     batch, shuffled = _int32(batch_size), _flag(shuffle)

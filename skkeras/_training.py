@@ -148,6 +148,7 @@ def run_training(
     fit_kwargs: dict,
     template_ready=None,
     compiled: bool = True,
+    recorder=None,
 ) -> TrainingResult:
     """Train ``model`` and return the recorded history.
 
@@ -155,8 +156,10 @@ def run_training(
     train (no metrics, epoch-level callbacks only...) skip Keras's ``fit`` machinery; everything
     else goes through ``Model.fit`` (always, with ``compiled=False``). ``template_ready(key)`` is
     called once the fast path's template for the model is ready, before it trains.
+    ``recorder`` (an :class:`~skkeras.callbacks.EpochRecorder`, a new one if None) records the
+    epochs: if training raises, :func:`interrupted_result` reads those that trained from it.
     """
-    recorder, callbacks = _with_recorder(callbacks)
+    recorder, callbacks = _with_recorder(callbacks, recorder)
     common = {
         "sample_weight": sample_weight,
         "validation_data": validation_data,
@@ -216,11 +219,20 @@ def run_training_from_start(
     return _result(recorder, monitor, template_key=start.key, values=values)
 
 
-def _with_recorder(callbacks: list):
+def _with_recorder(callbacks: list, recorder=None):
     from .callbacks import EpochRecorder
 
-    recorder = EpochRecorder()
+    recorder = EpochRecorder() if recorder is None else recorder
     return recorder, [*callbacks, recorder]
+
+
+def interrupted_result(recorder, monitor: str | None) -> TrainingResult:
+    """The epochs a training that raised (a failing callback, an interruption, divergence)
+    completed, as ``recorder`` has them: every epoch whose training reached the network,
+    including one whose end a callback failed in."""
+    recorder.record_held()
+    history = recorder.history
+    return TrainingResult(history, len(history.get("loss", [])), _best_epoch(history, monitor))
 
 
 def _result(recorder, monitor: str | None, **extra) -> TrainingResult:
@@ -241,6 +253,9 @@ def _keras_fit(model, X, y, *, epochs, initial_epoch, fit_kwargs, **kwargs) -> N
     fit's seed and first epoch (its data adapters may shuffle with NumPy's), put back after."""
     seed = current_fit_seed()
     seeding = nullcontext() if seed is None else global_generators_seeded(seed + initial_epoch)
+    from .callbacks._history import with_epoch_holders
+
+    kwargs["callbacks"] = with_epoch_holders(kwargs["callbacks"])
     with seeding:
         seed_tensorflow_for_keras_fit()
         model.fit(

@@ -340,7 +340,7 @@ class _WrapperMixin:
         }
 
     def _train(self, model, X, y, sample_weight, train_idx, validation, epochs, fit_params,
-               template_ready=None, base_learning_rate=None):
+               template_ready=None, base_learning_rate=None, recorder=None):
         if self.validation_split and validation is None:
             fit_params = {"validation_split": self.validation_split, **fit_params}
         if self.validation_batch_size is not None:
@@ -349,7 +349,7 @@ class _WrapperMixin:
             fit_params = {**fit_params, "validation_batch_size": max(1, len(X))}
         return super()._train(
             model, X, y, sample_weight, train_idx, validation, epochs, fit_params,
-            template_ready, base_learning_rate=base_learning_rate,
+            template_ready, base_learning_rate=base_learning_rate, recorder=recorder,
         )
 
     def _compile_kwargs(self, model, X, n_train_steps: int) -> dict[str, Any]:

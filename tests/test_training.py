@@ -764,3 +764,104 @@ def test_first_fit_failing_during_training_leaves_the_estimator_unfitted():
         clf.fit(X, labels, callbacks=[_FailAtEpochEnd(KeyboardInterrupt())])
     with pytest.raises(NotFittedError):
         clf.predict(X)
+
+
+# ------------------------------------------------------- interrupted continued fits
+
+
+class _FailAtSecondEpochEnd(keras.callbacks.Callback):
+    """Raises ``error`` at the end of the second epoch of a fit."""
+
+    def __init__(self, error: BaseException):
+        super().__init__()
+        self.error, self.ends = error, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.ends += 1
+        if self.ends == 2:
+            raise self.error
+
+
+class _FailModelFree(ModelFreeCallback):
+    """A model-free callback (the compiled whole-fit loop) raising at the second epoch end once
+    ``armed``."""
+
+    armed, ends = False, 0
+
+    def epoch_ended(self, epoch: int, logs: dict) -> bool:
+        if type(self).armed:
+            type(self).ends += 1
+            if type(self).ends == 2:
+                raise KeyboardInterrupt
+        return False
+
+
+def _interrupt_second_call(monkeypatch):
+    """The compiled whole-fit loop, one epoch per call, interrupted after its first call."""
+    from skkeras import _fastpath
+
+    calls, call = [], _fastpath._call_training_graph
+
+    def interrupted(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return call(*args)
+
+    monkeypatch.setattr(_fastpath, "_epochs_per_call", lambda *a: 1)
+    monkeypatch.setattr(_fastpath, "_call_training_graph", interrupted)
+
+
+CONTINUED = {  # estimator, how the continued fit fails, epochs it completes before failing
+    "mlp-keras-callback": (
+        lambda: KerasMLPClassifier((4,), **SMALL),
+        lambda m: {"callbacks": [_FailAtSecondEpochEnd(KeyboardInterrupt())]}, 2),
+    "mlp-callback-error": (
+        lambda: KerasMLPClassifier((4,), **SMALL),
+        lambda m: {"callbacks": [_FailAtSecondEpochEnd(RuntimeError("callback failed"))]}, 2),
+    "mlp-model-free": (
+        lambda: KerasMLPClassifier((4,), callbacks=[_FailModelFree], **SMALL),
+        lambda m: m.setattr(_FailModelFree, "armed", True) or {}, 2),
+    "mlp-compiled-loop": (
+        lambda: KerasMLPClassifier((4,), **SMALL),
+        lambda m: _interrupt_second_call(m) or {}, 1),
+    "wrapper-keras-fit": (
+        lambda: KerasClassifier(classifier_model, **SMALL),
+        lambda m: {"callbacks": [_FailAtSecondEpochEnd(KeyboardInterrupt())]}, 2),
+}
+
+
+@pytest.mark.parametrize("case", CONTINUED)
+def test_interrupted_warm_fit_records_the_epochs_that_trained_the_network(case, monkeypatch):
+    """The network is trained in place: history_ and n_iter_ count the epochs it got, and it
+    predicts as a network trained for just those epochs."""
+    make, failing, completed = CONTINUED[case]
+    X, labels = _three_classes()
+    estimator = make().set_params(warm_start=True).fit(X, labels)
+    reference = make().set_params(warm_start=True).fit(X, labels)
+    reference.fit(X, labels, epochs=completed)
+    with monkeypatch.context() as patch:
+        failure = failing(patch)
+        with pytest.raises((KeyboardInterrupt, RuntimeError)):
+            estimator.fit(X, labels, epochs=3, **failure)
+    assert estimator.n_iter_ == len(estimator.history_["loss"]) == 2 + completed
+    np.testing.assert_allclose(estimator.history_["loss"], reference.history_["loss"], rtol=1e-5)
+    np.testing.assert_allclose(estimator.predict_proba(X), reference.predict_proba(X),
+                               rtol=1e-5, atol=1e-6)
+    estimator.fit(X, labels, epochs=1)  # still usable
+    assert estimator.n_iter_ == 3 + completed
+
+
+@pytest.mark.parametrize("make", [lambda: KerasMLPClassifier((4,), **SMALL),
+                                  lambda: KerasClassifier(classifier_model, **SMALL)],
+                         ids=["mlp", "wrapper"])
+def test_interrupted_partial_fit_records_its_epoch(make):
+    X, labels = _three_classes()
+    estimator = make().fit(X, labels)
+    reference = make().fit(X, labels).partial_fit(X, labels)
+    with pytest.raises(KeyboardInterrupt):
+        estimator.partial_fit(X, labels, callbacks=[_FailAtEpochEnd(KeyboardInterrupt())])
+    assert estimator.n_iter_ == len(estimator.history_["loss"]) == 3
+    np.testing.assert_allclose(estimator.predict_proba(X), reference.predict_proba(X),
+                               rtol=1e-5, atol=1e-6)
+

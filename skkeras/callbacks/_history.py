@@ -36,20 +36,37 @@ class EpochRecorder(keras.callbacks.Callback):
         super().__init__()
         self.history: dict[str, list[float]] = {}
         self.diverged_epoch: int | None = None
+        self._held: tuple[int, dict] | None = None
 
     def on_train_begin(self, logs=None):
         self.diverged_epoch = None
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.record_epoch(epoch, self._with_rate(logs)):
+            self.model.stop_training = True
+
+    def _with_rate(self, logs) -> dict:
         logs = dict(logs or {})
         optimizer = getattr(self.model, "optimizer", None)
         if optimizer is not None:
             logs.setdefault("learning_rate", current_learning_rate(optimizer))
-        if self.record_epoch(epoch, logs):
-            self.model.stop_training = True
+        return logs
+
+    def hold(self, epoch: int, logs) -> None:
+        """Keep the logs of 0-based ``epoch``, which has trained, until the recorder's own
+        ``on_epoch_end`` records them; :meth:`record_held` records them if a callback before
+        it raised."""
+        self._held = (epoch, dict(logs or {}))
+
+    def record_held(self) -> None:
+        """Record the held epoch, if a failure kept its ``on_epoch_end`` from recording it."""
+        if self._held is not None:
+            epoch, logs = self._held
+            self.record_epoch(epoch, self._with_rate(logs))
 
     def record_epoch(self, epoch: int, logs: dict) -> bool:
         """Append one epoch's ``logs`` (0-based ``epoch``); return whether training diverged."""
+        self._held = None
         for key, value in logs.items():
             self.history.setdefault(key, []).append(float(value))
         loss = logs.get("loss")
@@ -57,3 +74,21 @@ class EpochRecorder(keras.callbacks.Callback):
             self.diverged_epoch = epoch + 1
             return True
         return False
+
+
+class _EpochHolder(keras.callbacks.Callback):
+    """Hands each epoch's logs to ``recorder.hold`` before any other callback's epoch end."""
+
+    def __init__(self, recorder: EpochRecorder):
+        super().__init__()
+        self.recorder = recorder
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.recorder.hold(epoch, logs)
+
+
+def with_epoch_holders(callbacks: list) -> list:
+    """``callbacks`` preceded by an :class:`_EpochHolder` for each :class:`EpochRecorder` among
+    them: an epoch that trained is recorded even if a callback fails at its end."""
+    holders = [_EpochHolder(c) for c in callbacks if isinstance(c, EpochRecorder)]
+    return [*holders, *callbacks]
