@@ -244,6 +244,12 @@ class BaseKerasEstimator(BaseEstimator):
         """Whether the estimator has a network (built by :meth:`initialize` or ``fit``)."""
         return self._is_fitted()
 
+    @property
+    def current_epoch(self) -> int:
+        """The number of epochs trained so far (``len(history_["loss"])``; 0 before ``fit``),
+        as scikeras's ``current_epoch``."""
+        return len(self.__dict__.get("history_", {}).get("loss", []))
+
     def initialize(self, X, y=None) -> BaseKerasEstimator:
         """Build (and compile) the network and set the fitted attributes, without training.
 

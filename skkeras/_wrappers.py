@@ -72,11 +72,6 @@ class _WrapperMixin:
         too."""
         return None
 
-    @property
-    def current_epoch(self) -> int:
-        """The number of epochs trained so far (``len(history_["loss"])``; 0 before ``fit``)."""
-        return len(self.__dict__.get("history_", {}).get("loss", []))
-
     def score(self, X, y, sample_weight=None) -> float:
         """The score of :meth:`predict` on ``X`` against ``y``: accuracy for a classifier,
         R^2 for a regressor, or what a subclass's ``scorer`` staticmethod returns (called as

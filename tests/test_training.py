@@ -865,3 +865,12 @@ def test_interrupted_partial_fit_records_its_epoch(make):
     np.testing.assert_allclose(estimator.predict_proba(X), reference.predict_proba(X),
                                rtol=1e-5, atol=1e-6)
 
+
+@pytest.mark.parametrize("name", ["mlp_classifier", "cnn_regressor", "lstm_classifier",
+                                  "wrapper_regressor"])
+def test_current_epoch_counts_the_epochs_of_every_estimator(name):
+    X, y = _initialize_data(name)
+    estimator = INITIALIZE_CASES[name][0]().set_params(epochs=2, random_state=0, warm_start=True)
+    assert estimator.current_epoch == 0
+    assert estimator.fit(X, y).current_epoch == 2
+    assert estimator.partial_fit(X, y).current_epoch == 3 == len(estimator.history_["loss"])
