@@ -191,7 +191,11 @@ class BaseKerasEstimator(BaseEstimator):
 
         A fit that builds a new network and raises (refused input, a failing builder or
         callback, an interruption) leaves the estimator as it was before the call: a fitted one
-        keeps its network with its own ``classes_``, ``n_outputs_`` and shapes.
+        keeps its network with its own ``classes_``, ``n_outputs_`` and shapes. A fit that
+        continues training (``warm_start=True``) and raises keeps what it trained, as Keras's
+        ``Model.fit`` does: the epochs that completed are in the network and in ``history_``,
+        ``n_iter_`` and ``current_epoch`` (an epoch interrupted between its steps on Keras's own
+        ``fit`` may leave part of its training in the weights, uncounted).
 
         Parameters
         ----------
@@ -227,7 +231,9 @@ class BaseKerasEstimator(BaseEstimator):
 
         ``sample_weight`` is scaled to a mean of 1 over each call's rows (as scikit-learn's MLP
         averages each batch's loss with its weights): weights are relative within a call, not
-        across calls. ``early_stopping=True`` is refused, as by scikit-learn's MLP.
+        across calls. ``early_stopping=True`` is refused, as by scikit-learn's MLP. A call that
+        raises keeps what it trained, as a continued :meth:`fit` does; the first call (which
+        builds the network) leaves the estimator unfitted instead.
         """
         self._check_partial_fit()
         if "epochs" in fit_params:
