@@ -107,12 +107,19 @@ def check_fit_data(estimator, X, y, *, reset: bool, allow_nd: bool, y_numeric: b
     if not reset:
         _check_validated_sample_shape(estimator, X)
     _check_no_empty_dimension(estimator, X)
-    if y.ndim == 2 and y.shape[1] == 1 and not y_numeric:
-        y = column_or_1d(y, warn=True)
+    return _to_float32(X), _training_target(y, y_numeric=y_numeric, name="y")
+
+
+def _training_target(y, *, y_numeric: bool, name: str) -> np.ndarray:
+    """Validated targets as training takes them: a regressor's as float64, refused beyond
+    float32's range (the network could not represent them); a classifier's column vector made
+    1-D (with scikit-learn's DataConversionWarning for ``y``)."""
     if y_numeric:
         y = np.asarray(y, dtype=np.float64)
-        _to_float32(y, "y")  # refuse values the float32 network cannot represent
-    return _to_float32(X), y
+        _to_float32(y, name)
+    elif y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=name == "y")
+    return y
 
 
 def _is_ready(estimator, X) -> bool:
@@ -255,8 +262,4 @@ def _validation_target(estimator, y, *, y_numeric: bool) -> np.ndarray:
     y = check_array(
         y, ensure_2d=False, dtype=np.float64 if y_numeric else None, input_name="y_val"
     )
-    if y_numeric:
-        _to_float32(y, "y_val")  # refuse values the float32 network cannot represent
-    elif y.ndim == 2 and y.shape[1] == 1:
-        y = y.ravel()
-    return y
+    return _training_target(y, y_numeric=y_numeric, name="y_val")

@@ -231,8 +231,7 @@ def interrupted_result(recorder, monitor: str | None) -> TrainingResult:
     completed, as ``recorder`` has them: every epoch whose training reached the network,
     including one whose end a callback failed in."""
     recorder.record_held()
-    history = recorder.history
-    return TrainingResult(history, len(history.get("loss", [])), _best_epoch(history, monitor))
+    return _recorded(recorder, monitor)
 
 
 def _result(recorder, monitor: str | None, **extra) -> TrainingResult:
@@ -242,10 +241,14 @@ def _result(recorder, monitor: str | None, **extra) -> TrainingResult:
             f"{recorder.diverged_epoch}. Lower the learning_rate, scale X, or add "
             "batch_normalization."
         )
-    epochs_run = len(recorder.history.get("loss", []))
-    return TrainingResult(
-        recorder.history, epochs_run, _best_epoch(recorder.history, monitor), **extra
-    )
+    return _recorded(recorder, monitor, **extra)
+
+
+def _recorded(recorder, monitor: str | None, **extra) -> TrainingResult:
+    """The epochs ``recorder`` recorded, with the best one by ``monitor``."""
+    history = recorder.history
+    epochs_run = len(history.get("loss", []))
+    return TrainingResult(history, epochs_run, _best_epoch(history, monitor), **extra)
 
 
 def _keras_fit(model, X, y, *, epochs, initial_epoch, fit_kwargs, **kwargs) -> None:

@@ -26,6 +26,8 @@ from skkeras import (
     KerasMLPRegressor,
 )
 
+from ._builders import classifier_model
+
 SMALL = {"epochs": 3, "batch_size": 16, "random_state": 0}
 
 
@@ -81,20 +83,10 @@ def test_regressor_with_early_stopping_and_two_outputs(values):
     assert np.isfinite(reg.score(X, y))
 
 
-def _builder(meta):
-    import keras
-
-    return keras.Sequential([
-        keras.Input((meta["n_features_in_"],)),
-        keras.layers.Dense(8, activation="relu"),
-        keras.layers.Dense(meta["n_classes_"], activation="softmax"),
-    ])
-
-
 def test_wrapper_with_a_builder_and_metrics(classes):
     X, y = classes
     clf = KerasClassifier(
-        _builder, loss="sparse_categorical_crossentropy", optimizer="adam",
+        classifier_model, hidden=8, loss="sparse_categorical_crossentropy", optimizer="adam",
         metrics=["accuracy"], **SMALL,
     ).fit(X, y)
     assert {"loss", "accuracy"} <= set(clf.history_)

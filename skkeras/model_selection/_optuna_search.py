@@ -291,12 +291,14 @@ default=None
                 "(both are None)."
             )
         X, y, groups = indexable(X, y, groups)
-        fit_params, score_params, split_params = self._route_fit_params(groups, fit_params)
+        self.scorer_ = self._get_scorer()
+        fit_params, score_params, split_params = self._route_fit_params(
+            groups, fit_params, self.scorer_
+        )
         space = self._search_space()
         cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
         splits = list(cv.split(X, y, **split_params))
         self.n_splits_ = len(splits)
-        self.scorer_ = self._get_scorer()
         if self.trials_per_process is not None:
             check_recyclable_storage(self.storage)
             if self.storage is not None:  # a stored study: refuse an incomparable one here
@@ -329,7 +331,7 @@ default=None
     def _get_scorer(self):
         return check_scoring(self.estimator, self.scoring)
 
-    def _route_fit_params(self, groups, params: dict) -> tuple[dict, dict, dict]:
+    def _route_fit_params(self, groups, params: dict, scorer) -> tuple[dict, dict, dict]:
         """``fit``'s metadata for the estimator's fit, the scorer and the splitter.
 
         With metadata routing enabled, as requested by each of them (like ``GridSearchCV``);
@@ -339,7 +341,7 @@ default=None
         """
         if not _routing_enabled():
             score_params = unrouted_score_params(
-                self._get_scorer(), params.get("sample_weight"), owner=type(self).__name__
+                scorer, params.get("sample_weight"), owner=type(self).__name__
             )
             return params, score_params, {"groups": groups}
         if groups is not None:
