@@ -3,7 +3,11 @@
 The benchmark's grid (``GridSearchCV(cv=3)`` over two learning rates and two batch sizes, the
 MLP of ``benchmarks/_libs.py``, 20 epochs) runs with ``n_jobs=1`` and ``n_jobs=2`` (joblib's
 worker processes) in turns, after one warm-up search of each, skkeras's and scikit-learn's
-one after the other in one process. Each
+taking turns in one process (so that the machine's load weighs on both alike), on digits and
+on the 20k-row table. scikit-learn's MLP is the reference for what the machine's two cores
+give two processes that each compute: its fits share the cores' caches and memory bandwidth
+as skkeras's do, which the stand-in of ``benchmarks/_stand_in.py`` (it only waits) does not.
+Each
 search is split with what scikit-learn records itself (``cv_results_``'s fit and score times,
 ``refit_time_``):
 
@@ -64,15 +68,23 @@ def timed_search(library: str, X, y, n_jobs: int) -> dict:
     }
 
 
-def measure(library: str, table: str, turns: int) -> dict:
-    """A warm-up search with each ``n_jobs``, then ``turns`` turns of both."""
+def measure(libraries: list[str], table: str, turns: int) -> list[dict]:
+    """A warm-up search of each library with each ``n_jobs``, then ``turns`` turns in which
+    every library searches with ``n_jobs=1`` and then ``n_jobs=2``: the libraries take turns,
+    so that the machine's load weighs on them alike."""
     X, _, y, _ = load_table(table)
-    for n_jobs in (1, 2):
-        timed_search(library, X, y, n_jobs)
-    searches = {1: [], 2: []}
-    for _ in range(turns):
+    for library in libraries:
         for n_jobs in (1, 2):
-            searches[n_jobs].append(timed_search(library, X, y, n_jobs))
+            timed_search(library, X, y, n_jobs)
+    searches = {library: {1: [], 2: []} for library in libraries}
+    for _ in range(turns):
+        for library in libraries:
+            for n_jobs in (1, 2):
+                searches[library][n_jobs].append(timed_search(library, X, y, n_jobs))
+    return [_case(library, table, turns, searches[library]) for library in libraries]
+
+
+def _case(library: str, table: str, turns: int, searches: dict) -> dict:
     one, two = searches[1], searches[2]
     pairs = list(zip(one, two, strict=True))
     bounds = [s["total"] / (s["work"] / 2 + s["refit"] + s["other"]) for s in one]
@@ -95,7 +107,8 @@ def _markdown(report: dict) -> str:
         *preamble("Where GridSearchCV(n_jobs=2)'s time goes", report),
         "`GridSearchCV(cv=3)`, 4 candidates (learning rate 1e-3 / 3e-3, batch size 32 / 64), "
         "20 epochs; `n_jobs=1` and `n_jobs=2` (joblib's worker processes) in turns after one "
-        "warm-up search of each, the rows one after the other in one process. Medians over "
+        "warm-up search of each, the libraries of a table taking turns in one process. "
+        "Medians over "
         "the turns, in seconds. "
         "work: the cross-validation's fits and scores summed (scikit-learn's `cv_results_`); "
         "refit: `refit_time_`; other: total - refit - work / n_jobs; caller CPU: the calling "
@@ -129,7 +142,7 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--turns", type=int, default=16, help="turns on digits")
     parser.add_argument("--synthetic-turns", type=int, default=4,
-                        help="turns on the 20k-row table (skkeras only); 0 skips it")
+                        help="turns on the 20k-row table; 0 skips it")
     parser.add_argument("--libraries", default="skkeras,sklearn",
                         help="comma-separated, among " + ", ".join(LIBRARIES))
     parser.add_argument("--name", default="grid_parts", help="results/<name>.json and .md")
@@ -138,13 +151,14 @@ def main() -> None:
     unknown = sorted(set(libraries) - set(LIBRARIES))
     if unknown:
         parser.error(f"--libraries: got {unknown}; choose among {list(LIBRARIES)}")
-    cases = [(library, "digits", args.turns) for library in libraries]
-    if args.synthetic_turns and "skkeras" in libraries:
-        cases.append(("skkeras", "synthetic", args.synthetic_turns))
+    tables = [("digits", args.turns)]
+    if args.synthetic_turns:
+        tables.append(("synthetic", args.synthetic_turns))
     results = []
-    for case in cases:
-        results.append(measure(*case))
-        print(case, f"{results[-1]['speedup']:.2f}x", flush=True)
+    for table_name, turns in tables:
+        for case in measure(libraries, table_name, turns):
+            results.append(case)
+            print(case["library"], table_name, f"{case['speedup']:.2f}x", flush=True)
     report = {**header("benchmarks.grid_parts", VERSIONS), "cases": results}
     save(args.name, report, _markdown(report))
 
