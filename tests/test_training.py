@@ -994,6 +994,69 @@ def test_continued_fit_with_early_stopping_diverging_at_once_raises_training_div
     assert estimator.n_iter_ == estimator.best_epoch_ == 3
 
 
+# ------------------------------------------- continued fits interrupted inside an epoch
+
+
+class _InterruptMidEpoch(keras.callbacks.Callback):
+    """Raises KeyboardInterrupt at the first batch end of the fit's ``at_epoch``-th epoch
+    (0-based), keeping the network's weights then (``kept``) and the batch index (``batch``).
+    A batch-level callback: the fit takes Keras's own ``Model.fit``."""
+
+    kept = batch = None
+
+    def __init__(self, at_epoch: int):
+        super().__init__()
+        self.at_epoch, self.epochs_begun = at_epoch, 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs_begun += 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.epochs_begun == self.at_epoch + 1:
+            type(self).kept, type(self).batch = self.model.get_weights(), batch
+            raise KeyboardInterrupt
+
+
+MID_EPOCH = {  # how the continued fit is called, the epochs it completes before the interrupt
+    "partial_fit": (lambda est, X, y, cb: est.partial_fit(X, y, callbacks=[cb]), 0, 0),
+    "warm-fit-first-epoch": (lambda est, X, y, cb: est.fit(X, y, epochs=3, callbacks=[cb]), 0, 0),
+    "warm-fit-second-epoch": (lambda est, X, y, cb: est.fit(X, y, epochs=3, callbacks=[cb]), 1, 1),
+}
+
+
+@pytest.mark.parametrize("case", MID_EPOCH)
+@pytest.mark.parametrize("make", [lambda: KerasMLPClassifier((4,), **SMALL),
+                                  lambda: KerasClassifier(classifier_model, **SMALL)],
+                         ids=["mlp", "wrapper"])
+def test_continued_fit_interrupted_inside_an_epoch_keeps_its_steps_uncounted(
+    make, case, monkeypatch
+):
+    """As fit's docstring says, and as in Keras: the steps the interrupted epoch ran are in
+    the weights; history_, n_iter_, current_epoch count the completed epochs only."""
+    call, at_epoch, completed = MID_EPOCH[case]
+    X = np.random.RandomState(0).randn(60, 3).astype(np.float32)
+    labels = np.arange(60) % 3
+    estimator = make().set_params(warm_start=True, batch_size=1).fit(X, labels)  # 60 steps
+    losses = list(estimator.history_["loss"])
+    before = estimator.model_.get_weights()
+    paths = _training_paths(monkeypatch)
+    _InterruptMidEpoch.kept = None
+    with pytest.raises(KeyboardInterrupt):
+        call(estimator, X, labels, _InterruptMidEpoch(at_epoch))
+    assert paths == ["keras-fit"] and _InterruptMidEpoch.batch < 59  # inside the epoch
+    assert estimator.n_iter_ == estimator.current_epoch == 2 + completed
+    assert len(estimator.history_["loss"]) == 2 + completed
+    assert estimator.history_["loss"][:2] == losses
+    weights = estimator.model_.get_weights()
+    assert _same_weights(weights, _InterruptMidEpoch.kept)  # the partial epoch's steps
+    assert not _same_weights(weights, before)
+    proba = estimator.predict_proba(X)
+    np.testing.assert_allclose(proba, estimator.model_.predict(X, verbose=0), rtol=1e-5,
+                               atol=1e-6)
+    estimator.partial_fit(X, labels)  # continues from there
+    assert estimator.n_iter_ == len(estimator.history_["loss"]) == 3 + completed
+
+
 @pytest.mark.parametrize("name", ["mlp_classifier", "cnn_regressor", "lstm_classifier",
                                   "wrapper_regressor"])
 def test_current_epoch_counts_the_epochs_of_every_estimator(name):
