@@ -189,14 +189,6 @@ class BaseKerasEstimator(BaseEstimator):
     def fit(self, X, y, sample_weight=None, **fit_params) -> BaseKerasEstimator:
         """Fit the network to ``X`` and ``y``.
 
-        A fit that builds a new network and raises (refused input, a failing builder or
-        callback, an interruption) leaves the estimator as it was before the call: a fitted one
-        keeps its network with its own ``classes_``, ``n_outputs_`` and shapes. A fit that
-        continues training (``warm_start=True``) and raises keeps what it trained, as Keras's
-        ``Model.fit`` does: the epochs that completed are in the network and in ``history_``,
-        ``n_iter_`` and ``current_epoch`` (an epoch interrupted between its steps on Keras's own
-        ``fit`` may leave part of its training in the weights, uncounted).
-
         Parameters
         ----------
         X : array-like or sparse matrix of shape (n_samples, n_features) or (n_samples, ...)
@@ -220,6 +212,35 @@ class BaseKerasEstimator(BaseEstimator):
         -------
         self : object
             The fitted estimator.
+
+        Raises
+        ------
+        TrainingDivergedError
+            A ``ValueError``: the training loss became NaN or infinite. Training stops at the
+            end of that epoch.
+
+        Notes
+        -----
+        A fit that builds a new network and raises (refused input, a failing builder or
+        callback, an interruption, divergence) leaves the estimator as it was before the call:
+        a fitted one keeps its network with its own ``classes_``, ``n_outputs_``, shapes and
+        fitted ``target_encoder_`` / ``feature_encoder_``.
+
+        A fit that continues training (``warm_start=True``) and raises keeps what it trained,
+        as Keras's ``Model.fit`` does:
+
+        - The epochs that completed are in the network and counted in ``history_``,
+          ``n_iter_`` and ``current_epoch``; an epoch whose end a callback failed in
+          completed.
+        - An epoch interrupted between its steps (a ``KeyboardInterrupt`` or an error in a
+          callback's ``on_train_batch_end``, which trains through Keras's own ``fit``) is not
+          counted, but the steps it ran are in the weights. ``predict`` uses those weights, and
+          a further ``fit`` or :meth:`partial_fit` continues from them.
+        - An epoch whose loss diverged completed: it is counted, with its non-finite loss, and
+          its steps are in the weights. With ``early_stopping=True`` and
+          ``restore_best_weights=True``, the weights of the best epoch of this fit
+          (``best_epoch_``) are put back, as at the end of any fit. A new fit
+          (``warm_start=False``) starts over.
         """
         reinitialize = not (self.warm_start and self._is_fitted())
         fit_params = self._merged_fit_params(fit_params)
@@ -231,9 +252,31 @@ class BaseKerasEstimator(BaseEstimator):
 
         ``sample_weight`` is scaled to a mean of 1 over each call's rows (as scikit-learn's MLP
         averages each batch's loss with its weights): weights are relative within a call, not
-        across calls. ``early_stopping=True`` is refused, as by scikit-learn's MLP. A call that
-        raises keeps what it trained, as a continued :meth:`fit` does; the first call (which
-        builds the network) leaves the estimator unfitted instead.
+        across calls. ``early_stopping=True`` is refused, as by scikit-learn's MLP.
+
+        Parameters
+        ----------
+        X, y, sample_weight, **fit_params
+            As in :meth:`fit` (``epochs`` is refused: one epoch per call).
+
+        Returns
+        -------
+        self : object
+            The estimator, trained for one more epoch.
+
+        Raises
+        ------
+        TrainingDivergedError
+            A ``ValueError``: the epoch's training loss became NaN or infinite.
+
+        Notes
+        -----
+        A call that raises keeps what it trained, as a continued :meth:`fit` does: an epoch
+        that completed, or diverged, is in the weights and counted in ``history_``, ``n_iter_``
+        and ``current_epoch``; an epoch interrupted between its steps (``KeyboardInterrupt``
+        in a callback's ``on_train_batch_end``) is not counted, but the steps it ran are in the
+        weights. The first call, which builds the network, leaves the estimator as it was
+        before (unfitted) instead.
         """
         self._check_partial_fit()
         if "epochs" in fit_params:

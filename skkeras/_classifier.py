@@ -41,6 +41,19 @@ class KerasClassifierBase(ClassifierMixin, BaseKerasEstimator):
         classes : array-like of shape (n_classes,), default=None
             All classes that will ever appear, needed on the first call when a batch may not
             contain every class (as in scikit-learn's ``partial_fit``).
+
+        Returns
+        -------
+        self : object
+            The estimator, trained for one more epoch.
+
+        Notes
+        -----
+        A call that raises keeps what it trained, as a continued :meth:`fit` does (see its
+        Notes): an epoch that completed or diverged is in the weights and counted in
+        ``history_``, ``n_iter_`` and ``current_epoch``; one interrupted between its steps is
+        not counted, but the steps it ran are in the weights. The first call, which builds the
+        network, leaves the estimator as it was before (unfitted) instead.
         """
         self._check_partial_fit_classes(classes)
         self._partial_fit_classes = classes

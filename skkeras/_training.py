@@ -268,7 +268,14 @@ def _keras_fit(model, X, y, *, epochs, initial_epoch, fit_kwargs, **kwargs) -> N
 
 
 def _best_epoch(history: dict, monitor: str | None) -> int:
+    """The 1-based epoch of ``history`` with the lowest ``monitor`` value (the last one without
+    ``monitor``). NaN values are skipped, as Keras's ``EarlyStopping`` never takes them for an
+    improvement; if every value is NaN (a validation loss that diverged from the first epoch),
+    the first epoch, whose weights ``EarlyStopping`` keeps then."""
     values = history.get(monitor) if monitor else None
     if not values:
         return len(history.get("loss", []))
+    values = np.asarray(values, dtype=float)
+    if np.isnan(values).all():
+        return 1
     return int(np.nanargmin(values)) + 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 from collections.abc import Callable
 from numbers import Integral, Real
@@ -60,7 +61,8 @@ class _WrapperMixin:
         ``inverse_transform`` of the network's outputs (a list for a multi-output network) and a
         classifier's ``predict_proba`` its ``inverse_transform(outputs, return_proba=True)``.
         The keys of its ``get_metadata()``, if it has one, become fitted attributes and ``meta``
-        entries."""
+        entries. It may return the same instance on every call: a refit then fits a copy of the
+        encoder the estimator holds, which a refit that fails leaves as it was."""
         return None
 
     @property
@@ -69,7 +71,7 @@ class _WrapperMixin:
         ``X`` as validated. Override it in a subclass to transform ``X`` after validation: ``fit``
         fits it (as ``feature_encoder_``) and trains on its ``transform`` (which may return a
         list or dict of arrays for a multi-input network); prediction transforms ``X`` with it
-        too."""
+        too. As for ``target_encoder``, a refit fits a copy of an instance the estimator holds."""
         return None
 
     def score(self, X, y, sample_weight=None) -> float:
@@ -119,10 +121,9 @@ class _WrapperMixin:
         X_dtype, y_dtype, y_ndim = input_dtype(X), input_dtype(y), input_ndim(y)
         X, y = super()._check_fit_data(X, y, reset=reset)  # refuses y=None
         self.X_dtype_, self.y_dtype_, self.y_ndim_ = X_dtype, y_dtype, y_ndim
-        for name in ("target_encoder_", "feature_encoder_"):
-            self.__dict__.pop(name, None)
+        held = self.__dict__.pop("feature_encoder_", None)  # the target's: in _fit_target
         self._expects_outputs = False
-        encoder = _hook(self, "feature_encoder")
+        encoder = _unheld(_hook(self, "feature_encoder"), held)
         if encoder is not None:
             fitted = encoder.fit(X)
             self.feature_encoder_ = encoder if fitted is None else fitted
@@ -130,7 +131,8 @@ class _WrapperMixin:
         return X, y
 
     def _fit_target(self, y):
-        encoder = self._target_encoder_for_fit()
+        held = self.__dict__.pop("target_encoder_", None)
+        encoder = _unheld(self._target_encoder_for_fit(), held)
         if encoder is None:
             self.n_outputs_expected_ = 1
             return super()._fit_target(y)
@@ -352,6 +354,14 @@ class _WrapperMixin:
         if self.run_eagerly:
             kwargs["run_eagerly"] = True
         return kwargs
+
+
+def _unheld(encoder, held):
+    """The encoder a new network's fit fits: a copy of ``encoder`` when it is the fitted one the
+    estimator holds (``held``; a property that returns one cached instance), so that a fit that
+    fails leaves the estimator with its encoder as it was fitted, not refitted on the failed
+    call's data. Copied only then: a property that makes a new encoder per call costs nothing."""
+    return copy.deepcopy(encoder) if encoder is not None and encoder is held else encoder
 
 
 def _hook(estimator, name: str):

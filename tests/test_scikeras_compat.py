@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.metrics import accuracy_score
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from skkeras import KerasClassifier, KerasMLPClassifier, KerasRegressor
 
@@ -827,3 +827,79 @@ def test_a_classifier_with_a_target_encoder_and_no_loss_is_refused_before_traini
     with pytest.raises(ValueError, match=r"has a target_encoder and loss=None.*Pass loss="):
         clf.partial_fit(X_SMALL, Y_THREE, classes=[0, 1, 2])
     assert _TrainingStarts.started == []
+
+
+# ------------------------------------- an encoder property that returns one cached instance
+
+
+class _CachedEncoderClassifier(KerasClassifier):
+    """``target_encoder`` and ``feature_encoder`` properties that return the same instance on
+    every call (made on first use and cached on the estimator)."""
+
+    def _cached(self, name, make):
+        if name not in self.__dict__:
+            self.__dict__[name] = make()
+        return self.__dict__[name]
+
+    @property
+    def target_encoder(self):
+        return self._cached("_target_encoder_instance", _OneHotLabels)
+
+    @property
+    def feature_encoder(self):
+        return self._cached("_feature_encoder_instance", StandardScaler)
+
+
+class _Interrupt(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        raise KeyboardInterrupt
+
+
+def _failing_refit(clf, X, y, failure):
+    """A refit of ``clf`` on ``X``, ``y`` that raises after the encoders were fitted."""
+    if failure == "validation_data":
+        with pytest.raises(ValueError, match="Invalid X_val in validation_data"):
+            clf.fit(X, y, validation_data=(X[:, :2], y))
+    elif failure == "builder":
+        clf.set_params(model=_failing_builder)
+        with pytest.raises(RuntimeError, match="builder failed"):
+            clf.fit(X, y)
+        clf.set_params(model=_softmax_net)
+    else:
+        with pytest.raises(KeyboardInterrupt):
+            clf.fit(X, y, callbacks=[_Interrupt()])
+
+
+def _softmax_net(meta):
+    return _dense_net(meta["n_features_in_"], meta["n_classes_"], "softmax")
+
+
+def _failing_builder(meta):
+    raise RuntimeError("builder failed")
+
+
+@pytest.mark.parametrize("failure", ["validation_data", "builder", "interrupt"])
+def test_a_failed_refit_leaves_cached_encoders_as_they_were_fitted(failure):
+    y_two = np.minimum(Y_THREE, 1)
+    clf = _CachedEncoderClassifier(_softmax_net, loss="categorical_crossentropy",
+                                   random_state=0).fit(X_SMALL, y_two)
+    target, features = clf.target_encoder_, clf.feature_encoder_
+    proba, predicted = clf.predict_proba(X_SMALL), clf.predict(X_SMALL)
+    mean = features.mean_.copy()
+    _failing_refit(clf, X_SMALL * 10 + 3, Y_THREE + 5, failure)  # new classes, new scale
+    assert clf.target_encoder_ is target and clf.feature_encoder_ is features
+    assert clf.classes_.tolist() == [0, 1] and target.classes_.tolist() == [0, 1]
+    np.testing.assert_array_equal(features.mean_, mean)
+    np.testing.assert_array_equal(target.inverse_transform(np.eye(2)), [0, 1])
+    np.testing.assert_array_equal(clf.predict(X_SMALL), predicted)
+    np.testing.assert_allclose(clf.predict_proba(X_SMALL), proba, rtol=1e-6)
+
+
+def test_a_refit_with_cached_encoders_fits_them_on_the_new_data():
+    clf = _CachedEncoderClassifier(_softmax_net, loss="categorical_crossentropy",
+                                   random_state=0).fit(X_SMALL, np.minimum(Y_THREE, 1))
+    clf.fit(X_SMALL * 10 + 3, Y_THREE + 5)
+    assert clf.classes_.tolist() == [5, 6, 7] and clf.predict_proba(X_SMALL).shape == (40, 3)
+    np.testing.assert_allclose(clf.feature_encoder_.mean_, X_SMALL.mean(axis=0) * 10 + 3,
+                               rtol=1e-5)
+    assert set(clf.predict(X_SMALL * 10 + 3)) <= {5, 6, 7}

@@ -14,7 +14,7 @@ from sklearn.exceptions import NotFittedError
 
 import skkeras._base
 from skkeras import KerasClassifier, KerasMLPClassifier, KerasMLPRegressor, KerasRegressor
-from skkeras._training import split_validation
+from skkeras._training import TrainingDivergedError, split_validation
 from skkeras.callbacks import StepDecay
 from skkeras.callbacks._model_free import ModelFreeCallback
 
@@ -864,6 +864,197 @@ def test_interrupted_partial_fit_records_its_epoch(make):
     assert estimator.n_iter_ == len(estimator.history_["loss"]) == 3
     np.testing.assert_allclose(estimator.predict_proba(X), reference.predict_proba(X),
                                rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------------- diverging continued fits
+
+
+class _EpochEnds(keras.callbacks.Callback):
+    """An epoch-level callback of the user's: each epoch is one compiled call."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        pass
+
+
+class _BatchEnds(keras.callbacks.Callback):
+    """A batch-level callback of the user's: training takes Keras's own fit."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        pass
+
+
+def _training_paths(monkeypatch) -> list:
+    """The training path each later fit takes: "compiled" (skkeras's loops) or "keras-fit"."""
+    from skkeras import _fastpath, _training
+
+    paths, train, keras_fit = [], _fastpath.train, _training._keras_fit
+
+    def compiled(*args, **kwargs):
+        trained = train(*args, **kwargs)
+        if trained:
+            paths.append("compiled")
+        return trained
+
+    def plain(*args, **kwargs):
+        paths.append("keras-fit")
+        return keras_fit(*args, **kwargs)
+
+    monkeypatch.setattr(_fastpath, "train", compiled)
+    monkeypatch.setattr(_training, "_keras_fit", plain)
+    return paths
+
+
+def _same_weights(a, b) -> bool:
+    return all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+SGD = {"optimizer": "sgd", "learning_rate": 0.01, **SMALL}  # Adam's step is 0 for huge gradients
+DIVERGING = {  # estimator, the path its continued fits take
+    "mlp-whole-fit": (lambda: KerasMLPRegressor((4,), **SGD), "compiled"),
+    "mlp-per-epoch": (lambda: KerasMLPRegressor((4,), callbacks=[_EpochEnds], **SGD),
+                      "compiled"),
+    "mlp-keras-fit": (lambda: KerasMLPRegressor((4,), callbacks=[_BatchEnds], **SGD),
+                      "keras-fit"),
+    "wrapper-keras-fit": (
+        lambda: KerasRegressor(regressor_model, callbacks=[_BatchEnds], **SGD), "keras-fit"),
+}
+
+
+@pytest.mark.parametrize("case", DIVERGING)
+def test_diverging_continued_fit_records_the_diverged_epoch(case, monkeypatch):
+    """As fit's and partial_fit's docstrings say: training stops after the epoch whose loss is
+    not finite and raises TrainingDivergedError; that epoch trained the network and is
+    counted in history_, n_iter_, current_epoch (and best_epoch_, without validation)."""
+    make, path = DIVERGING[case]
+    X, labels = _three_classes()
+    y = labels.astype(float)
+    warm = make().set_params(warm_start=True).fit(X, y)
+    partial = make().fit(X, y)
+    before, losses = warm.model_.get_weights(), list(warm.history_["loss"])
+    paths = _training_paths(monkeypatch)
+    with pytest.raises(TrainingDivergedError, match="at epoch 3"):
+        warm.fit(X, y * 1e30, epochs=3)  # the loss overflows at once: one epoch of the three
+    with pytest.raises(TrainingDivergedError, match="at epoch 3"):
+        partial.partial_fit(X, y * 1e30)
+    assert paths == [path, path]
+    for estimator in (warm, partial):
+        assert estimator.n_iter_ == estimator.current_epoch == estimator.best_epoch_ == 3
+        assert estimator.history_["loss"][:2] == losses
+        assert not np.isfinite(estimator.history_["loss"][2])
+    assert not _same_weights(warm.model_.get_weights(), before)
+    # one epoch from the same network on the same data: the same weights, in the network
+    for a, b in zip(warm.model_.get_weights(), partial.model_.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    warm.set_params(warm_start=False).fit(X, y)  # a new network: usable again
+    assert warm.n_iter_ == 2 and np.isfinite(warm.predict(X)).all()
+
+
+class _DivergeAfterFirstEpoch(keras.callbacks.Callback):
+    """Keeps the weights of the fit's first epoch (as ``kept``), then sets a learning rate that
+    makes the next epoch diverge."""
+
+    kept = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if type(self).kept is None:
+            type(self).kept = self.model.get_weights()
+            self.model.optimizer.learning_rate.assign(1e30)
+
+
+@pytest.mark.parametrize("callbacks", [None, [_BatchEnds]], ids=["compiled", "keras-fit"])
+def test_diverging_continued_fit_with_early_stopping_restores_its_best_epoch(callbacks):
+    """With early_stopping=True, EarlyStopping puts the best epoch's weights back at the end of
+    the diverged training, as in Keras; best_epoch_ names it."""
+    X, labels = _three_classes()
+    y = labels.astype(float)
+    estimator = KerasMLPRegressor(
+        (4,), early_stopping=True, validation_fraction=0.2, warm_start=True,
+        callbacks=callbacks, **SGD,
+    ).fit(X, y)
+    _DivergeAfterFirstEpoch.kept = None
+    # one step per epoch: epoch 4's step blows the weights up, epoch 5's loss is not finite
+    with pytest.raises(TrainingDivergedError, match="at epoch 5"):
+        estimator.fit(X, y, epochs=3, callbacks=[_DivergeAfterFirstEpoch])
+    assert estimator.n_iter_ == len(estimator.history_["val_loss"]) == 5
+    assert estimator.best_epoch_ == 3
+    assert _same_weights(estimator.model_.get_weights(), _DivergeAfterFirstEpoch.kept)
+
+
+def test_continued_fit_with_early_stopping_diverging_at_once_raises_training_diverged():
+    """Every validation loss of the continued fit is NaN: not a NumPy error about an all-NaN
+    slice in place of TrainingDivergedError, with the epoch unrecorded."""
+    X, _ = _three_classes()
+    y = X[:, 0].astype(float)
+    estimator = KerasMLPRegressor(
+        (4,), early_stopping=True, validation_fraction=0.2, warm_start=True, **SGD
+    ).fit(X, y)
+    with pytest.raises(TrainingDivergedError, match="at epoch 3"):
+        estimator.fit(X, y * 1e30, epochs=3)
+    assert np.isnan(estimator.history_["val_loss"][2])
+    assert estimator.n_iter_ == estimator.best_epoch_ == 3
+
+
+# ------------------------------------------- continued fits interrupted inside an epoch
+
+
+class _InterruptMidEpoch(keras.callbacks.Callback):
+    """Raises KeyboardInterrupt at the first batch end of the fit's ``at_epoch``-th epoch
+    (0-based), keeping the network's weights then (``kept``) and the batch index (``batch``).
+    A batch-level callback: the fit takes Keras's own ``Model.fit``."""
+
+    kept = batch = None
+
+    def __init__(self, at_epoch: int):
+        super().__init__()
+        self.at_epoch, self.epochs_begun = at_epoch, 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs_begun += 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.epochs_begun == self.at_epoch + 1:
+            type(self).kept, type(self).batch = self.model.get_weights(), batch
+            raise KeyboardInterrupt
+
+
+MID_EPOCH = {  # how the continued fit is called, the epochs it completes before the interrupt
+    "partial_fit": (lambda est, X, y, cb: est.partial_fit(X, y, callbacks=[cb]), 0, 0),
+    "warm-fit-first-epoch": (lambda est, X, y, cb: est.fit(X, y, epochs=3, callbacks=[cb]), 0, 0),
+    "warm-fit-second-epoch": (lambda est, X, y, cb: est.fit(X, y, epochs=3, callbacks=[cb]), 1, 1),
+}
+
+
+@pytest.mark.parametrize("case", MID_EPOCH)
+@pytest.mark.parametrize("make", [lambda: KerasMLPClassifier((4,), **SMALL),
+                                  lambda: KerasClassifier(classifier_model, **SMALL)],
+                         ids=["mlp", "wrapper"])
+def test_continued_fit_interrupted_inside_an_epoch_keeps_its_steps_uncounted(
+    make, case, monkeypatch
+):
+    """As fit's docstring says, and as in Keras: the steps the interrupted epoch ran are in
+    the weights; history_, n_iter_, current_epoch count the completed epochs only."""
+    call, at_epoch, completed = MID_EPOCH[case]
+    X = np.random.RandomState(0).randn(60, 3).astype(np.float32)
+    labels = np.arange(60) % 3
+    estimator = make().set_params(warm_start=True, batch_size=1).fit(X, labels)  # 60 steps
+    losses = list(estimator.history_["loss"])
+    before = estimator.model_.get_weights()
+    paths = _training_paths(monkeypatch)
+    _InterruptMidEpoch.kept = None
+    with pytest.raises(KeyboardInterrupt):
+        call(estimator, X, labels, _InterruptMidEpoch(at_epoch))
+    assert paths == ["keras-fit"] and _InterruptMidEpoch.batch < 59  # inside the epoch
+    assert estimator.n_iter_ == estimator.current_epoch == 2 + completed
+    assert len(estimator.history_["loss"]) == 2 + completed
+    assert estimator.history_["loss"][:2] == losses
+    weights = estimator.model_.get_weights()
+    assert _same_weights(weights, _InterruptMidEpoch.kept)  # the partial epoch's steps
+    assert not _same_weights(weights, before)
+    proba = estimator.predict_proba(X)
+    np.testing.assert_allclose(proba, estimator.model_.predict(X, verbose=0), rtol=1e-5,
+                               atol=1e-6)
+    estimator.partial_fit(X, labels)  # continues from there
+    assert estimator.n_iter_ == len(estimator.history_["loss"]) == 3 + completed
 
 
 @pytest.mark.parametrize("name", ["mlp_classifier", "cnn_regressor", "lstm_classifier",
