@@ -16,7 +16,12 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+#: How the warning of :func:`unrouted_score_params` starts (a ``warnings`` filter pattern).
+_UNWEIGHTED_WARNING = r"scoring=.* takes no sample_weight argument, so "
 
 
 def scorer_accepts_sample_weight(scorer) -> bool:
@@ -50,3 +55,15 @@ def unrouted_score_params(scorer, sample_weight, *, owner: str) -> dict[str, Any
         stacklevel=3,
     )
     return {}
+
+
+@contextmanager
+def unweighted_scores_warning_silenced() -> Iterator[None]:
+    """Silence :func:`unrouted_score_params`'s warning inside the block.
+
+    For the parts of one search that run elsewhere (``OptunaSearchCV``'s worker processes):
+    the search that started them has warned once already, in the caller's process.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_UNWEIGHTED_WARNING, category=UserWarning)
+        yield

@@ -934,6 +934,49 @@ def test_scorer_without_sample_weight_gets_none_and_warns_like_grid_search(scori
     assert "OptunaSearchCV" in message and "takes no sample_weight" in message
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("trials_per_process", [None, 1])
+def test_unweighted_scorer_warns_once_per_fit_in_the_calling_process(
+    iris, capfd, trials_per_process
+):
+    """With trials in worker processes too, the warning that the scorer takes no sample_weight
+    is given once, here, as without them: the workers (one per trial here) do not repeat it."""
+    X, y = iris
+    w = np.linspace(0.5, 2.0, len(y))
+    search = OptunaSearchCV(
+        KerasMLPClassifier((4,), epochs=1, random_state=0), {"batch_size": [32, 64]},
+        n_trials=2, cv=2, scoring=_unweighted_accuracy, refit=False, random_state=0,
+        trials_per_process=trials_per_process,
+    )
+    capfd.readouterr()
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        search.fit(X, y, sample_weight=w)
+    caught = [str(r.message) for r in records if "takes no sample_weight" in str(r.message)]
+    assert len(caught) == 1 and "OptunaSearchCV" in caught[0]
+    assert search.n_trials_ == 2
+    if trials_per_process is not None:
+        assert len(set(_workers(search))) == 2
+    # nothing printed by a worker process either
+    assert "takes no sample_weight" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("trials_per_process", [None, 1])
+def test_unweighted_scorer_warns_before_any_trial(iris, tmp_path, trials_per_process):
+    X, y = iris
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    search = OptunaSearchCV(
+        KerasMLPClassifier((4,), epochs=1, random_state=0), {"batch_size": [32]}, n_trials=1,
+        cv=2, scoring=_unweighted_accuracy, storage=url, study_name="weights",
+        trials_per_process=trials_per_process,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(UserWarning, match="takes no sample_weight"):
+            search.fit(X, y, sample_weight=np.ones(len(y)))
+    assert optuna.get_all_study_names(storage=url) == []  # not even a study was started
+
+
 def test_pipeline_step_sample_weight_does_not_reach_the_scorer_like_grid_search():
     X, y, w = _weighted_iris()
     seen = []
