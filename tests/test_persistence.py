@@ -942,6 +942,73 @@ def test_build_record_of_untrusted_or_unsaved_builders(tmp_path):
     assert loaded.n_iter_ == 1
 
 
+def first_units(n):
+    return n
+
+
+def more_units(n):
+    return n + 1
+
+
+def build_units(meta, units=first_units):
+    """A hidden layer of ``f(4)`` units for each function ``f`` in ``units`` (one function or
+    a list of them): a network parameter that is a function, alone or in a list."""
+    functions = units if isinstance(units, list) else [units]
+    return keras.Sequential(
+        [
+            keras.Input((meta["n_features_in_"],)),
+            *[keras.layers.Dense(function(4), activation="relu") for function in functions],
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+
+
+@pytest.mark.parametrize("how", ["initialize", "fit"])
+@pytest.mark.parametrize("in_list", [False, True], ids=["function", "list_of_functions"])
+def test_build_record_of_a_function_alone_or_in_a_list(how, in_list, tmp_path):
+    """A function inside a list parameter is recorded as a function on its own is, by
+    initialize and by fit, and the record keeps it through save/load, and through saving the
+    loaded estimator again (where the untrusted function is only an import path)."""
+    X, y = _tabular("classifier")
+    wrap = (lambda value: [value]) if in_list else (lambda value: value)
+
+    def built(units):
+        estimator = KerasClassifier(build_units, model__units=units, epochs=1, random_state=0)
+        return getattr(estimator, how)(X, y)
+
+    estimator = built(wrap(first_units))
+    estimator.set_params(warm_start=True, model__units=wrap(more_units))
+    with pytest.raises(ValueError, match=r"model__units: \[?<function first_units .*\]? -> "):
+        estimator.fit(X, y)
+    estimator.set_params(warm_start=False, model__units=wrap(first_units))
+    # the functions are not trusted: loaded as None, recorded by import path
+    with pytest.warns(UserWarning, match="not trusted"):
+        loaded = skkeras.load(skkeras.save(estimator, tmp_path / "a.skkeras"),
+                              trusted=[build_units])
+    assert loaded.get_params()["model__units"] == wrap(None)
+    again = skkeras.load(skkeras.save(loaded, tmp_path / "b.skkeras"), trusted=[build_units])
+    for estimator in (loaded, again):
+        trained = estimator.n_iter_
+        estimator.set_params(warm_start=True, model__units=wrap(more_units))
+        with pytest.raises(
+            ValueError, match=r"model__units: \[?tests\.test_persistence\.first_units\]? -> "
+        ):
+            estimator.fit(X, y)
+        estimator.set_params(model__units=wrap(first_units)).fit(X, y)  # the same: trains on
+        assert estimator.n_iter_ == trained + 1
+    # a function that cannot be saved (a lambda), replaced before saving: changed after loading
+    estimator = built(wrap(lambda n: n))
+    with pytest.raises(TypeError, match=r"model__units.*cannot be saved"):
+        skkeras.save(estimator, tmp_path / "c.skkeras")
+    estimator.set_params(model__units=wrap(first_units))
+    loaded = skkeras.load(skkeras.save(estimator, tmp_path / "c.skkeras"),
+                          trusted=[build_units, first_units])
+    loaded.set_params(warm_start=True)
+    kind = "list" if in_list else "function"
+    with pytest.raises(ValueError, match=rf"model__units: <unsaved {kind}> -> "):
+        loaded.fit(X, y)
+
+
 def test_build_record_file_version_and_version_1_files(tmp_path):
     X, y = _tabular("regressor")
     estimator = KerasMLPRegressor((4,), epochs=1, random_state=0).fit(X, y)
