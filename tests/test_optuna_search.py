@@ -778,6 +778,31 @@ def test_keras_trials_in_fresh_processes_with_pruning(cancer):
     assert accuracy_score(y, search.predict(X)) > 0.8
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("trials_per_process", [None, 2])
+def test_optuna_messages_only_when_verbose_with_or_without_worker_processes(
+    caplog, capfd, trials_per_process
+):
+    """Optuna logs the study it creates (in memory: here, copied from the workers' database)
+    at INFO: with verbose=0 nothing is printed, in this process or by the workers."""
+    optuna.logging.enable_propagation()  # Optuna's records reach caplog (they are not printed)
+    try:
+        for verbose in (0, 2):
+            caplog.clear()
+            capfd.readouterr()
+            with caplog.at_level("INFO"):
+                _ridge_search(n_trials=2, trials_per_process=trials_per_process, verbose=verbose)
+            logged = [r.getMessage() for r in caplog.records if r.name.startswith("optuna")]
+            created = [message for message in logged if "A new study created" in message]
+            if verbose:
+                assert created  # shown with verbose >= 2
+            else:
+                assert logged == []
+                assert capfd.readouterr() == ("", "")  # the workers print nothing either
+    finally:
+        optuna.logging.disable_propagation()
+
+
 def test_trials_per_process_needs_a_storage_workers_can_reach():
     X, y = load_iris(return_X_y=True)
     search = OptunaSearchCV(
