@@ -35,12 +35,17 @@ def scorer_accepts_sample_weight(scorer) -> bool:
         return False
 
 
-def unrouted_score_params(scorer, sample_weight, *, owner: str) -> dict[str, Any]:
+def unrouted_score_params(
+    scorer, sample_weight, *, owner: str, stacklevel: int
+) -> dict[str, Any]:
     """The scorer's keyword arguments from ``fit``'s ``sample_weight``, routing disabled.
 
     ``{"sample_weight": sample_weight}`` when ``scorer`` accepts it
     (:func:`scorer_accepts_sample_weight`), ``{}`` when there are no weights or it does not;
     then a ``UserWarning`` says the scores are unweighted, as ``GridSearchCV`` warns.
+    ``stacklevel`` is the warning's as the function calling this one would pass it to
+    ``warnings.warn``: the frame of the user's ``fit`` call (2 when the caller is that ``fit``,
+    3 when a method of it, ...).
     """
     if sample_weight is None:
         return {}
@@ -52,7 +57,7 @@ def unrouted_score_params(scorer, sample_weight, *, owner: str) -> dict[str, Any
         "statistically incorrect results. Use a scorer that takes sample_weight (such as "
         "'accuracy', or make_scorer of a metric with a sample_weight parameter) to weight them.",
         UserWarning,
-        stacklevel=3,
+        stacklevel=stacklevel + 1,
     )
     return {}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import inspect
 import warnings
 
 import numpy as np
@@ -957,6 +958,18 @@ def test_scorer_without_sample_weight_gets_none_and_warns_like_grid_search(scori
     assert len(caught["grid"]) == 1
     (message,) = caught["optuna"]
     assert "OptunaSearchCV" in message and "takes no sample_weight" in message
+
+
+def test_unweighted_scorer_warning_points_at_the_fit_call():
+    X, y, w = _weighted_iris()
+    search = OptunaSearchCV(RidgeClassifier(), {"alpha": [1.0]}, n_trials=1, cv=2,
+                            scoring=_unweighted_accuracy, refit=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        line = inspect.currentframe().f_lineno + 1
+        search.fit(X, y, sample_weight=w)
+    (warning,) = [w for w in caught if "takes no sample_weight" in str(w.message)]
+    assert (warning.filename, warning.lineno) == (__file__, line)
 
 
 @pytest.mark.slow
