@@ -387,9 +387,17 @@ class BaseKerasEstimator(BaseEstimator):
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def _ensure_model(self) -> None:
-        """Build ``model_`` now if the network was trained without one (before saving it)."""
+        """Make the network ready to be saved: build ``model_`` now if the network was trained
+        without one, and build its optimizer's variables if they are not yet (a network from
+        :meth:`initialize` has an optimizer that never trained: Keras builds its variables when
+        it loads the model, then skips the saved ones, fewer, with a warning)."""
         if "_trained_state" in self.__dict__:
             self._materialize_model()
+        model = self.__dict__.get("model_")
+        optimizer = getattr(model, "optimizer", None) if model is not None else None
+        if optimizer is not None and model.compiled and not optimizer.built:
+            with _distribution_scope(getattr(self, "distribution", None)):
+                optimizer.build(model.trainable_variables)
 
     def _materialize_model(self, *, fresh_optimizer: bool = False):
         """Build ``model_`` from the trained state; with ``fresh_optimizer``, compiled from the
@@ -446,7 +454,9 @@ class BaseKerasEstimator(BaseEstimator):
     def _fit_checked(self, X, y, sample_weight, fit_params, epochs, reinitialize):
         self._validate_params()
         self._check_params()
-        compile_changed = False if reinitialize else self._check_continued_params()
+        compile_changed = False if reinitialize else (
+            self._check_continued_params() or self._check_loaded_uncompiled()
+        )
         X, y = self._check_fit_data(X, y, reset=reinitialize)
         sample_weight = check_weights(sample_weight, X)
         fit_params = dict(fit_params)
@@ -700,6 +710,26 @@ class BaseKerasEstimator(BaseEstimator):
                 "build a new network with them, or set them back."
             )
         return bool(_changes(built["compile"], current["compile"]))
+
+    def _check_loaded_uncompiled(self) -> bool:
+        """Before training continues: True when ``model_`` has no training configuration (Keras
+        loaded it without, see :func:`skkeras.load`: a custom loss or metric that is not
+        registered with Keras), so it must be compiled again from the estimator's parameters
+        (with a fresh optimizer, as for changed optimizer parameters); refused when its builder
+        compiled it, as skkeras cannot compile it as the builder did."""
+        model = self.__dict__.get("model_")
+        if model is None or model.compiled:
+            return False
+        if self.__dict__.get("_compiled_by_builder", False):
+            raise ValueError(
+                f"{type(self).__name__} continues training the fitted network (warm_start=True "
+                "or partial_fit), but its Keras model was loaded without its training "
+                "configuration (a custom loss or metric not registered with Keras) and its "
+                "builder compiled it, so skkeras cannot compile it again. Register the custom "
+                "loss and metrics with keras.saving.register_keras_serializable, import them and "
+                "load the file again, or call fit with warm_start=False to build a new network."
+            )
+        return True
 
     def _recompiled(self, X, n_train_steps: int):
         """``model_`` compiled again from the current optimizer and compile parameters (a

@@ -68,6 +68,8 @@ class Encoder:
     def __init__(self, workdir: str):
         self.members: dict[str, bytes] = {}
         self._workdir = workdir
+        #: Whether a build record entry is encoded (its references may be kept by path only).
+        self._in_record = False
 
     def _add(self, folder: str, suffix: str, data: bytes) -> str:
         name = f"{folder}/{len(self.members)}{suffix}"
@@ -76,6 +78,10 @@ class Encoder:
 
     def encode(self, value, where: str):
         """JSON-compatible description of ``value``; ``where`` locates it in error messages."""
+        if self._in_record and isinstance(value, SavedReference):
+            # a reference loaded from a file without importing it (anywhere in the entry, as
+            # an untrusted function in a list parameter): saved again as that import path
+            return {TYPE_KEY: "reference", "path": value.path}
         for kind, method in self._dispatch():
             if kind(value):
                 return method(value, where)
@@ -216,17 +222,23 @@ class Encoder:
         return {TYPE_KEY: "build_record", "groups": groups}
 
     def _recorded_value(self, value, where: str) -> dict:
+        """An entry of the build record that differs from its parameter: its value, with the
+        recorded references (:class:`SavedReference`, at any depth) kept by import path, or
+        marked unsaved when it holds something that cannot be saved (a lambda, a nested
+        function, an :class:`UnsavedValue`), whether on its own or inside a list, tuple or
+        dict: an unsaved entry equals nothing, so it counts as changed after loading."""
         if isinstance(value, UnsavedValue):
             return {"unsaved": value.kind}
-        if isinstance(value, SavedReference):
-            return {"value": {TYPE_KEY: "reference", "path": value.path}}
         members = list(self.members)
+        self._in_record = True
         try:
             return {"value": self.encode(value, where)}
         except TypeError:
             for name in set(self.members) - set(members):  # parts of it already added
                 del self.members[name]
             return {"unsaved": type(value).__qualname__}
+        finally:
+            self._in_record = False
 
     def _dataclass(self, value, where: str):
         fields = {

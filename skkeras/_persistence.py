@@ -142,8 +142,15 @@ def load(
     -----
     UserWarning
         When the file was written with other versions of skkeras, Keras or scikit-learn (both
-        versions are named), and when an untrusted class or function parameter was replaced by
-        ``None`` (the estimator still predicts; pass ``trusted`` to restore it for refitting).
+        versions are named), when an untrusted class or function parameter was replaced by
+        ``None`` (the estimator still predicts; pass ``trusted`` to restore it for refitting),
+        and when Keras loads a network without its training configuration (a custom loss or
+        metric function that is not registered with Keras). Such a network predicts and scores
+        normally; continued training (``warm_start=True`` or ``partial_fit``) compiles it again
+        from the estimator's ``optimizer``, ``loss`` and ``metrics`` parameters, as a fresh fit
+        does, and trains on from the loaded weights with a fresh optimizer (the optimizer's
+        state is lost). If the network's builder compiled it, continued training is refused:
+        register the custom functions with ``keras.saving.register_keras_serializable``.
 
     Examples
     --------
@@ -390,9 +397,11 @@ def _load_keras_model(archive, name: str, path: Path, workdir: str, safe_mode: b
         ) from error
     warnings.warn(
         f"{path}: the Keras model {name!r} was loaded without its training configuration "
-        f"({compile_error}). It predicts normally; to continue training it, register the custom "
-        "loss or metric with keras.saving.register_keras_serializable and import it before "
-        "loading.",
+        f"({compile_error}). It predicts normally. Continued training of the estimator "
+        "(warm_start=True or partial_fit) compiles it again from the estimator's parameters, "
+        "with a fresh optimizer: the optimizer's state (moments, step count) is lost. To keep "
+        "it, register the custom loss or metric with keras.saving.register_keras_serializable "
+        "and import it before loading.",
         UserWarning,
         stacklevel=2,
     )

@@ -16,7 +16,12 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+#: How the warning of :func:`unrouted_score_params` starts (a ``warnings`` filter pattern).
+_UNWEIGHTED_WARNING = r"scoring=.* takes no sample_weight argument, so "
 
 
 def scorer_accepts_sample_weight(scorer) -> bool:
@@ -30,12 +35,17 @@ def scorer_accepts_sample_weight(scorer) -> bool:
         return False
 
 
-def unrouted_score_params(scorer, sample_weight, *, owner: str) -> dict[str, Any]:
+def unrouted_score_params(
+    scorer, sample_weight, *, owner: str, stacklevel: int
+) -> dict[str, Any]:
     """The scorer's keyword arguments from ``fit``'s ``sample_weight``, routing disabled.
 
     ``{"sample_weight": sample_weight}`` when ``scorer`` accepts it
     (:func:`scorer_accepts_sample_weight`), ``{}`` when there are no weights or it does not;
     then a ``UserWarning`` says the scores are unweighted, as ``GridSearchCV`` warns.
+    ``stacklevel`` is the warning's as the function calling this one would pass it to
+    ``warnings.warn``: the frame of the user's ``fit`` call (2 when the caller is that ``fit``,
+    3 when a method of it, ...).
     """
     if sample_weight is None:
         return {}
@@ -47,6 +57,18 @@ def unrouted_score_params(scorer, sample_weight, *, owner: str) -> dict[str, Any
         "statistically incorrect results. Use a scorer that takes sample_weight (such as "
         "'accuracy', or make_scorer of a metric with a sample_weight parameter) to weight them.",
         UserWarning,
-        stacklevel=3,
+        stacklevel=stacklevel + 1,
     )
     return {}
+
+
+@contextmanager
+def unweighted_scores_warning_silenced() -> Iterator[None]:
+    """Silence :func:`unrouted_score_params`'s warning inside the block.
+
+    For the parts of one search that run elsewhere (``OptunaSearchCV``'s worker processes):
+    the search that started them has warned once already, in the caller's process.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_UNWEIGHTED_WARNING, category=UserWarning)
+        yield

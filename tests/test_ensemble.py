@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import warnings
 
 import numpy as np
@@ -280,6 +281,28 @@ def test_held_out_fold_with_only_unseen_classes(three_classes, combine):
     proba = ensemble.predict_proba(X)
     assert proba.shape == (len(X), 3)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_unweighted_scorer_warning_points_at_the_fit_call(kind):
+    X, y = make_classification(n_samples=40, n_features=4, random_state=0)
+    if kind == "classifier":
+        ensemble = KFoldEnsembleClassifier(DecisionTreeClassifier(max_depth=2, random_state=0),
+                                           cv=2, scoring=_plain_score)
+    else:
+        ensemble = KFoldEnsembleRegressor(DecisionTreeRegressor(max_depth=2, random_state=0),
+                                          cv=2, scoring=_plain_score)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        line = inspect.currentframe().f_lineno + 1
+        ensemble.fit(X, y, sample_weight=np.linspace(0.5, 2.0, len(y)))
+    (warning,) = [w for w in caught if "takes no sample_weight" in str(w.message)]
+    assert (warning.filename, warning.lineno) == (__file__, line)
+
+
+def _plain_score(estimator, X, y):
+    """A scorer without a sample_weight parameter."""
+    return estimator.score(X, y)
 
 
 def test_sample_weight_reaches_only_scorers_that_take_it(cancer):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import inspect
 import warnings
 
 import numpy as np
@@ -778,6 +779,31 @@ def test_keras_trials_in_fresh_processes_with_pruning(cancer):
     assert accuracy_score(y, search.predict(X)) > 0.8
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("trials_per_process", [None, 2])
+def test_optuna_messages_only_when_verbose_with_or_without_worker_processes(
+    caplog, capfd, trials_per_process
+):
+    """Optuna logs the study it creates (in memory: here, copied from the workers' database)
+    at INFO: with verbose=0 nothing is printed, in this process or by the workers."""
+    optuna.logging.enable_propagation()  # Optuna's records reach caplog (they are not printed)
+    try:
+        for verbose in (0, 2):
+            caplog.clear()
+            capfd.readouterr()
+            with caplog.at_level("INFO"):
+                _ridge_search(n_trials=2, trials_per_process=trials_per_process, verbose=verbose)
+            logged = [r.getMessage() for r in caplog.records if r.name.startswith("optuna")]
+            created = [message for message in logged if "A new study created" in message]
+            if verbose:
+                assert created  # shown with verbose >= 2
+            else:
+                assert logged == []
+                assert capfd.readouterr() == ("", "")  # the workers print nothing either
+    finally:
+        optuna.logging.disable_propagation()
+
+
 def test_trials_per_process_needs_a_storage_workers_can_reach():
     X, y = load_iris(return_X_y=True)
     search = OptunaSearchCV(
@@ -932,6 +958,61 @@ def test_scorer_without_sample_weight_gets_none_and_warns_like_grid_search(scori
     assert len(caught["grid"]) == 1
     (message,) = caught["optuna"]
     assert "OptunaSearchCV" in message and "takes no sample_weight" in message
+
+
+def test_unweighted_scorer_warning_points_at_the_fit_call():
+    X, y, w = _weighted_iris()
+    search = OptunaSearchCV(RidgeClassifier(), {"alpha": [1.0]}, n_trials=1, cv=2,
+                            scoring=_unweighted_accuracy, refit=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        line = inspect.currentframe().f_lineno + 1
+        search.fit(X, y, sample_weight=w)
+    (warning,) = [w for w in caught if "takes no sample_weight" in str(w.message)]
+    assert (warning.filename, warning.lineno) == (__file__, line)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("trials_per_process", [None, 1])
+def test_unweighted_scorer_warns_once_per_fit_in_the_calling_process(
+    iris, capfd, trials_per_process
+):
+    """With trials in worker processes too, the warning that the scorer takes no sample_weight
+    is given once, here, as without them: the workers (one per trial here) do not repeat it."""
+    X, y = iris
+    w = np.linspace(0.5, 2.0, len(y))
+    search = OptunaSearchCV(
+        KerasMLPClassifier((4,), epochs=1, random_state=0), {"batch_size": [32, 64]},
+        n_trials=2, cv=2, scoring=_unweighted_accuracy, refit=False, random_state=0,
+        trials_per_process=trials_per_process,
+    )
+    capfd.readouterr()
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        search.fit(X, y, sample_weight=w)
+    caught = [str(r.message) for r in records if "takes no sample_weight" in str(r.message)]
+    assert len(caught) == 1 and "OptunaSearchCV" in caught[0]
+    assert search.n_trials_ == 2
+    if trials_per_process is not None:
+        assert len(set(_workers(search))) == 2
+    # nothing printed by a worker process either
+    assert "takes no sample_weight" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("trials_per_process", [None, 1])
+def test_unweighted_scorer_warns_before_any_trial(iris, tmp_path, trials_per_process):
+    X, y = iris
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    search = OptunaSearchCV(
+        KerasMLPClassifier((4,), epochs=1, random_state=0), {"batch_size": [32]}, n_trials=1,
+        cv=2, scoring=_unweighted_accuracy, storage=url, study_name="weights",
+        trials_per_process=trials_per_process,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(UserWarning, match="takes no sample_weight"):
+            search.fit(X, y, sample_weight=np.ones(len(y)))
+    assert optuna.get_all_study_names(storage=url) == []  # not even a study was started
 
 
 def test_pipeline_step_sample_weight_does_not_reach_the_scorer_like_grid_search():

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import pickle
+import warnings
 import zipfile
 
 import joblib
@@ -942,6 +943,73 @@ def test_build_record_of_untrusted_or_unsaved_builders(tmp_path):
     assert loaded.n_iter_ == 1
 
 
+def first_units(n):
+    return n
+
+
+def more_units(n):
+    return n + 1
+
+
+def build_units(meta, units=first_units):
+    """A hidden layer of ``f(4)`` units for each function ``f`` in ``units`` (one function or
+    a list of them): a network parameter that is a function, alone or in a list."""
+    functions = units if isinstance(units, list) else [units]
+    return keras.Sequential(
+        [
+            keras.Input((meta["n_features_in_"],)),
+            *[keras.layers.Dense(function(4), activation="relu") for function in functions],
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+
+
+@pytest.mark.parametrize("how", ["initialize", "fit"])
+@pytest.mark.parametrize("in_list", [False, True], ids=["function", "list_of_functions"])
+def test_build_record_of_a_function_alone_or_in_a_list(how, in_list, tmp_path):
+    """A function inside a list parameter is recorded as a function on its own is, by
+    initialize and by fit, and the record keeps it through save/load, and through saving the
+    loaded estimator again (where the untrusted function is only an import path)."""
+    X, y = _tabular("classifier")
+    wrap = (lambda value: [value]) if in_list else (lambda value: value)
+
+    def built(units):
+        estimator = KerasClassifier(build_units, model__units=units, epochs=1, random_state=0)
+        return getattr(estimator, how)(X, y)
+
+    estimator = built(wrap(first_units))
+    estimator.set_params(warm_start=True, model__units=wrap(more_units))
+    with pytest.raises(ValueError, match=r"model__units: \[?<function first_units .*\]? -> "):
+        estimator.fit(X, y)
+    estimator.set_params(warm_start=False, model__units=wrap(first_units))
+    # the functions are not trusted: loaded as None, recorded by import path
+    with pytest.warns(UserWarning, match="not trusted"):
+        loaded = skkeras.load(skkeras.save(estimator, tmp_path / "a.skkeras"),
+                              trusted=[build_units])
+    assert loaded.get_params()["model__units"] == wrap(None)
+    again = skkeras.load(skkeras.save(loaded, tmp_path / "b.skkeras"), trusted=[build_units])
+    for estimator in (loaded, again):
+        trained = estimator.n_iter_
+        estimator.set_params(warm_start=True, model__units=wrap(more_units))
+        with pytest.raises(
+            ValueError, match=r"model__units: \[?tests\.test_persistence\.first_units\]? -> "
+        ):
+            estimator.fit(X, y)
+        estimator.set_params(model__units=wrap(first_units)).fit(X, y)  # the same: trains on
+        assert estimator.n_iter_ == trained + 1
+    # a function that cannot be saved (a lambda), replaced before saving: changed after loading
+    estimator = built(wrap(lambda n: n))
+    with pytest.raises(TypeError, match=r"model__units.*cannot be saved"):
+        skkeras.save(estimator, tmp_path / "c.skkeras")
+    estimator.set_params(model__units=wrap(first_units))
+    loaded = skkeras.load(skkeras.save(estimator, tmp_path / "c.skkeras"),
+                          trusted=[build_units, first_units])
+    loaded.set_params(warm_start=True)
+    kind = "list" if in_list else "function"
+    with pytest.raises(ValueError, match=rf"model__units: <unsaved {kind}> -> "):
+        loaded.fit(X, y)
+
+
 def test_build_record_file_version_and_version_1_files(tmp_path):
     X, y = _tabular("regressor")
     estimator = KerasMLPRegressor((4,), epochs=1, random_state=0).fit(X, y)
@@ -995,3 +1063,91 @@ def test_loaded_optimizer_instance_parameter_keeps_the_loaded_optimizer(tmp_path
     assert loaded.model_.optimizer is optimizer and int(optimizer.iterations) == 2
     loaded.set_params(optimizer=keras.optimizers.Adam(learning_rate=0.01)).fit(X, y)
     assert loaded.model_.optimizer is not optimizer  # another instance: a fresh optimizer
+
+
+# ------------------------------------------------- networks loaded without training configuration
+def mean_abs_error(y_true, y_pred):
+    """A custom metric function that is not registered with Keras."""
+    return keras.ops.mean(keras.ops.abs(y_true - y_pred), axis=-1)
+
+
+def build_compiled_with_metric(meta):
+    """A builder that compiles the model itself, with an unregistered custom metric."""
+    model = build_regressor(meta)
+    model.compile(loss="mse", optimizer="sgd", metrics=[mean_abs_error])
+    return model
+
+
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+def test_network_loaded_without_training_configuration_trains_on(how, tmp_path):
+    """A custom metric function: Keras loads the network uncompiled; a continued fit compiles
+    it again from the estimator's parameters and trains on from the loaded weights."""
+    X, y = _tabular("regressor")
+    # plain SGD keeps no state but its step count: continuing the loaded network with a fresh
+    # optimizer trains exactly as continuing the saved one
+    estimator = KerasRegressor(build_regressor, optimizer="sgd", metrics=[mean_abs_error],
+                               epochs=2, random_state=0).fit(X, y)
+    path = skkeras.save(estimator, tmp_path / "metric.skkeras")
+    with pytest.warns(UserWarning, match=r"without its training configuration.*fresh optimizer"
+                                         r".*optimizer's state .* is lost"):
+        loaded = skkeras.load(path, trusted=[build_regressor, mean_abs_error])
+    assert not loaded.model_.compiled and loaded.metrics == [mean_abs_error]
+    np.testing.assert_array_equal(loaded.predict(X), estimator.predict(X))
+    assert loaded.score(X, y) == estimator.score(X, y)
+
+    def continued(model):
+        if how == "warm_start":
+            return model.set_params(warm_start=True).fit(X, y)
+        return model.partial_fit(X, y)
+
+    continued(loaded)
+    continued(estimator)
+    epochs = 4 if how == "warm_start" else 3
+    assert loaded.n_iter_ == epochs and loaded.model_.compiled
+    for key in ("loss", "mean_abs_error"):
+        assert len(loaded.history_[key]) == epochs
+        np.testing.assert_allclose(loaded.history_[key], estimator.history_[key], rtol=1e-5)
+    np.testing.assert_allclose(loaded.predict(X), estimator.predict(X), rtol=1e-5, atol=1e-6)
+
+
+def test_network_compiled_by_its_builder_and_loaded_without_training_configuration(tmp_path):
+    X, y = _tabular("regressor")
+    estimator = KerasRegressor(build_compiled_with_metric, epochs=1, random_state=0).fit(X, y)
+    path = skkeras.save(estimator, tmp_path / "metric.skkeras")
+    with pytest.warns(UserWarning, match="without its training configuration"):
+        loaded = skkeras.load(path, trusted=[build_compiled_with_metric, mean_abs_error])
+    np.testing.assert_array_equal(loaded.predict(X), estimator.predict(X))
+    weights = loaded.model_.get_weights()
+    loaded.set_params(warm_start=True)
+    for method in (loaded.fit, loaded.partial_fit):
+        with pytest.raises(ValueError, match=r"builder compiled it.*register_keras_serializable"
+                                             r".*warm_start=False"):
+            method(X, y)
+    assert loaded.n_iter_ == 1
+    for got, want in zip(loaded.model_.get_weights(), weights, strict=True):
+        np.testing.assert_array_equal(got, want)
+    loaded.set_params(warm_start=False).fit(X, y)  # a new network, compiled by the builder
+    assert loaded.n_iter_ == 1 and loaded.model_.compiled
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: KerasMLPRegressor((4,)), lambda: KerasRegressor(build_regressor)],
+    ids=["mlp", "wrapper"],
+)
+def test_initialized_estimator_loads_without_optimizer_warning(make, tmp_path):
+    """An initialized network's optimizer has no variables yet; Keras builds them on loading
+    and warned that it skipped the saved ones."""
+    X, y = _tabular("regressor")
+    estimator = make().set_params(epochs=1, random_state=0, warm_start=True).initialize(X, y)
+    path = skkeras.save(estimator, tmp_path / "init.skkeras")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = skkeras.load(path, trusted=[build_regressor])
+    assert [str(warning.message) for warning in caught] == []
+    np.testing.assert_array_equal(loaded.predict(X), estimator.predict(X))
+    loaded.fit(X, y)  # trains the loaded network as the saved one would
+    estimator.fit(X, y)
+    assert loaded.n_iter_ == 1 and int(loaded.model_.optimizer.iterations) > 0
+    np.testing.assert_allclose(loaded.history_["loss"], estimator.history_["loss"], rtol=1e-5)
+    np.testing.assert_allclose(loaded.predict(X), estimator.predict(X), rtol=1e-5, atol=1e-6)

@@ -301,10 +301,12 @@ default=None
         self.n_splits_ = len(splits)
         if self.trials_per_process is not None:
             check_recyclable_storage(self.storage)
-            if self.storage is not None:  # a stored study: refuse an incomparable one here
-                with _optuna_logging(self.verbose):
+            # Optuna's messages in this process (the study opened or copied into memory), as
+            # for the trials run here: only with verbose >= 2
+            with _optuna_logging(self.verbose):
+                if self.storage is not None:  # a stored study: refuse an incomparable one here
                     self._open_study(space)
-            self.study_ = optimize_in_fresh_processes(self, X, y, splits, raw_params)
+                self.study_ = optimize_in_fresh_processes(self, X, y, splits, raw_params)
             self.study_.sampler = make_trial_seeded_sampler(self.sampler, self._seed(), space)
             self.study_.pruner = make_pruner(self.pruner)
             self._collect_results(space, Failures())
@@ -340,8 +342,8 @@ default=None
         does not), and ``groups`` to the splitter.
         """
         if not _routing_enabled():
-            score_params = unrouted_score_params(
-                scorer, params.get("sample_weight"), owner=type(self).__name__
+            score_params = unrouted_score_params(  # stacklevel 3: the user's fit call
+                scorer, params.get("sample_weight"), owner=type(self).__name__, stacklevel=3
             )
             return params, score_params, {"groups": groups}
         if groups is not None:

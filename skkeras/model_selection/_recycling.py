@@ -20,6 +20,8 @@ import optuna
 from sklearn import config_context, get_config
 from sklearn.base import clone
 
+from .._scoring import unweighted_scores_warning_silenced
+
 #: Study name used when the search has none and its study lives in a temporary database.
 DEFAULT_STUDY_NAME = "OptunaSearchCV"
 
@@ -87,6 +89,10 @@ def _run_workers(search, url: str, name: str, X, y, splits, fit_params: dict) ->
 
 
 def _fit_worker(search, X, y, fit_params: dict, routing: bool = False) -> None:
-    """In the worker process: run the chunk of trials on the shared study."""
-    with config_context(enable_metadata_routing=routing):
+    """In the worker process: run the chunk of trials on the shared study.
+
+    The search that started the workers has warned about unweighted scores (a scorer without
+    ``sample_weight``) once, in its own process, before any trial: the workers do not repeat it.
+    """
+    with config_context(enable_metadata_routing=routing), unweighted_scores_warning_silenced():
         search.fit(X, y, **fit_params)
