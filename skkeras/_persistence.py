@@ -17,7 +17,6 @@ import json
 import os
 import stat
 import tempfile
-import warnings
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable
@@ -26,6 +25,7 @@ from typing import Any
 
 from ._encoding import Decoder, Encoder, dotted, public_path
 from ._keras import import_keras
+from ._warnings import warn_at_caller
 
 FORMAT_NAME = "skkeras-estimator"
 #: 2: estimators store their build record (``_built_with``, ``_compiled_by_builder``), which
@@ -395,15 +395,13 @@ def _load_keras_model(archive, name: str, path: Path, workdir: str, safe_mode: b
             "losses and metrics must be registered with keras.saving.register_keras_serializable "
             "and imported before loading."
         ) from error
-    warnings.warn(
+    warn_at_caller(
         f"{path}: the Keras model {name!r} was loaded without its training configuration "
         f"({compile_error}). It predicts normally. Continued training of the estimator "
         "(warm_start=True or partial_fit) compiles it again from the estimator's parameters, "
         "with a fresh optimizer: the optimizer's state (moments, step count) is lost. To keep "
         "it, register the custom loss or metric with keras.saving.register_keras_serializable "
         "and import it before loading.",
-        UserWarning,
-        stacklevel=2,
     )
     return model
 
@@ -419,11 +417,9 @@ def _check_versions(manifest: dict, path: Path) -> None:
         if name in saved and saved[name] != current[name]
     ]
     if mismatches:
-        warnings.warn(
+        warn_at_caller(
             f"{path} was saved with {', '.join(mismatches)}. Predictions may differ; check them "
             "and save the estimator again with the installed versions.",
-            UserWarning,
-            stacklevel=3,
         )
 
 
@@ -447,10 +443,8 @@ def _trusted_names(trusted) -> list[str]:
 def _warn_dropped(dropped: list[tuple[str, str]], path: Path) -> None:
     listing = ", ".join(f"{where} ({name})" for where, name in dropped)
     names = sorted({name for _, name in dropped})
-    warnings.warn(
+    warn_at_caller(
         f"{path}: these parameters refer to code that is not trusted and were set to None: "
         f"{listing}. The estimator predicts normally; to refit it, restore them with "
         f"skkeras.load(..., trusted={names!r}) if you trust the file.",
-        UserWarning,
-        stacklevel=3,
     )

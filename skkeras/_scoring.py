@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from ._warnings import warn_at_caller
+
 #: How the warning of :func:`unrouted_score_params` starts (a ``warnings`` filter pattern).
 _UNWEIGHTED_WARNING = r"scoring=.* takes no sample_weight argument, so "
 
@@ -35,29 +37,23 @@ def scorer_accepts_sample_weight(scorer) -> bool:
         return False
 
 
-def unrouted_score_params(
-    scorer, sample_weight, *, owner: str, stacklevel: int
-) -> dict[str, Any]:
+def unrouted_score_params(scorer, sample_weight, *, owner: str) -> dict[str, Any]:
     """The scorer's keyword arguments from ``fit``'s ``sample_weight``, routing disabled.
 
     ``{"sample_weight": sample_weight}`` when ``scorer`` accepts it
     (:func:`scorer_accepts_sample_weight`), ``{}`` when there are no weights or it does not;
-    then a ``UserWarning`` says the scores are unweighted, as ``GridSearchCV`` warns.
-    ``stacklevel`` is the warning's as the function calling this one would pass it to
-    ``warnings.warn``: the frame of the user's ``fit`` call (2 when the caller is that ``fit``,
-    3 when a method of it, ...).
+    then a ``UserWarning``, pointing at the user's ``fit`` call, says the scores are
+    unweighted, as ``GridSearchCV`` warns.
     """
     if sample_weight is None:
         return {}
     if scorer_accepts_sample_weight(scorer):
         return {"sample_weight": sample_weight}
-    warnings.warn(
+    warn_at_caller(
         f"scoring={scorer!r} takes no sample_weight argument, so {owner} scores the held-out "
         "folds without the sample_weight given to fit (as GridSearchCV does), which may give "
         "statistically incorrect results. Use a scorer that takes sample_weight (such as "
-        "'accuracy', or make_scorer of a metric with a sample_weight parameter) to weight them.",
-        UserWarning,
-        stacklevel=stacklevel + 1,
+        "'accuracy', or make_scorer of a metric with a sample_weight parameter) to weight them."
     )
     return {}
 

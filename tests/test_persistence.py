@@ -323,12 +323,20 @@ def test_untrusted_transformer_needs_trust(diabetes, tmp_path):
     np.testing.assert_array_equal(loaded.predict(X), pipeline.predict(X))
 
 
+def _assert_points_here(record, text):
+    """The warning containing ``text`` points at the line of this file that called skkeras."""
+    (warning,) = [w for w in record if text in str(w.message)]
+    assert warning.filename == __file__, warning.filename
+
+
 # ---------------------------------------------------------------------------- user code
 def test_builder_is_not_imported_unless_trusted(fitted, tmp_path):
     estimator, X = fitted["wrapper_classifier"]
     path = skkeras.save(estimator, tmp_path / "w.skkeras")
-    with pytest.warns(UserWarning, match=r"not trusted.*estimator\.model.*build_classifier"):
+    message = r"not trusted.*estimator\.model.*build_classifier"
+    with pytest.warns(UserWarning, match=message) as record:
         loaded = skkeras.load(path)
+    _assert_points_here(record, "not trusted")
     assert loaded.model is None
     np.testing.assert_array_equal(loaded.predict_proba(X), estimator.predict_proba(X))
     assert loaded.hidden == 5 and loaded.class_weight == {"no": 1.0, "yes": 2.0}
@@ -451,8 +459,10 @@ def test_unregistered_custom_loss_loads_for_prediction(diabetes, tmp_path):
     estimator = KerasRegressor(build_regressor, loss=absolute_error, epochs=1, random_state=0)
     estimator.fit(X, y / 100)
     path = skkeras.save(estimator, tmp_path / "loss.skkeras")
-    with pytest.warns(UserWarning, match=r"loss\.skkeras.*without its training configuration"):
+    message = r"loss\.skkeras.*without its training configuration"
+    with pytest.warns(UserWarning, match=message) as record:
         loaded = skkeras.load(path, trusted=[build_regressor, absolute_error])
+    _assert_points_here(record, "without its training configuration")
     assert loaded.loss is absolute_error
     np.testing.assert_array_equal(loaded.predict(X), estimator.predict(X))
     loaded.fit(X, y / 100)  # a fresh fit compiles a new network with the restored loss
@@ -564,8 +574,10 @@ def test_version_mismatch_warns_with_both_versions(saved, tmp_path):
         manifest["versions"]["scikit-learn"] = "1.5.0"
 
     other = _rewrite_manifest(path, tmp_path / "old.skkeras", older)
-    with pytest.warns(UserWarning, match=rf"keras 3\.0\.0 \(installed: {keras.__version__}\)"):
+    message = rf"keras 3\.0\.0 \(installed: {keras.__version__}\)"
+    with pytest.warns(UserWarning, match=message) as record:
         loaded = skkeras.load(other)
+    _assert_points_here(record, "was saved with")
     np.testing.assert_array_equal(loaded.predict_proba(X), estimator.predict_proba(X))
 
 

@@ -342,8 +342,8 @@ default=None
         does not), and ``groups`` to the splitter.
         """
         if not _routing_enabled():
-            score_params = unrouted_score_params(  # stacklevel 3: the user's fit call
-                scorer, params.get("sample_weight"), owner=type(self).__name__, stacklevel=3
+            score_params = unrouted_score_params(
+                scorer, params.get("sample_weight"), owner=type(self).__name__
             )
             return params, score_params, {"groups": groups}
         if groups is not None:
