@@ -355,8 +355,9 @@ def test_pruning_search_over_a_model_builder_with_its_own_callbacks():
 
 
 def test_pruning_needs_a_keras_estimator():
-    with pytest.warns(UserWarning, match="pruner='median' has no effect"):
+    with pytest.warns(UserWarning, match="pruner='median' has no effect") as record:
         search = _ridge_search(pruner="median", n_trials=2)
+    assert record[0].filename == __file__  # the search's fit call, not skkeras's code
     assert set(search.cv_results_["state"]) == {"COMPLETE"}
 
 
@@ -371,8 +372,9 @@ def test_diverging_trial_is_failed_and_search_goes_on(diabetes, pruner):
     X, y = diabetes
     estimator = KerasMLPRegressor((8,), optimizer="sgd", epochs=3, patience=None, random_state=0)
     search = OptunaSearchCV(estimator, _diverge_first, n_trials=2, cv=2, pruner=pruner)
-    with pytest.warns(FitFailedWarning, match="1 of 2 trials failed.*diverged"):
+    with pytest.warns(FitFailedWarning, match="1 of 2 trials failed.*diverged") as record:
         search.fit(X, y)
+    assert record[0].filename == __file__
     results = search.cv_results_
     assert list(results["state"]) == ["FAIL", "COMPLETE"]
     assert "TrainingDivergedError: Training diverged" in results["error"][0]
@@ -1153,8 +1155,9 @@ def test_non_finite_scores_are_kept_and_rank_last_like_grid_search():
         LogisticRegression(max_iter=300), space, n_trials=2, cv=3,
         scoring=nan_on_first_fold_below_half, sampler="grid", random_state=0,
     )
-    with pytest.warns(UserWarning, match=r"1 of 2 trials have non-finite test scores"):
+    with pytest.warns(UserWarning, match=r"1 of 2 trials have non-finite test scores") as record:
         search.fit(X, y)
+    assert [w.filename for w in record if "non-finite" in str(w.message)] == [__file__]
     with pytest.warns(UserWarning, match="non-finite"):
         grid = GridSearchCV(LogisticRegression(max_iter=300), space, cv=3,
                             scoring=nan_on_first_fold_below_half).fit(X, y)

@@ -33,6 +33,7 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from .._scoring import unrouted_score_params
+from .._warnings import warn_at_caller
 from ._objective import (
     EPOCHS,
     ERROR,
@@ -425,11 +426,10 @@ default=None
         if isinstance(make_pruner(self.pruner), optuna.pruners.NopPruner):
             return False
         if keras_estimator(self.estimator) is None:
-            warnings.warn(
+            warn_at_caller(
                 f"pruner={self.pruner!r} has no effect: per-epoch pruning needs a skkeras "
                 f"estimator (alone or last in a pipeline), not {type(self.estimator).__name__}.",
                 UserWarning,
-                stacklevel=3,
             )
             return False
         return True
@@ -467,19 +467,17 @@ default=None
         non_finite = [trial for trial in failed if _is_non_finite(trial)]
         failed = [trial for trial in failed if not _is_non_finite(trial)]
         if failed:
-            warnings.warn(
+            warn_at_caller(
                 f"{len(failed)} of {len(trials)} trials failed; their scores are "
                 f"error_score={self.error_score!r}. First error: {_error(failed[0])}",
                 FitFailedWarning,
-                stacklevel=3,
             )
         if non_finite:
-            warnings.warn(
+            warn_at_caller(
                 f"{len(non_finite)} of {len(trials)} trials have non-finite test scores "
                 f"(trial numbers {[trial.number for trial in non_finite]}); they are recorded "
                 "as FAIL with their scores and rank last.",
                 UserWarning,
-                stacklevel=3,
             )
         self.cv_results_ = _cv_results(trials, space, self.n_splits_, self.error_score)
         self.n_trials_ = len(trials)
