@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from ._lstm import KerasLSTMClassifier, KerasLSTMRegressor
     from ._mlp import KerasMLPClassifier, KerasMLPRegressor
     from ._persistence import load, save
+    from ._training import TrainingDivergedError
     from ._wrappers import KerasClassifier, KerasRegressor
 
 #: Public name -> private module defining it, imported on first access.
@@ -37,6 +38,7 @@ _LAZY = {
     "save": "._persistence",
     "load": "._persistence",
     "export": "._export",
+    "TrainingDivergedError": "._training",
 }
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "KerasMLPClassifier",
     "KerasMLPRegressor",
     "KerasRegressor",
+    "TrainingDivergedError",
     "__version__",
     "export",
     "load",

@@ -215,7 +215,7 @@ class BaseKerasEstimator(BaseEstimator):
 
         Raises
         ------
-        TrainingDivergedError
+        skkeras.TrainingDivergedError
             A ``ValueError``: the training loss became NaN or infinite. Training stops at the
             end of that epoch.
 
@@ -266,7 +266,7 @@ class BaseKerasEstimator(BaseEstimator):
 
         Raises
         ------
-        TrainingDivergedError
+        skkeras.TrainingDivergedError
             A ``ValueError``: the epoch's training loss became NaN or infinite.
 
         Notes

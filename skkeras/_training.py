@@ -21,7 +21,12 @@ from ._keras import (
 
 
 class TrainingDivergedError(ValueError):
-    """Raised when the training loss becomes NaN or infinite."""
+    """Raised by ``fit`` and ``partial_fit`` when the training loss becomes NaN or infinite.
+
+    A ``ValueError`` (``skkeras.TrainingDivergedError``): training stops at the end of the
+    epoch whose loss was not finite. scikit-learn's searches record such a fit's scores as
+    ``error_score``; ``OptunaSearchCV`` marks the trial failed and goes on.
+    """
 
 
 @dataclass

@@ -27,9 +27,8 @@ from sklearn.model_selection import (
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skkeras import KerasClassifier, KerasMLPClassifier, KerasMLPRegressor
+from skkeras import KerasClassifier, KerasMLPClassifier, KerasMLPRegressor, TrainingDivergedError
 from skkeras._fastpath import clear_templates
-from skkeras._training import TrainingDivergedError
 from skkeras.model_selection import (
     LayerPyramid,
     OptunaSearchCV,

@@ -676,7 +676,7 @@ def test_a_fit_split_over_several_calls_trains_as_one_call(monkeypatch, cancer, 
 
 
 def test_whole_fit_stops_after_a_diverged_epoch(iris):
-    from skkeras._training import TrainingDivergedError
+    from skkeras import TrainingDivergedError
 
     X, y = iris
     X = X * 1e30  # the loss overflows at once

@@ -13,8 +13,14 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 import skkeras._base
-from skkeras import KerasClassifier, KerasMLPClassifier, KerasMLPRegressor, KerasRegressor
-from skkeras._training import TrainingDivergedError, split_validation
+from skkeras import (
+    KerasClassifier,
+    KerasMLPClassifier,
+    KerasMLPRegressor,
+    KerasRegressor,
+    TrainingDivergedError,
+)
+from skkeras._training import split_validation
 from skkeras.callbacks import StepDecay
 from skkeras.callbacks._model_free import ModelFreeCallback
 
