@@ -61,8 +61,9 @@ class _WrapperMixin:
         ``inverse_transform`` of the network's outputs (a list for a multi-output network) and a
         classifier's ``predict_proba`` its ``inverse_transform(outputs, return_proba=True)``.
         The keys of its ``get_metadata()``, if it has one, become fitted attributes and ``meta``
-        entries. It may return the same instance on every call: a refit then fits a copy of the
-        encoder the estimator holds, which a refit that fails leaves as it was."""
+        entries. It may return the same instance on every call (one it caches, or one shared by
+        several estimators): ``fit`` then fits a copy of it, so that each estimator has its own
+        fitted encoder and a refit that fails leaves the one it held as it was."""
         return None
 
     @property
@@ -71,7 +72,7 @@ class _WrapperMixin:
         ``X`` as validated. Override it in a subclass to transform ``X`` after validation: ``fit``
         fits it (as ``feature_encoder_``) and trains on its ``transform`` (which may return a
         list or dict of arrays for a multi-input network); prediction transforms ``X`` with it
-        too. As for ``target_encoder``, a refit fits a copy of an instance the estimator holds."""
+        too. As for ``target_encoder``, an instance returned on every call is fitted as a copy."""
         return None
 
     def score(self, X, y, sample_weight=None) -> float:
@@ -121,9 +122,9 @@ class _WrapperMixin:
         X_dtype, y_dtype, y_ndim = input_dtype(X), input_dtype(y), input_ndim(y)
         X, y = super()._check_fit_data(X, y, reset=reset)  # refuses y=None
         self.X_dtype_, self.y_dtype_, self.y_ndim_ = X_dtype, y_dtype, y_ndim
-        held = self.__dict__.pop("feature_encoder_", None)  # the target's: in _fit_target
+        self.__dict__.pop("feature_encoder_", None)  # the target's: in _fit_target
         self._expects_outputs = False
-        encoder = _unheld(_hook(self, "feature_encoder"), held)
+        encoder = _own_encoder(lambda: _hook(self, "feature_encoder"))
         if encoder is not None:
             fitted = encoder.fit(X)
             self.feature_encoder_ = encoder if fitted is None else fitted
@@ -131,8 +132,8 @@ class _WrapperMixin:
         return X, y
 
     def _fit_target(self, y):
-        held = self.__dict__.pop("target_encoder_", None)
-        encoder = _unheld(self._target_encoder_for_fit(), held)
+        self.__dict__.pop("target_encoder_", None)
+        encoder = _own_encoder(self._target_encoder_for_fit)
         if encoder is None:
             self.n_outputs_expected_ = 1
             return super()._fit_target(y)
@@ -356,12 +357,24 @@ class _WrapperMixin:
         return kwargs
 
 
-def _unheld(encoder, held):
-    """The encoder a new network's fit fits: a copy of ``encoder`` when it is the fitted one the
-    estimator holds (``held``; a property that returns one cached instance), so that a fit that
-    fails leaves the estimator with its encoder as it was fitted, not refitted on the failed
-    call's data. Copied only then: a property that makes a new encoder per call costs nothing."""
-    return copy.deepcopy(encoder) if encoder is not None and encoder is held else encoder
+def _own_encoder(read: Callable[[], Any]):
+    """The encoder a new network's fit fits, from ``read`` (the property, read as fit reads it).
+
+    A property that returns one instance on every call (one it caches, the encoder the
+    estimator already holds, or one shared by several estimators such as a search's clones)
+    gives a copy, so that each fit fits its own: a refit that fails then leaves the encoder the
+    estimator held as it was fitted, and estimators that share the property's instance do not
+    refit each other's encoder (in a search's threads, not even at once). A property that makes
+    a new encoder per call (scikeras's pattern) is read twice and not copied. An instance that
+    cannot be copied (``copy.deepcopy`` raises) is fitted in place, as scikeras does.
+    """
+    encoder = read()
+    if encoder is None or read() is not encoder:
+        return encoder
+    try:
+        return copy.deepcopy(encoder)
+    except Exception:  # e.g. it holds a lock or an open file
+        return encoder
 
 
 def _hook(estimator, name: str):

@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import threading
 
 import keras
 import numpy as np
@@ -903,3 +904,52 @@ def test_a_refit_with_cached_encoders_fits_them_on_the_new_data():
     np.testing.assert_allclose(clf.feature_encoder_.mean_, X_SMALL.mean(axis=0) * 10 + 3,
                                rtol=1e-5)
     assert set(clf.predict(X_SMALL * 10 + 3)) <= {5, 6, 7}
+
+
+# ------------------------------------------- an encoder instance shared by several estimators
+_SHARED_LABELS = _OneHotLabels()
+
+
+class _SharedEncoderClassifier(KerasClassifier):
+    """A ``target_encoder`` property that returns one module-level instance to every estimator
+    (and every clone of one)."""
+
+    @property
+    def target_encoder(self):
+        return _SHARED_LABELS
+
+
+def test_estimators_sharing_an_encoder_instance_each_fit_their_own():
+    first = _SharedEncoderClassifier(_softmax_net, loss="categorical_crossentropy",
+                                     random_state=0).fit(X_SMALL, np.minimum(Y_THREE, 1))
+    predicted = first.predict(X_SMALL)
+    second = clone(first).fit(X_SMALL, Y_THREE + 5)
+    assert not hasattr(_SHARED_LABELS, "classes_")  # the shared instance is never fitted
+    assert first.target_encoder_ is not second.target_encoder_
+    assert first.classes_.tolist() == [0, 1] and second.classes_.tolist() == [5, 6, 7]
+    np.testing.assert_array_equal(first.predict(X_SMALL), predicted)  # still decoded as 0 / 1
+    assert set(second.predict(X_SMALL)) <= {5, 6, 7}
+
+
+class _LockedLabels(_OneHotLabels):
+    """An encoder that ``copy.deepcopy`` refuses (it holds a lock)."""
+
+    def __init__(self, categories="auto"):
+        super().__init__(categories)
+        self.lock = threading.Lock()
+
+
+_LOCKED_LABELS = _LockedLabels()
+
+
+class _LockedEncoderClassifier(KerasClassifier):
+    @property
+    def target_encoder(self):
+        return _LOCKED_LABELS
+
+
+def test_a_shared_encoder_that_cannot_be_copied_is_fitted_in_place():
+    clf = _LockedEncoderClassifier(_softmax_net, loss="categorical_crossentropy",
+                                   random_state=0).fit(X_SMALL, Y_THREE)
+    assert clf.target_encoder_ is _LOCKED_LABELS and clf.classes_.tolist() == [0, 1, 2]
+    assert set(clf.predict(X_SMALL)) <= {0, 1, 2}
