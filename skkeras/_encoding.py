@@ -68,8 +68,6 @@ class Encoder:
     def __init__(self, workdir: str):
         self.members: dict[str, bytes] = {}
         self._workdir = workdir
-        #: Whether a build record entry is encoded (its references may be kept by path only).
-        self._in_record = False
 
     def _add(self, folder: str, suffix: str, data: bytes) -> str:
         name = f"{folder}/{len(self.members)}{suffix}"
@@ -78,10 +76,6 @@ class Encoder:
 
     def encode(self, value, where: str):
         """JSON-compatible description of ``value``; ``where`` locates it in error messages."""
-        if self._in_record and isinstance(value, SavedReference):
-            # a reference loaded from a file without importing it (anywhere in the entry, as
-            # an untrusted function in a list parameter): saved again as that import path
-            return {TYPE_KEY: "reference", "path": value.path}
         for kind, method in self._dispatch():
             if kind(value):
                 return method(value, where)
@@ -107,6 +101,9 @@ class Encoder:
             (_is_skkeras_dataclass, self._dataclass),
             (lambda v: inspect.isclass(v) or inspect.isfunction(v) or inspect.isbuiltin(v),
              self._reference),
+            # a build record's reference loaded without importing it: saved again by its path
+            (lambda v: isinstance(v, SavedReference),
+             lambda v, w: {TYPE_KEY: "reference", "path": v.path}),
             (lambda v: isinstance(v, keras.callbacks.Callback), self._callback),
         )
 
@@ -230,15 +227,12 @@ class Encoder:
         if isinstance(value, UnsavedValue):
             return {"unsaved": value.kind}
         members = list(self.members)
-        self._in_record = True
         try:
             return {"value": self.encode(value, where)}
         except TypeError:
             for name in set(self.members) - set(members):  # parts of it already added
                 del self.members[name]
             return {"unsaved": type(value).__qualname__}
-        finally:
-            self._in_record = False
 
     def _dataclass(self, value, where: str):
         fields = {

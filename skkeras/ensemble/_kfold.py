@@ -108,9 +108,7 @@ class _BaseKFoldEnsemble(MetaEstimatorMixin, BaseEstimator):
         splits = list(cv.split(X, y, groups))
         seeds = self._member_seeds(len(splits) + 1)
         scorer = check_scoring(self.estimator, scoring=self.scoring)
-        weigh_scores = bool(
-            unrouted_score_params(scorer, sample_weight, owner=type(self).__name__)
-        )
+        weigh_scores = bool(unrouted_score_params(scorer, sample_weight, owner=type(self).__name__))
         folds = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_fold)(
                 self._member(seed), X, y, sample_weight, train, test, scorer, weigh_scores
