@@ -28,9 +28,12 @@ from ._continued import (
     _COMPILE_PARAMS,
     _TRAINING_PARAMS,
     _TRAINING_PREFIXES,
+    UnsavedValue,
     _changes,
     _shown,
     _snapshot,
+    copy_weights,
+    unrestored,
 )
 from ._data import check_fit_data, check_predict_data, check_validation_data, check_weights
 from ._keras import fit_seed, import_keras, resolve_seed, seeded
@@ -454,9 +457,7 @@ class BaseKerasEstimator(BaseEstimator):
     def _fit_checked(self, X, y, sample_weight, fit_params, epochs, reinitialize):
         self._validate_params()
         self._check_params()
-        compile_changed = False if reinitialize else (
-            self._check_continued_params() or self._check_loaded_uncompiled()
-        )
+        compile_changed = False if reinitialize else self._check_continued()
         X, y = self._check_fit_data(X, y, reset=reinitialize)
         sample_weight = check_weights(sample_weight, X)
         fit_params = dict(fit_params)
@@ -481,7 +482,7 @@ class BaseKerasEstimator(BaseEstimator):
             if reinitialize:
                 result = self._fit_new_network(data, fit_params, seed, n_steps)
             else:
-                model = self._recompiled(X, n_steps) if compile_changed else self.model_
+                model = self._recompiled(X, n_steps, seed) if compile_changed else self.model_
                 result = self._continue_training(model, data, fit_params)
         self._record(result)
         return self
@@ -711,36 +712,96 @@ class BaseKerasEstimator(BaseEstimator):
             )
         return bool(_changes(built["compile"], current["compile"]))
 
+    def _check_continued(self) -> bool:
+        """Before training continues: refuse what the fitted network cannot continue with;
+        True when it must be compiled again (a loaded network without its training
+        configuration, or changed compile parameters)."""
+        uncompiled = self._check_loaded_uncompiled()
+        return self._check_continued_params() or uncompiled
+
     def _check_loaded_uncompiled(self) -> bool:
         """Before training continues: True when ``model_`` has no training configuration (Keras
         loaded it without, see :func:`skkeras.load`: a custom loss or metric that is not
-        registered with Keras), so it must be compiled again from the estimator's parameters
-        (with a fresh optimizer, as for changed optimizer parameters); refused when its builder
-        compiled it, as skkeras cannot compile it as the builder did."""
+        registered with Keras), so it must be compiled again, with a fresh optimizer: from the
+        estimator's parameters, or, when its builder compiled it, by building it again with the
+        builder (see :meth:`_rebuilt`). Refused when a builder input was not restored when
+        loading (not trusted, or not saved)."""
         model = self.__dict__.get("model_")
         if model is None or model.compiled:
             return False
         if self.__dict__.get("_compiled_by_builder", False):
-            raise ValueError(
-                f"{type(self).__name__} continues training the fitted network (warm_start=True "
-                "or partial_fit), but its Keras model was loaded without its training "
-                "configuration (a custom loss or metric not registered with Keras) and its "
-                "builder compiled it, so skkeras cannot compile it again. Register the custom "
-                "loss and metrics with keras.saving.register_keras_serializable, import them and "
-                "load the file again, or call fit with warm_start=False to build a new network."
-            )
+            self._check_builder_inputs_restored()
         return True
 
-    def _recompiled(self, X, n_train_steps: int):
+    def _check_builder_inputs_restored(self) -> None:
+        """Refuse, before training, to build a loaded network again when a parameter it was
+        built with could not be restored when loading."""
+        built = self.__dict__.get("_built_with")
+        if built is None:
+            return
+        params = self.get_params(deep=False)
+        missing = [key for key, recorded in built["network"].items()
+                   if unrestored(recorded, params.get(key))]
+        if not missing:
+            return
+        key = missing[0]
+        recorded = built["network"][key]
+        if isinstance(recorded, UnsavedValue):
+            reason, fix = (
+                f"was not saved (a {recorded.kind} that cannot be imported by name, such as a "
+                "lambda, replaced before saving)",
+                "save the estimator again with it defined at module level",
+            )
+        else:
+            reason, fix = (
+                f"was not restored when loading ({recorded!r} was not trusted: {key} is None)",
+                f"load the file with skkeras.load(..., trusted=[{str(recorded)!r}]) or set "
+                f"{key} to it again",
+            )
+        raise ValueError(
+            f"{type(self).__name__} continues training the fitted network (warm_start=True "
+            "or partial_fit). Its Keras model was loaded without its training configuration (a "
+            "custom loss or metric not registered with Keras) and its builder compiled it, so "
+            f"the network is built again with the builder, but the parameter {key!r} "
+            f"{reason}. To continue training, {fix}; or call fit with warm_start=False to "
+            "build a new network."
+        )
+
+    def _recompiled(self, X, n_train_steps: int, seed: int):
         """``model_`` compiled again from the current optimizer and compile parameters (a
-        fresh optimizer, as scikit-learn's MLP makes on each warm fit); the weights stay."""
+        fresh optimizer, as scikit-learn's MLP makes on each warm fit), or built again by its
+        builder when the builder compiled it; the weights stay."""
         if "_trained_state" in self.__dict__:
             model = self._materialize_model(fresh_optimizer=True)
+        elif self.__dict__.get("_compiled_by_builder", False):
+            model = self._rebuilt(X, n_train_steps, seed)
         else:
             model = self.model_
             model.compile(**self._compile_kwargs(model, X, n_train_steps))
         self._built_with = self._build_params()
         self._optimizer_base_rate = _settable_rate(model.optimizer)
+        return model
+
+    def _rebuilt(self, X, n_train_steps: int, seed: int):
+        """The network built again by its builder, as a fresh fit builds it (the build record
+        guarantees the same builder inputs), compiled by the builder (with a fresh optimizer)
+        and given the weights of ``model_``, which replaces it. ``model_`` stays if this
+        raises."""
+        try:
+            with seeded(seed):
+                model = self._make_model(X, n_train_steps)
+            if not self._compiled_by_builder:
+                raise ValueError(
+                    f"{type(self).__name__} continues training a loaded network that its model "
+                    "builder compiled, by building it again with the builder, but the builder "
+                    "now returns a model that is not compiled. The builder must compile the "
+                    "model as it did when the estimator was fitted; or call fit with "
+                    "warm_start=False to build a new network."
+                )
+            copy_weights(self.model_, model, type(self).__name__)
+        finally:  # _make_model set it for the new model: the loaded one's builder compiled it
+            self._compiled_by_builder = True
+        self.model_ = model
         return model
 
     def _base_learning_rate(self) -> float | None:

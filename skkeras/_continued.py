@@ -91,3 +91,48 @@ def _same(a, b) -> bool:
         return bool(equal) if np.ndim(equal) == 0 else False
     except Exception:  # an object whose == fails or is ambiguous: not known to be equal
         return False
+
+
+def unrestored(recorded, current) -> bool:
+    """Whether a recorded build parameter could not be restored when loading: it was not saved
+    (an :class:`UnsavedValue`), or a recorded class or function was not trusted (loaded as
+    None), on its own or inside a list, tuple or dict."""
+    if isinstance(recorded, UnsavedValue):
+        return True
+    if isinstance(recorded, SavedReference):
+        return current is None
+    if isinstance(recorded, list | tuple) and isinstance(current, list | tuple):
+        return len(recorded) == len(current) and any(map(unrestored, recorded, current))
+    if isinstance(recorded, dict) and isinstance(current, dict):
+        return recorded.keys() == current.keys() and any(
+            unrestored(recorded[key], current[key]) for key in recorded
+        )
+    return False
+
+
+def copy_weights(source, target, estimator_name: str) -> None:
+    """Give ``target`` (a network just built again) the weights of ``source`` (the loaded
+    one); refuse, naming the first difference, networks whose weights differ in number or
+    shape."""
+    if not target.built and source.built:
+        target.build_from_config(source.get_build_config())
+    loaded, rebuilt = source.weights, target.weights
+    problem = None
+    if len(loaded) != len(rebuilt):
+        problem = f"the loaded one has {len(loaded)} weights, the rebuilt one {len(rebuilt)}"
+    else:
+        for index, (old, new) in enumerate(zip(loaded, rebuilt, strict=True)):
+            if tuple(old.shape) != tuple(new.shape):
+                problem = (
+                    f"weight {index} ({old.path}) has shape {tuple(old.shape)} in the loaded "
+                    f"network but {tuple(new.shape)} in the rebuilt one ({new.path})"
+                )
+                break
+    if problem is not None:
+        raise ValueError(
+            f"{estimator_name} continues training a loaded network by building it again with "
+            f"its model builder, but the builder now returns another architecture: {problem}. "
+            "The builder must build the network it built when the estimator was fitted; or "
+            "call fit with warm_start=False to train a new network."
+        )
+    target.set_weights(source.get_weights())

@@ -1122,24 +1122,162 @@ def test_network_loaded_without_training_configuration_trains_on(how, tmp_path):
     np.testing.assert_allclose(loaded.predict(X), estimator.predict(X), rtol=1e-5, atol=1e-6)
 
 
-def test_network_compiled_by_its_builder_and_loaded_without_training_configuration(tmp_path):
-    X, y = _tabular("regressor")
-    estimator = KerasRegressor(build_compiled_with_metric, epochs=1, random_state=0).fit(X, y)
-    path = skkeras.save(estimator, tmp_path / "metric.skkeras")
-    with pytest.warns(UserWarning, match="without its training configuration"):
-        loaded = skkeras.load(path, trusted=[build_compiled_with_metric, mean_abs_error])
-    np.testing.assert_array_equal(loaded.predict(X), estimator.predict(X))
-    weights = loaded.model_.get_weights()
+#: How the builders below build: not parameters, so that a test can make a builder build
+#: another network than the one it built when the estimator was fitted.
+BUILT_UNITS = {"hidden": 4, "compiled": True}
+
+
+def squared_error(y_true, y_pred):
+    """A custom loss that is not registered with Keras."""
+    return keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1)
+
+
+def build_compiled_with_loss(meta):
+    """A regressor builder that compiles the model itself, with an unregistered custom loss
+    (plain SGD: it keeps no state but its step count)."""
+    model = keras.Sequential([
+        keras.Input((meta["n_features_in_"],)),
+        keras.layers.Dense(BUILT_UNITS["hidden"], activation="relu"),
+        keras.layers.Dense(meta["n_outputs_"]),
+    ])
+    if BUILT_UNITS["compiled"]:
+        model.compile(loss=squared_error, optimizer=keras.optimizers.SGD(0.05))
+    return model
+
+
+def build_compiled_classifier(meta):
+    """A binary classifier builder that compiles the model with an unregistered custom loss."""
+    model = build_classifier(meta, hidden=BUILT_UNITS["hidden"])
+    model.compile(loss=squared_error, optimizer=keras.optimizers.SGD(0.1))
+    return model
+
+
+# Keras cannot clone a model compiled with an unregistered function, so skkeras's compiled
+# training loop (which trains a clone) never takes these networks: Keras's fit trains them.
+BUILDER_COMPILED = {  # estimator, data
+    "regressor-loss": (lambda: KerasRegressor(build_compiled_with_loss), "regressor"),
+    "regressor-metric": (lambda: KerasRegressor(build_compiled_with_metric), "regressor"),
+    "classifier-loss": (lambda: KerasClassifier(build_compiled_classifier), "classifier"),
+}
+BUILDER_TRUSTED = [build_compiled_with_loss, build_compiled_classifier,
+                   build_compiled_with_metric]
+
+
+def _saved_builder_compiled(case, tmp_path):
+    """A fitted estimator whose builder compiled its network with an unregistered custom
+    function, its data, and the file it is saved in."""
+    make, kind = BUILDER_COMPILED[case]
+    X, y = _tabular(kind)
+    estimator = make().set_params(epochs=1, random_state=0).fit(X, y)
+    return estimator, X, y, skkeras.save(estimator, tmp_path / "builder.skkeras")
+
+
+def _load_uncompiled(path, **kwargs):
+    with pytest.warns(UserWarning) as record:
+        loaded = skkeras.load(path, **kwargs)
+    assert any("without its training configuration" in str(w.message) for w in record)
+    assert not loaded.model_.compiled and loaded._compiled_by_builder
+    return loaded, record
+
+
+@pytest.mark.parametrize("case", BUILDER_COMPILED)
+def test_network_compiled_by_its_builder_trains_on_after_loading_without_configuration(
+    case, tmp_path
+):
+    """Continued training builds the network again with its builder, as a fresh fit does,
+    gives it the loaded weights and trains on with the builder's fresh optimizer: with plain
+    SGD (no state but its step count), exactly as the saved estimator trains on."""
+    estimator, X, y, path = _saved_builder_compiled(case, tmp_path)
+    by_partial_fit, _ = _load_uncompiled(path, trusted=BUILDER_TRUSTED)
+    by_warm_fit, _ = _load_uncompiled(path, trusted=BUILDER_TRUSTED)
+    loaded_network = by_warm_fit.model_
+    for got, want in zip(_outputs(by_warm_fit, X), _outputs(estimator, X), strict=True):
+        np.testing.assert_array_equal(got, want)
+    by_partial_fit.partial_fit(X, y)
+    by_warm_fit.set_params(warm_start=True).fit(X, y)  # epochs=1: one epoch, as partial_fit
+    estimator.partial_fit(X, y)
+    steps = int(estimator.model_.optimizer.iterations) // 2
+    for loaded in (by_partial_fit, by_warm_fit):
+        assert loaded.n_iter_ == 2 and loaded.model_.compiled and loaded._compiled_by_builder
+        assert int(loaded.model_.optimizer.iterations) == steps  # a fresh optimizer
+        for key, values in estimator.history_.items():
+            np.testing.assert_allclose(loaded.history_[key], values, rtol=1e-5)
+        for got, want in zip(_outputs(loaded, X), _outputs(estimator, X), strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert by_warm_fit.model_ is not loaded_network
+    by_warm_fit.fit(X, y)  # the rebuilt network is compiled: trains on as it is
+    assert by_warm_fit.n_iter_ == 3 and int(by_warm_fit.model_.optimizer.iterations) == 2 * steps
+
+
+def _assert_unchanged(loaded, network, weights):
+    assert loaded.model_ is network and not network.compiled
+    assert loaded.n_iter_ == 1 and loaded._compiled_by_builder
+    for got, want in zip(network.get_weights(), weights, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_loaded_network_rebuilt_as_another_architecture_is_refused(tmp_path, monkeypatch):
+    _, X, y, path = _saved_builder_compiled("regressor-loss", tmp_path)
+    loaded, _ = _load_uncompiled(path, trusted=BUILDER_TRUSTED)
+    network, weights = loaded.model_, loaded.model_.get_weights()
+    monkeypatch.setitem(BUILT_UNITS, "hidden", 5)
     loaded.set_params(warm_start=True)
     for method in (loaded.fit, loaded.partial_fit):
-        with pytest.raises(ValueError, match=r"builder compiled it.*register_keras_serializable"
-                                             r".*warm_start=False"):
+        with pytest.raises(ValueError, match=r"builder now returns another architecture: "
+                                             r"weight 0 \(.*kernel\) has shape \(4, 4\) in the "
+                                             r"loaded network but \(4, 5\).*warm_start=False"):
             method(X, y)
-    assert loaded.n_iter_ == 1
-    for got, want in zip(loaded.model_.get_weights(), weights, strict=True):
-        np.testing.assert_array_equal(got, want)
+        _assert_unchanged(loaded, network, weights)
+    monkeypatch.setitem(BUILT_UNITS, "hidden", 4)
+    loaded.partial_fit(X, y)
+    assert loaded.n_iter_ == 2 and loaded.model_.compiled
+
+
+def test_loaded_network_whose_builder_was_not_trusted_is_not_rebuilt(tmp_path):
+    estimator, X, y, path = _saved_builder_compiled("regressor-loss", tmp_path)
+    loaded, record = _load_uncompiled(path)
+    assert any("not trusted" in str(warning.message) for warning in record)
+    assert loaded.model is None
+    network, weights = loaded.model_, loaded.model_.get_weights()
+    np.testing.assert_array_equal(loaded.predict(X), estimator.predict(X))
+    loaded.set_params(warm_start=True)
+    for method in (loaded.fit, loaded.partial_fit):
+        with pytest.raises(ValueError, match=r"parameter 'model' was not restored when loading "
+                                             r".*trusted=\['tests\.test_persistence\.build_"
+                                             r"compiled_with_loss'\].*warm_start=False"):
+            method(X, y)
+        _assert_unchanged(loaded, network, weights)
+    loaded.set_params(model=build_compiled_with_loss).partial_fit(X, y)
+    assert loaded.n_iter_ == 2 and loaded.model_.compiled
+
+
+def test_loaded_network_whose_builder_was_not_saved_is_not_rebuilt(tmp_path):
+    X, y = _tabular("regressor")
+    estimator = KerasRegressor(lambda meta: build_compiled_with_loss(meta), epochs=1,
+                               random_state=0).fit(X, y)
+    path = skkeras.save(estimator.set_params(model=None), tmp_path / "unsaved.skkeras")
+    loaded, _ = _load_uncompiled(path)
+    network, weights = loaded.model_, loaded.model_.get_weights()
+    for model in (None, build_compiled_with_loss):
+        loaded.set_params(model=model)
+        with pytest.raises(ValueError, match=r"parameter 'model' was not saved \(a function "
+                                             r"that cannot be imported.*module level.*"
+                                             r"warm_start=False"):
+            loaded.partial_fit(X, y)
+        _assert_unchanged(loaded, network, weights)
     loaded.set_params(warm_start=False).fit(X, y)  # a new network, compiled by the builder
     assert loaded.n_iter_ == 1 and loaded.model_.compiled
+
+
+def test_loaded_network_whose_builder_no_longer_compiles_it_is_refused(tmp_path, monkeypatch):
+    _, X, y, path = _saved_builder_compiled("regressor-loss", tmp_path)
+    loaded, _ = _load_uncompiled(path, trusted=BUILDER_TRUSTED)
+    network, weights = loaded.model_, loaded.model_.get_weights()
+    monkeypatch.setitem(BUILT_UNITS, "compiled", False)
+    with pytest.raises(ValueError, match=r"builder now returns a model that is not compiled.*"
+                                         r"warm_start=False"):
+        loaded.partial_fit(X, y)
+    _assert_unchanged(loaded, network, weights)
 
 
 @pytest.mark.parametrize(
