@@ -148,9 +148,11 @@ def load(
         metric function that is not registered with Keras). Such a network predicts and scores
         normally; continued training (``warm_start=True`` or ``partial_fit``) compiles it again
         from the estimator's ``optimizer``, ``loss`` and ``metrics`` parameters, as a fresh fit
-        does, and trains on from the loaded weights with a fresh optimizer (the optimizer's
-        state is lost). If the network's builder compiled it, continued training is refused:
-        register the custom functions with ``keras.saving.register_keras_serializable``.
+        does, or, if the network's model builder compiled it, builds it again with the builder
+        (called as a fresh fit calls it; trust the builder and the functions it is given) and
+        gives it the loaded weights. Either way it trains on from the loaded weights with a
+        fresh optimizer: the optimizer's state is lost. Register the custom functions with
+        ``keras.saving.register_keras_serializable`` to keep it.
 
     Examples
     --------
@@ -386,7 +388,8 @@ def _load_keras_model(archive, name: str, path: Path, workdir: str, safe_mode: b
             ) from error
         compile_error = error
     # The network may load without its training configuration (a custom loss or metric that is
-    # not registered with Keras): it then predicts normally but cannot continue training.
+    # not registered with Keras): it then predicts normally, and continued training compiles it
+    # again (BaseKerasEstimator._check_loaded_uncompiled).
     try:
         model = keras.saving.load_model(model_path, safe_mode=safe_mode, compile=False)
     except Exception as error:
@@ -398,10 +401,11 @@ def _load_keras_model(archive, name: str, path: Path, workdir: str, safe_mode: b
     warn_at_caller(
         f"{path}: the Keras model {name!r} was loaded without its training configuration "
         f"({compile_error}). It predicts normally. Continued training of the estimator "
-        "(warm_start=True or partial_fit) compiles it again from the estimator's parameters, "
-        "with a fresh optimizer: the optimizer's state (moments, step count) is lost. To keep "
-        "it, register the custom loss or metric with keras.saving.register_keras_serializable "
-        "and import it before loading.",
+        "(warm_start=True or partial_fit) compiles it again from the estimator's parameters "
+        "(or builds it again with its model builder, if the builder compiled it, and gives it "
+        "the loaded weights), with a fresh optimizer: the optimizer's state (moments, step "
+        "count) is lost. To keep it, register the custom loss or metric with "
+        "keras.saving.register_keras_serializable and import it before loading.",
     )
     return model
 

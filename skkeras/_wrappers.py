@@ -462,7 +462,9 @@ _COMMON_DOC = """
         the builder compiled they are builder inputs, refused like the others); unchanged,
         the optimizer's state carries on. Changed parameters the builder takes (``model``, its
         arguments, ``model__*``, ``loss``...) raise a ValueError: set ``warm_start=False`` to
-        rebuild. ``partial_fit`` follows the same rules.
+        rebuild. ``partial_fit`` follows the same rules. A network :func:`skkeras.load` loaded
+        without its training configuration is compiled again (a model the builder compiled is
+        built again by the builder and given the loaded weights), with a fresh optimizer.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data given to ``fit`` (shuffled; stratified for
         classifiers) and stop when ``val_loss`` stops improving.
