@@ -255,6 +255,19 @@ def test_progress_bar_only_on_a_terminal(diabetes, monkeypatch, stream, verbose,
         assert text == ""
 
 
+def test_first_split_reports_no_spread(diabetes, monkeypatch, capsys):
+    # one score has no sample standard deviation: the first line shows the mean alone, not "nan"
+    X, y = diabetes
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    bootstrap_evaluate(Ridge(), X, y, n_splits=2, random_state=0, verbose=2)
+    lines = capsys.readouterr().out.splitlines()
+    assert re.fullmatch(r"split 1/2: score \S+, epochs None, running mean \S+", lines[0])
+    assert re.fullmatch(r"split 2/2: .*, running mean \S+ ± \S+", lines[1])
+    bar = terminal.getvalue()
+    assert "nan" not in bar and "1/2 mean" in bar and "std" in bar.split("2/2")[1]
+
+
 def test_n_jobs_does_not_change_the_result(diabetes):
     X, y = diabetes
     kwargs = dict(n_splits=6, tol=0.02, tol_window=2, random_state=0, verbose=0)

@@ -204,7 +204,8 @@ class _Progress:
             return
         filled = int(self.width * done / self.total)
         bar = "#" * filled + "." * (self.width - filled)
-        self.stream.write(f"\rbootstrap [{bar}] {done}/{self.total} mean {mean:.4g} std {std:.4g}")
+        spread = "" if np.isnan(std) else f" std {std:.4g}"
+        self.stream.write(f"\rbootstrap [{bar}] {done}/{self.total} mean {mean:.4g}{spread}")
         self.stream.flush()
         self.started = True
 
@@ -450,8 +451,9 @@ class _Run:
         n, std = len(scores), _sample_std(scores)
         self.progress.update(n, self.means[-1], std)
         if self.verbose >= 2:
+            spread = "" if np.isnan(std) else f" ± {std:.4g}"  # no spread from one score
             print(f"split {n}/{self.total}: score {record['score']:.4g}, epochs "
-                  f"{record['epochs']}, running mean {self.means[-1]:.4g} ± {std:.4g}")
+                  f"{record['epochs']}, running mean {self.means[-1]:.4g}{spread}")
         self.stopped_early = self._converged() and n < self.total
 
     def _moved(self) -> float:
