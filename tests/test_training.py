@@ -847,6 +847,34 @@ def test_continued_partial_fit_interrupted_in_the_compiled_loop_changes_nothing(
                                rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("remembered", [False, True], ids=["model", "remembered-start"])
+def test_predict_interrupted_changes_nothing(remembered, monkeypatch):
+    """Ctrl-C between predict's forward passes (batch_size rows at a time): the estimator is
+    unchanged (a network trained from a remembered start is not built) and predicts as before."""
+    X, labels = _three_classes()
+    if remembered:
+        KerasMLPClassifier((4,), **SMALL).fit(X, labels)  # remembers the start of the next fit
+    estimator = KerasMLPClassifier((4,), **SMALL).fit(X, labels)
+    assert ("_trained_state" in estimator.__dict__) == remembered
+    predicted, state = estimator.predict_proba(X), dict(estimator.__dict__)
+    calls, as_numpy = [], skkeras._base._as_numpy
+
+    def interrupted(outputs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return as_numpy(outputs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(skkeras._base, "_as_numpy", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            estimator.predict_proba(X, batch_size=10)
+    assert len(calls) == 2
+    assert sorted(estimator.__dict__) == sorted(state)
+    assert [key for key in state if estimator.__dict__[key] is not state[key]] == []
+    np.testing.assert_array_equal(estimator.predict_proba(X, batch_size=10), predicted)
+
+
 # ------------------------------------------------------- interrupted continued fits
 
 
