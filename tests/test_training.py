@@ -852,9 +852,10 @@ def test_predict_interrupted_changes_nothing(remembered, monkeypatch):
     """Ctrl-C between predict's forward passes (batch_size rows at a time): the estimator is
     unchanged (a network trained from a remembered start is not built) and predicts as before."""
     X, labels = _three_classes()
-    if remembered:
-        KerasMLPClassifier((4,), **SMALL).fit(X, labels)  # remembers the start of the next fit
+    KerasMLPClassifier((4,), **SMALL).fit(X, labels)  # remembers the start of the next fit
     estimator = KerasMLPClassifier((4,), **SMALL).fit(X, labels)
+    if not remembered:
+        assert estimator.model_ is not None  # builds the Keras model, which predict then uses
     assert ("_trained_state" in estimator.__dict__) == remembered
     predicted, state = estimator.predict_proba(X), dict(estimator.__dict__)
     calls, as_numpy = [], skkeras._base._as_numpy
