@@ -238,7 +238,8 @@ class BaseKerasEstimator(BaseEstimator):
         - An epoch interrupted between its steps (a ``KeyboardInterrupt`` or an error in a
           callback's ``on_train_batch_end``, which trains through Keras's own ``fit``) is not
           counted, but the steps it ran are in the weights. ``predict`` uses those weights, and
-          a further ``fit`` or :meth:`partial_fit` continues from them.
+          a further ``fit`` or :meth:`partial_fit` continues from them. ``best_epoch_`` names
+          the best of the epochs this fit completed; when none did, it keeps its value.
         - An epoch whose loss diverged completed: it is counted, with its non-finite loss, and
           its steps are in the weights. With ``early_stopping=True`` and
           ``restore_best_weights=True``, the weights of the best epoch of this fit
@@ -939,6 +940,8 @@ class BaseKerasEstimator(BaseEstimator):
         for key, values in result.history.items():
             self.history_.setdefault(key, []).extend(values)
         self.n_iter_ = len(self.history_.get("loss", []))
+        if not result.epochs_run:
+            return  # a continued fit interrupted in its first epoch: the best epoch stays
         offset = self.n_iter_ - result.epochs_run
         self.best_epoch_ = offset + result.best_epoch
 

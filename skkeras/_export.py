@@ -270,7 +270,8 @@ def _replace_folder(source: Path, path: Path, backup: Path) -> None:
     On Linux the two folders are exchanged atomically (``renameat2`` with
     ``RENAME_EXCHANGE``). Elsewhere, or where the file system cannot exchange, the previous
     export is first renamed to ``backup`` (``<path>.previous``): a crash between the two renames
-    leaves it there, and the next export removes it.
+    leaves it there, and the next export removes it. If the second rename fails or is
+    interrupted (``KeyboardInterrupt``), the previous export is put back at ``path``.
     """
     if not path.exists():
         os.replace(source, path)
@@ -280,7 +281,7 @@ def _replace_folder(source: Path, path: Path, backup: Path) -> None:
     os.replace(path, backup)
     try:
         os.replace(source, path)
-    except OSError:
+    except BaseException:  # an error, or Ctrl-C: the previous export goes back in place
         os.replace(backup, path)
         raise
     shutil.rmtree(backup, ignore_errors=True)

@@ -428,3 +428,64 @@ def test_demo_quick_writes_report_model_results_and_resumes(tmp_path):
     tuning = json.loads((output / "results.json").read_text())["tuning"]
     assert (tuning["n_trials_before"], tuning["n_trials_total"]) == (2, 4)
     assert [trial["number"] for trial in tuning["trials"]] == [0, 1, 2, 3]
+
+
+# ---------------------------------------------------------------------- interrupted writes
+
+
+def _interrupted_after_writing(real):
+    """``real(self, target, ...)`` that writes, then raises KeyboardInterrupt (Ctrl-C mid-write)."""
+
+    def write(self, target, *args, **kwargs):
+        real(self, target, *args, **kwargs)
+        raise KeyboardInterrupt
+
+    return write
+
+
+def test_predict_interrupted_while_writing_keeps_the_previous_predictions(tmp_path,
+                                                                         monkeypatch, capsys):
+    """Ctrl-C while ``skkeras predict --output`` writes: the previous file is intact and no
+    temporary file is left (the CSV is written atomically, as skkeras.save writes)."""
+    import skkeras
+    from skkeras.cli import main
+
+    X = pd.DataFrame({"a": np.arange(20.0), "b": np.arange(20.0) % 3})
+    y = np.where(np.arange(20) % 2, "yes", "no")
+    model = skkeras.KerasMLPClassifier((3,), epochs=1, random_state=0).fit(X, y)
+    skkeras.save(model, tmp_path / "model.skkeras")
+    X.to_csv(tmp_path / "data.csv", index=False)
+    output = tmp_path / "predictions.csv"
+    output.write_text("previous predictions\n")
+    args = ["predict", str(tmp_path / "model.skkeras"), str(tmp_path / "data.csv"), "--output",
+            str(output), "--quiet"]
+    monkeypatch.setattr(pd.DataFrame, "to_csv", _interrupted_after_writing(pd.DataFrame.to_csv))
+    assert main(args) == 130
+    assert "skkeras predict: interrupted" in capsys.readouterr().err
+    assert output.read_text() == "previous predictions\n"
+    assert sorted(os.listdir(tmp_path)) == ["data.csv", "model.skkeras", "predictions.csv"]
+    monkeypatch.undo()
+    assert main(args) == 0
+    assert pd.read_csv(output).shape == (20, 3)
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt(), OSError(28, "No space left")],
+                         ids=["interrupt", "disk-full"])
+def test_report_file_write_failing_keeps_the_previous_file_and_no_temporary(tmp_path,
+                                                                            monkeypatch, error):
+    """Ctrl-C (or an error) just before the report's temporary file is renamed into place: the
+    previous file is intact and the temporary file is removed."""
+    from skkeras.cli._report import write_text
+
+    path = tmp_path / "index.html"
+    path.write_text("previous report")
+
+    def replace(source, destination):
+        raise error
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(type(error)):
+        write_text(path, "new report")
+    monkeypatch.undo()
+    assert path.read_text() == "previous report"
+    assert os.listdir(tmp_path) == ["index.html"]

@@ -428,3 +428,58 @@ def test_invalid_parameters(cancer, params, match):
     X, y = cancer
     with pytest.raises(InvalidParameterError, match=match):
         KFoldEnsembleClassifier(DecisionTreeClassifier(), **params).fit(X, y)
+
+
+# ---------------------------------------------------------------------- interrupted refits
+
+
+def _interrupt_call(monkeypatch, name: str, at: int) -> list:
+    """Replace ``skkeras.ensemble._kfold.<name>`` by a function raising KeyboardInterrupt at its
+    ``at``-th call (Ctrl-C in a fold's fit or in the refit's)."""
+    from skkeras.ensemble import _kfold
+
+    calls, real = [], getattr(_kfold, name)
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == at:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_kfold, name, interrupted)
+    return calls
+
+
+@pytest.mark.parametrize(("combine", "name", "at"), [
+    ("mean", "_fit_fold", 2),  # the second fold
+    ("refit", "fit_with_validation", 1),  # the refit on all rows, after every fold
+])
+def test_interrupted_refit_keeps_the_previous_fit(monkeypatch, combine, name, at):
+    """A refit on other classes interrupted (Ctrl-C) in a member's training: the ensemble is as
+    it was, not the new classes_ (or new fold models) next to the previous members."""
+    X = np.random.RandomState(0).randn(30, 3).astype(np.float32)
+    labels = np.arange(30) % 3
+    member = KerasMLPClassifier((4,), epochs=2, random_state=0)
+    ensemble = KFoldEnsembleClassifier(member, cv=2, combine=combine, random_state=0)
+    ensemble.fit(X, labels)
+    proba, state = ensemble.predict_proba(X), dict(ensemble.__dict__)
+    calls = _interrupt_call(monkeypatch, name, at)
+    with pytest.raises(KeyboardInterrupt):
+        ensemble.fit(X, labels + 5)
+    assert len(calls) == at
+    assert sorted(ensemble.__dict__) == sorted(state)
+    assert [key for key in state if ensemble.__dict__[key] is not state[key]] == []
+    np.testing.assert_array_equal(ensemble.predict_proba(X), proba)
+    monkeypatch.undo()
+    assert ensemble.fit(X, labels + 5).classes_.tolist() == [5, 6, 7]  # and it fits again
+
+
+def test_refused_refit_keeps_the_previous_classes():
+    X = np.random.RandomState(0).randn(20, 3)
+    labels = np.arange(20) % 2
+    ensemble = KFoldEnsembleClassifier(DecisionTreeClassifier(random_state=0), cv=2).fit(X, labels)
+    predicted = ensemble.predict(X)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        ensemble.fit(X, np.full(20, 7))
+    assert ensemble.classes_.tolist() == [0, 1]
+    np.testing.assert_array_equal(ensemble.predict(X), predicted)

@@ -298,6 +298,55 @@ def test_export_killed_between_renames_keeps_the_previous_export_visible(tmp_pat
     assert os.listdir(tmp_path) == ["served"]
 
 
+@pytest.mark.parametrize("error", [KeyboardInterrupt(), OSError(28, "No space left")],
+                         ids=["interrupt", "error"])
+def test_export_interrupted_moving_the_new_export_in_puts_the_previous_one_back(
+    tmp_path, monkeypatch, error
+):
+    """Without an atomic exchange, the previous export is moved aside first: Ctrl-C (or an
+    error) while the new one is moved in puts it back, and leaves nothing else behind."""
+    import skkeras._export as export_module
+
+    path = tmp_path / "served"
+    export_module._export_saved_model(_FakeServingModel("old"), path)
+    monkeypatch.setattr(export_module, "_exchange", lambda first, second: False)
+    real_replace = os.replace
+
+    def replace(source, destination):
+        if str(destination) == str(path) and str(source).endswith("saved_model"):
+            raise error
+        real_replace(source, destination)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(type(error)):
+        export_module._export_saved_model(_FakeServingModel("new"), path)
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert _marker(path) == "old"
+    assert os.listdir(tmp_path) == ["served"]
+
+
+@pytest.mark.parametrize("atomic", [True, False], ids=["exchange", "renames"])
+def test_export_interrupted_while_writing_keeps_the_previous_export(tmp_path, monkeypatch,
+                                                                    atomic):
+    """Ctrl-C while Keras writes the new SavedModel: the previous export is untouched and the
+    half-written one is removed."""
+    import skkeras._export as export_module
+
+    class Interrupted(_FakeServingModel):
+        def export(self, target, format, verbose):
+            super().export(target, format, verbose)
+            raise KeyboardInterrupt
+
+    path = tmp_path / "served"
+    export_module._export_saved_model(_FakeServingModel("old"), path)
+    if not atomic:
+        monkeypatch.setattr(export_module, "_exchange", lambda first, second: False)
+    with pytest.raises(KeyboardInterrupt):
+        export_module._export_saved_model(Interrupted("new"), path)
+    assert _marker(path) == "old"
+    assert os.listdir(tmp_path) == ["served"]
+
+
 def test_export_refuses_a_foreign_folder_at_the_backup_path(tmp_path):
     from skkeras._export import _export_saved_model
 

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import pickle
+import tempfile
 import warnings
 import zipfile
 
@@ -628,7 +629,9 @@ def test_dunder_references_refused(saved, tmp_path):
 
 
 # ---------------------------------------------------------------------------- atomic writes
-def test_crash_mid_save_keeps_previous_file(saved, fitted, monkeypatch):
+@pytest.mark.parametrize("error", [OSError(28, "No space left on device"), KeyboardInterrupt()],
+                         ids=["disk-full", "interrupt"])
+def test_crash_mid_save_keeps_previous_file(saved, fitted, monkeypatch, error):
     path, estimator, X = saved
     before = path.read_bytes()
     other, _ = fitted["mlp_classifier_strings_dataframe"]
@@ -637,17 +640,44 @@ def test_crash_mid_save_keeps_previous_file(saved, fitted, monkeypatch):
 
     def failing_writestr(self, name, data, *args, **kwargs):
         calls.append(name)
-        if len(calls) == 2:
-            raise OSError(28, "No space left on device")
+        if len(calls) == 2:  # after the first member is in the temporary file
+            raise error
         return real_writestr(self, name, data, *args, **kwargs)
 
     monkeypatch.setattr(zipfile.ZipFile, "writestr", failing_writestr)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(type(error)):
         skkeras.save(other, path)
     monkeypatch.undo()
     assert len(calls) == 2
     assert path.read_bytes() == before
     assert os.listdir(path.parent) == [path.name]  # no temporary file left behind
+    np.testing.assert_array_equal(skkeras.load(path).predict_proba(X), estimator.predict_proba(X))
+
+
+def test_save_interrupted_while_keras_writes_a_model_keeps_previous_file(
+    saved, fitted, monkeypatch, tmp_path
+):
+    """Ctrl-C while Keras writes a network into the save's work folder: the previous file is
+    intact and loadable, and neither the work folder nor a temporary file is left behind."""
+    path, estimator, X = saved
+    before = path.read_bytes()
+    other, _ = fitted["mlp_classifier_strings_dataframe"]
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(work))
+
+    def interrupted_save(model, filepath, *args, **kwargs):
+        with open(filepath, "wb") as file:
+            file.write(b"PK half a model")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(keras.Model, "save", interrupted_save)
+    with pytest.raises(KeyboardInterrupt):
+        skkeras.save(other, path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(path.parent)) == sorted([path.name, "work"])
+    assert os.listdir(work) == []
     np.testing.assert_array_equal(skkeras.load(path).predict_proba(X), estimator.predict_proba(X))
 
 

@@ -772,6 +772,110 @@ def test_first_fit_failing_during_training_leaves_the_estimator_unfitted():
         clf.predict(X)
 
 
+def _templates_free() -> bool:
+    """Whether every training template of the fast path (and its spare copies) is unlocked."""
+    from skkeras import _fastpath
+
+    templates = list(_fastpath._templates.values())
+    return all(not t.lock.locked() for template in templates for t in [template, *template.spares])
+
+
+COMPILED_FIRST_FITS = {  # how the fit is called, how skkeras's compiled loop is interrupted
+    "fit-first-epoch": (lambda est, X, y: est.fit(X, y),
+                        lambda m: _interrupt_first_compiled_call(m)),
+    "fit-second-epoch": (lambda est, X, y: est.fit(X, y), lambda m: _interrupt_second_call(m)),
+    "partial_fit": (lambda est, X, y: est.partial_fit(X, y),
+                    lambda m: _interrupt_first_compiled_call(m)),
+}
+
+
+@pytest.mark.parametrize(("case", "fitted"), [
+    ("fit-first-epoch", False), ("fit-second-epoch", False), ("partial_fit", False),
+    ("fit-first-epoch", True), ("fit-second-epoch", True),  # a refit on other classes
+])
+def test_new_network_interrupted_in_the_compiled_loop_leaves_the_estimator_as_it_was(
+    case, fitted, monkeypatch
+):
+    """Ctrl-C in skkeras's own compiled training (not Keras's fit) of a new network: an unfitted
+    estimator stays unfitted, a fitted one (refit on other classes) keeps its network; the
+    compiled loop's templates are released and a later fit is the same as an uninterrupted one."""
+    call, interrupt = COMPILED_FIRST_FITS[case]
+    X, labels = _three_classes()
+    estimator = KerasMLPClassifier((4,), **SMALL)
+    if fitted:
+        estimator.fit(X, labels + 5)
+        predicted = estimator.predict_proba(X)
+    state = dict(estimator.__dict__)
+    with monkeypatch.context() as patch:
+        interrupt(patch)
+        with pytest.raises(KeyboardInterrupt):
+            call(estimator, X, labels)
+    assert sorted(estimator.__dict__) == sorted(state)
+    assert [key for key in state if estimator.__dict__[key] is not state[key]] == []
+    if fitted:
+        np.testing.assert_array_equal(estimator.predict_proba(X), predicted)
+    else:
+        with pytest.raises(NotFittedError):
+            estimator.predict(X)
+    assert _templates_free()
+    reference = call(KerasMLPClassifier((4,), **SMALL), X, labels)
+    call(estimator, X, labels)
+    assert estimator.history_ == reference.history_
+    np.testing.assert_allclose(estimator.predict_proba(X), reference.predict_proba(X),
+                               rtol=1e-6, atol=1e-7)
+
+
+def test_continued_partial_fit_interrupted_in_the_compiled_loop_changes_nothing(monkeypatch):
+    """Ctrl-C in the compiled call of partial_fit's one epoch: the epoch did not reach the
+    network (the graph hands the trained state back when it returns), so nothing changed."""
+    X, labels = _three_classes()
+    estimator = KerasMLPClassifier((4,), **SMALL).fit(X, labels)
+    predicted, losses = estimator.predict_proba(X), list(estimator.history_["loss"])
+    weights = estimator.model_.get_weights()
+    with monkeypatch.context() as patch:
+        _interrupt_first_compiled_call(patch)
+        with pytest.raises(KeyboardInterrupt):
+            estimator.partial_fit(X, labels)
+    assert estimator.n_iter_ == estimator.best_epoch_ == 2
+    assert estimator.history_["loss"] == losses
+    assert _same_weights(estimator.model_.get_weights(), weights)
+    np.testing.assert_array_equal(estimator.predict_proba(X), predicted)
+    reference = KerasMLPClassifier((4,), **SMALL).fit(X, labels).partial_fit(X, labels)
+    estimator.partial_fit(X, labels)
+    assert estimator.n_iter_ == 3
+    np.testing.assert_allclose(estimator.predict_proba(X), reference.predict_proba(X),
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("remembered", [False, True], ids=["model", "remembered-start"])
+def test_predict_interrupted_changes_nothing(remembered, monkeypatch):
+    """Ctrl-C between predict's forward passes (batch_size rows at a time): the estimator is
+    unchanged (a network trained from a remembered start is not built) and predicts as before."""
+    X, labels = _three_classes()
+    KerasMLPClassifier((4,), **SMALL).fit(X, labels)  # remembers the start of the next fit
+    estimator = KerasMLPClassifier((4,), **SMALL).fit(X, labels)
+    if not remembered:
+        assert estimator.model_ is not None  # builds the Keras model, which predict then uses
+    assert ("_trained_state" in estimator.__dict__) == remembered
+    predicted, state = estimator.predict_proba(X), dict(estimator.__dict__)
+    calls, as_numpy = [], skkeras._base._as_numpy
+
+    def interrupted(outputs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return as_numpy(outputs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(skkeras._base, "_as_numpy", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            estimator.predict_proba(X, batch_size=10)
+    assert len(calls) == 2
+    assert sorted(estimator.__dict__) == sorted(state)
+    assert [key for key in state if estimator.__dict__[key] is not state[key]] == []
+    np.testing.assert_array_equal(estimator.predict_proba(X, batch_size=10), predicted)
+
+
 # ------------------------------------------------------- interrupted continued fits
 
 
@@ -1061,6 +1165,40 @@ def test_continued_fit_interrupted_inside_an_epoch_keeps_its_steps_uncounted(
                                atol=1e-6)
     estimator.partial_fit(X, labels)  # continues from there
     assert estimator.n_iter_ == len(estimator.history_["loss"]) == 3 + completed
+
+
+def _interrupt_first_compiled_call(monkeypatch) -> None:
+    from skkeras import _fastpath
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_fastpath, "_call_training_graph", interrupted)
+
+
+@pytest.mark.parametrize("path", ["compiled", "keras-fit"])
+def test_continued_fit_interrupted_in_its_first_epoch_keeps_best_epoch(path, monkeypatch):
+    """No epoch of the continued fit completed: best_epoch_ still names the previous fit's best
+    epoch (whose weights early stopping put back), not the last epoch."""
+    X = np.random.RandomState(0).randn(60, 3).astype(np.float32)
+    labels = np.arange(60) % 3
+    estimator = KerasMLPClassifier(
+        (4,), epochs=3, random_state=0, early_stopping=True, validation_fraction=0.3,
+        learning_rate=3.0, patience=5, warm_start=True,
+    ).fit(X, labels)
+    best, losses = estimator.best_epoch_, list(estimator.history_["val_loss"])
+    assert best < estimator.n_iter_ == 3  # the last epoch was not the best
+    callbacks = []
+    if path == "compiled":
+        _interrupt_first_compiled_call(monkeypatch)
+    else:
+        _InterruptMidEpoch.kept = None
+        callbacks = [_InterruptMidEpoch(0)]
+    with pytest.raises(KeyboardInterrupt):
+        estimator.fit(X, labels, callbacks=callbacks)
+    assert estimator.n_iter_ == estimator.current_epoch == 3
+    assert estimator.history_["val_loss"] == losses
+    assert estimator.best_epoch_ == best
 
 
 @pytest.mark.parametrize("name", ["mlp_classifier", "cnn_regressor", "lstm_classifier",

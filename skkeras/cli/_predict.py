@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._persistence import atomic_write
 from . import _data, _workflow
 from ._errors import EXIT_CANTCREAT, EXIT_DATAERR, EXIT_NOINPUT, CLIError
 from ._progress import Progress
@@ -92,7 +93,8 @@ def run_predict(args: argparse.Namespace) -> int:
         result.to_csv(sys.stdout, index=False)
         return 0
     try:
-        result.to_csv(args.output, index=False)
+        # atomically, as skkeras.save: Ctrl-C or a full disk keeps a previous file intact
+        atomic_write(Path(args.output), lambda file: result.to_csv(file, index=False))
     except OSError as error:
         raise CLIError(
             f"cannot write {args.output}: {error.strerror or error}", EXIT_CANTCREAT

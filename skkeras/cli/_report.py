@@ -10,7 +10,6 @@ import base64
 import html
 import json
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .._persistence import atomic_write
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0;
@@ -67,12 +68,10 @@ def json_ready(value: Any) -> Any:
 
 
 def write_text(path: Path, text: str | bytes) -> None:
-    """Write a file atomically (temporary file in the same folder, then rename)."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    mode = "wb" if isinstance(text, bytes) else "w"
-    with open(temporary, mode, **({} if isinstance(text, bytes) else {"encoding": "utf-8"})) as f:
-        f.write(text)
-    os.replace(temporary, path)
+    """Write a file atomically (UTF-8 for text), as :func:`skkeras.save` does: a failure or
+    Ctrl-C leaves the previous file intact and no temporary file behind."""
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
+    atomic_write(path, lambda file: file.write(data))
 
 
 def _cell(value: Any) -> str:

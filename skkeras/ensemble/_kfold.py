@@ -97,7 +97,23 @@ class _BaseKFoldEnsemble(MetaEstimatorMixin, BaseEstimator):
         -------
         self : object
             The fitted ensemble.
+
+        Notes
+        -----
+        A fit that raises (refused input, a member's fit failing, an interruption such as
+        ``KeyboardInterrupt``) leaves the ensemble as it was before the call: a fitted one keeps
+        its ``estimators_``, ``refit_estimator_``, fold scores and ``classes_``, and predicts as
+        before. The members are new clones, so the previous ones are never trained further.
         """
+        previous = dict(self.__dict__)
+        try:
+            return self._fit(X, y, sample_weight, groups)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(previous)
+            raise
+
+    def _fit(self, X, y, sample_weight, groups) -> _BaseKFoldEnsemble:
         self._validate_params()
         self._check_combine()
         y = self._check_target(y)
