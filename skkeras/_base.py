@@ -221,7 +221,10 @@ class BaseKerasEstimator(BaseEstimator):
             ``sample_weight``);
             ``batch_size``, ``shuffle``, ``epochs`` and ``verbose`` (also as routed
             ``fit__name`` parameters) override the estimator's own for this fit; other keys
-            are passed to Keras's ``Model.fit``.
+            are passed to Keras's ``Model.fit`` (a key it does not take is refused before
+            training, as are ``validation_split``, ``steps_per_epoch``, ``validation_steps``,
+            ``validation_batch_size``, ``validation_freq`` and ``class_weight`` values it would
+            misuse).
 
         Returns
         -------
