@@ -41,6 +41,9 @@ from ._param_checks import (
     _callback_items,
     _check_builder_loss,
     _check_callback_entries,
+    _check_compile_arguments,
+    _check_fit_arguments,
+    _check_loss_and_metrics,
     _check_predict_batch_size,
     _check_routed_learning_rate,
     _rows_per_batch,
@@ -64,6 +67,18 @@ _FIT_OVERRIDES = {
     "shuffle": ["boolean"],
     "epochs": [Interval(Integral, 1, None, closed="left")],
     "verbose": ["verbose"],
+}
+#: Other Keras ``fit`` arguments, passed on to ``Model.fit`` with these constraints (Keras
+#: would accept a ``validation_split`` of 2 or a ``steps_per_epoch`` of -1 and train on them).
+_FIT_PASSED_ON = {
+    "validation_split": [Interval(Real, 0, 1, closed="left")],
+    "validation_batch_size": [
+        Interval(Integral, 1, None, closed="left"), Options(Integral, {-1}), None
+    ],
+    "steps_per_epoch": [Interval(Integral, 1, None, closed="left"), None],
+    "validation_steps": [Interval(Integral, 1, None, closed="left"), None],
+    "validation_freq": [Interval(Integral, 1, None, closed="left")],
+    "class_weight": [dict, None],
 }
 #: Keras ``fit`` arguments the estimator sets itself, with what to do instead.
 _FIT_RESERVED = {
@@ -209,7 +224,10 @@ class BaseKerasEstimator(BaseEstimator):
             ``sample_weight``);
             ``batch_size``, ``shuffle``, ``epochs`` and ``verbose`` (also as routed
             ``fit__name`` parameters) override the estimator's own for this fit; other keys
-            are passed to Keras's ``Model.fit``.
+            are passed to Keras's ``Model.fit`` (a key it does not take is refused before
+            training, as are ``validation_split``, ``steps_per_epoch``, ``validation_steps``,
+            ``validation_batch_size``, ``validation_freq`` and ``class_weight`` values it would
+            misuse).
 
         Returns
         -------
@@ -357,12 +375,14 @@ class BaseKerasEstimator(BaseEstimator):
                 f"fit arguments {reserved} are set by {type(self).__name__} itself ({reasons}); "
                 "remove them from the fit__ parameters and fit's keyword arguments."
             )
+        _check_fit_arguments(self, merged, reserved=_FIT_RESERVED)
         if merged.get("callbacks") is not None:
             _check_callback_entries(merged["callbacks"], "fit__callbacks", type(self).__name__)
-        overrides = {f"fit__{key}": merged[key] for key in _FIT_OVERRIDES if key in merged}
+        constraints = {**_FIT_OVERRIDES, **_FIT_PASSED_ON}
+        given = {f"fit__{key}": merged[key] for key in constraints if key in merged}
         validate_parameter_constraints(
-            {f"fit__{key}": value for key, value in _FIT_OVERRIDES.items()},
-            overrides,
+            {f"fit__{key}": value for key, value in constraints.items()},
+            given,
             caller_name=type(self).__name__,
         )
         return merged
@@ -601,6 +621,8 @@ class BaseKerasEstimator(BaseEstimator):
         _check_predict_batch_size(extra.get("predict__batch_size"))
         if "optimizer__learning_rate" in extra:
             _check_routed_learning_rate(extra["optimizer__learning_rate"])
+        _check_compile_arguments(self, routed(extra, "compile"))
+        _check_loss_and_metrics(self)
         self._check_callbacks()
 
     def _check_callbacks(self) -> None:

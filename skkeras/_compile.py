@@ -53,9 +53,20 @@ def _class_name(snake_name: str) -> str:
 
 def make_loss(loss, kwargs: dict):
     """The loss as Keras's ``compile`` takes it, with routed ``loss__*`` kwargs applied."""
-    keras = import_keras()
     if loss is None or (not kwargs and not inspect.isclass(loss)):
         return loss
+    try:
+        return _built_loss(loss, kwargs)
+    except (TypeError, ValueError) as error:
+        cause = error.__context__ if error.__context__ is not None else error
+        raise ValueError(
+            f"The 'loss' parameter {loss!r} could not be built with the routed loss__ "
+            f"arguments {kwargs}: {cause}"
+        ) from error
+
+
+def _built_loss(loss, kwargs: dict):
+    keras = import_keras()
     if isinstance(loss, str):
         return keras.losses.get({"class_name": _class_name(loss), "config": kwargs})
     if inspect.isclass(loss):

@@ -115,7 +115,13 @@ def _training_target(y, *, y_numeric: bool, name: str) -> np.ndarray:
     float32's range (the network could not represent them); a classifier's column vector made
     1-D (with scikit-learn's DataConversionWarning for ``y``)."""
     if y_numeric:
-        y = np.asarray(y, dtype=np.float64)
+        try:
+            y = np.asarray(y, dtype=np.float64)
+        except (ValueError, TypeError) as error:
+            raise ValueError(
+                f"{name} must contain only numbers for a regressor; converting it to float "
+                f"failed: {error}. For class labels, use a classifier."
+            ) from error
         _to_float32(y, name)
     elif y.ndim == 2 and y.shape[1] == 1:
         y = column_or_1d(y, warn=name == "y")
@@ -207,9 +213,16 @@ def check_weights(sample_weight, X) -> np.ndarray | None:
     """Validate ``sample_weight``; refuse all-zero weights."""
     if sample_weight is None:
         return None
-    sample_weight = _check_sample_weight(
-        sample_weight, X, dtype=np.float64, ensure_non_negative=True
-    )
+    try:
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+    except ValueError as error:
+        if "could not convert" not in str(error):
+            raise
+        raise ValueError(
+            f"sample_weight must contain only numbers; converting it to float failed: {error}."
+        ) from error
     if not np.any(sample_weight > 0):
         raise ValueError(
             "sample_weight must contain at least one positive number; got all zeros."

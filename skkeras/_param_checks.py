@@ -4,6 +4,9 @@ routed learning rates, callbacks and a builder's compiled loss. Each raises befo
 
 from __future__ import annotations
 
+import inspect
+from difflib import get_close_matches
+from functools import cache
 from numbers import Integral, Real
 
 import numpy as np
@@ -143,3 +146,114 @@ def _check_routed_learning_rate(value) -> None:
             f"The routed parameter 'optimizer__learning_rate' must be a positive finite number "
             f"(or a learning-rate schedule); got {value!r}."
         )
+
+
+def _check_fit_arguments(estimator, fit_params: dict, reserved) -> None:
+    """Refuse ``fit`` keyword arguments (and routed ``fit__`` parameters) that Keras's
+    ``Model.fit`` does not take, before the network is built (Keras would refuse them only
+    then); ``callbacks__name`` arguments are routed to the callbacks. ``reserved``: those
+    the estimator sets itself (refused on their own), left out of the accepted ones shown."""
+    signature = _keras_signature("fit")
+    if signature is None:
+        return
+    accepted = sorted(signature - set(reserved))
+    unknown = sorted(
+        key for key in fit_params
+        if key not in accepted and key not in reserved and not key.startswith("callbacks__")
+    )
+    if unknown:
+        close = get_close_matches(unknown[0], accepted, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise TypeError(
+            f"{type(estimator).__name__}.fit() got unexpected keyword arguments {unknown} "
+            f"(given to fit or as routed fit__ parameters); accepted are {accepted} (passed "
+            f"to keras.Model.fit) and callbacks__<name> arguments for the callbacks.{hint}"
+        )
+
+
+def _check_compile_arguments(estimator, compile_params: dict) -> None:
+    """Refuse routed ``compile__`` parameters that Keras's ``Model.compile`` does not take."""
+    accepted = _keras_signature("compile")
+    if accepted is None:
+        return
+    unknown = sorted(set(compile_params) - accepted)
+    if unknown:
+        raise TypeError(
+            f"{type(estimator).__name__} got routed parameters "
+            f"{[f'compile__{key}' for key in unknown]} that keras.Model.compile does not take; "
+            f"compile__ accepts {sorted(accepted)}."
+        )
+
+
+def _keras_signature(method: str) -> frozenset[str] | None:
+    """The keyword arguments of ``keras.Model.<method>``; None when it takes any (``**kwargs``,
+    e.g. replaced by a wrapper)."""
+    return _keyword_arguments(getattr(import_keras().Model, method))
+
+
+@cache
+def _keyword_arguments(function) -> frozenset[str] | None:
+    parameters = inspect.signature(function).parameters.values()
+    if any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters):
+        return None
+    return frozenset(parameter.name for parameter in parameters if parameter.name != "self")
+
+
+#: Names Keras's ``compile`` resolves itself from the target and output shapes, not through
+#: ``keras.losses.get`` / ``keras.metrics.get``.
+_SHAPE_RESOLVED = {"loss": {"crossentropy", "ce"}, "metrics": {"accuracy", "acc"}}
+
+
+def _check_loss_and_metrics(estimator) -> None:
+    """Refuse, before any training, a ``loss`` or ``metrics`` name that Keras does not know
+    (Keras would fail on it only in the first training step)."""
+    owner = type(estimator).__name__
+    for param in ("loss", "metrics"):
+        for where, name in _named_entries(getattr(estimator, param, None), param):
+            _check_keras_name(param, where, name, owner)
+
+
+def _named_entries(value, where: str):
+    """``(position, name)`` for each string in ``value`` (a string, or a list, tuple or dict of
+    them, nested per output); ``position`` spells where it is, e.g. ``metrics['out'][1]``."""
+    if isinstance(value, str):
+        yield where, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _named_entries(item, f"{where}[{key!r}]")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _named_entries(item, f"{where}[{index}]")
+
+
+def _check_keras_name(param: str, where: str, name: str, owner: str) -> None:
+    if name.lower() in _SHAPE_RESOLVED[param]:
+        return
+    module_name = "metrics" if param == "metrics" else "losses"
+    module = getattr(import_keras(), module_name)
+    try:
+        module.get(name)
+        return
+    except (ValueError, TypeError):
+        pass
+    known = sorted(
+        {n for n in dir(module) if not n.startswith("_") and n not in _NOT_NAMES}
+        | _ALIASES | _SHAPE_RESOLVED[param]
+    )
+    close = get_close_matches(name, known, n=3, cutoff=0.6)
+    hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+    kind = "loss" if param == "loss" else "metric"
+    raise ValueError(
+        f"The '{param}' parameter of {owner} got an unknown Keras {kind} name: {where} is "
+        f"{name!r}. Pass a name keras.{module_name}.get accepts (such "
+        f"as {_EXAMPLES[param]}), a function or a keras {kind} object.{hint}"
+    )
+
+
+_NOT_NAMES = {"get", "serialize", "deserialize", "Loss", "Metric"}
+#: Short names Keras accepts that its modules do not list.
+_ALIASES = {"mse", "mae", "mape", "msle"}
+_EXAMPLES = {
+    "loss": "'binary_crossentropy', 'sparse_categorical_crossentropy' or 'mse'",
+    "metrics": "'accuracy', 'auc' or 'mae'",
+}

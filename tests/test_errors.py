@@ -23,6 +23,18 @@ def no_training(monkeypatch):
     _refuse_training(monkeypatch)
 
 
+@pytest.fixture
+def no_training_keeping_keras_fit(monkeypatch):
+    """As ``no_training``, through skkeras's own training entry points only (every Keras
+    ``Model.fit`` call goes through them): ``keras.Model.fit`` keeps its signature, which the
+    check of fit's keyword arguments reads."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("training started before the input was validated")
+
+    monkeypatch.setattr(skkeras._base, "run_training", refuse)
+    monkeypatch.setattr(skkeras._base, "run_training_from_start", refuse)
+
+
 def _refuse_training(monkeypatch) -> None:
     def refuse(*args, **kwargs):
         raise AssertionError("training started before the input was validated")
@@ -339,6 +351,100 @@ def test_routed_fit_arguments_are_validated(iris, params, match):
     with pytest.raises(ValueError, match=match):
         clf.fit(X, y)
     assert _unfitted(clf)
+
+
+@pytest.mark.parametrize("route", ["mlp-fit", "wrapper-fit", "wrapper-routed"])
+def test_unknown_fit_arguments_are_refused_before_training(no_training_keeping_keras_fit, iris,
+                                                          route):
+    """A misspelt fit argument is refused naming it, before the network is built, instead of
+    by Keras's Model.fit once it is."""
+    X, y = iris
+    clf = {
+        "mlp-fit": KerasMLPClassifier((4,), epochs=1),
+        "wrapper-fit": KerasClassifier(classifier_model),
+        "wrapper-routed": KerasClassifier(classifier_model, fit__validaton_split=0.1),
+    }[route]
+    kwargs = {} if route == "wrapper-routed" else {"validaton_split": 0.1}
+    with pytest.raises(TypeError, match=r"fit\(\) got unexpected keyword arguments "
+                       r"\['validaton_split'\].*Did you mean 'validation_split'\?"):
+        clf.fit(X, y, **kwargs)
+    assert _unfitted(clf)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"validation_split": 2.0}, r"'fit__validation_split' parameter .* Got 2.0"),
+     ({"steps_per_epoch": -1}, r"'fit__steps_per_epoch' parameter .* Got -1"),
+     ({"validation_freq": 0}, r"'fit__validation_freq' parameter .* Got 0"),
+     ({"class_weight": "balanced"}, r"'fit__class_weight' parameter .* Got 'balanced'")],
+)
+def test_keras_fit_arguments_passed_on_are_validated(no_training, iris, kwargs, match):
+    """Keras's Model.fit would train with these (validation_split=2 ran out of data)."""
+    X, y = iris
+    with pytest.raises(ValueError, match=match):
+        KerasMLPClassifier((4,), epochs=1).fit(X, y, **kwargs)
+
+
+def test_valid_keras_fit_arguments_and_callback_arguments_reach_training(
+        no_training_keeping_keras_fit, iris):
+    X, y = iris
+    clf = KerasClassifier(classifier_model, callbacks={"stop": keras.callbacks.EarlyStopping})
+    with pytest.raises(AssertionError, match="training started"):
+        clf.fit(X, y, validation_split=0.2, steps_per_epoch=2, callbacks__stop__patience=1)
+
+
+def test_unknown_routed_compile_arguments_are_refused(no_training_keeping_keras_fit, iris):
+    X, y = iris
+    clf = KerasClassifier(classifier_model, compile__jit_compiel=False)
+    with pytest.raises(TypeError, match=r"routed parameters \['compile__jit_compiel'\] that "
+                       r"keras.Model.compile does not take; compile__ accepts .*'jit_compile'"):
+        clf.fit(X, y)
+    assert _unfitted(clf)
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [({"loss": "msee"}, r"'loss' parameter of KerasClassifier got an unknown Keras loss name: "
+      r"loss is 'msee'.*Did you mean 'mse'"),
+     ({"metrics": ["accuracy", "aucc"]}, r"'metrics' parameter of KerasClassifier got an "
+      r"unknown Keras metric name: metrics\[1\] is 'aucc'"),
+     ({"metrics": {"out": ["acc", "nope"]}}, r"metrics\['out'\]\[1\] is 'nope'")],
+)
+def test_unknown_loss_and_metric_names_are_refused_before_training(no_training, iris, params,
+                                                                  match):
+    """Keras resolves these names only in the first training step."""
+    X, y = iris
+    with pytest.raises(ValueError, match=match):
+        KerasClassifier(classifier_model, **params).fit(X, y)
+
+
+def test_keras_loss_and_metric_names_reach_training(no_training, iris):
+    X, y = iris
+    clf = KerasClassifier(classifier_model, loss="crossentropy",
+                          metrics=["acc", "AUC", "sparse_categorical_accuracy"])
+    with pytest.raises(AssertionError, match="training started"):
+        clf.fit(X, y)
+
+
+def test_routed_loss_arguments_the_loss_does_not_take(no_training, iris):
+    X, y = iris
+    clf = KerasClassifier(classifier_model, loss="sparse_categorical_crossentropy",
+                          loss__from_logit=True)
+    with pytest.raises(ValueError, match=r"'loss' parameter 'sparse_categorical_crossentropy' "
+                       r"could not be built with the routed loss__ arguments \{'from_logit': "
+                       r"True\}: .*unexpected keyword argument 'from_logit'"):
+        clf.fit(X, y)
+
+
+def test_non_numeric_regression_target_and_sample_weight(no_training, diabetes):
+    X, y = diabetes
+    labels = np.where(y > 0, "high", "low")
+    with pytest.raises(ValueError, match=r"y must contain only numbers for a regressor; "
+                       r"converting it to float failed: .*'(high|low)'"):
+        KerasMLPRegressor(epochs=1).fit(X, labels)
+    with pytest.raises(ValueError, match=r"sample_weight must contain only numbers; converting "
+                       r"it to float failed"):
+        KerasMLPRegressor(epochs=1).fit(X, y, sample_weight=labels)
 
 
 def test_learning_rate_must_be_a_number_or_a_schedule(iris):

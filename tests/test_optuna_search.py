@@ -482,6 +482,43 @@ def test_sqlite_study_resumes_with_the_same_name(tmp_path):
     assert len(set(alphas)) == 5
 
 
+class _RefusesTraining(RidgeClassifier):
+    """Fails the test if a trial starts training: bad input must be refused before."""
+
+    def fit(self, X, y, sample_weight=None):
+        raise AssertionError("training started before the input was validated")
+
+
+def _refused_search(**params):
+    X, y = load_iris(return_X_y=True)
+    space = {"alpha": FloatDistribution(1e-3, 1e3, log=True)}
+    search = OptunaSearchCV(_RefusesTraining(), space, n_trials=2, cv=2, error_score="raise",
+                            **params)
+    return search.fit(X, y)
+
+
+@pytest.mark.parametrize(
+    ("url", "error", "match"),
+    [("notaurl", ValueError, r"storage URL 'notaurl' is not a database URL \(e\.g\. "
+      r"sqlite:///study\.db"),
+     ("nosuchdb://host/db", ValueError, r"storage URL nosuchdb://host/db names a database kind "
+      r"SQLAlchemy does not know \('nosuchdb'"),
+     ("sqlite:///{tmp}/missing/study.db", FileNotFoundError, r"names an SQLite file in the "
+      r"folder .*missing, which does not exist; create it first")],
+    ids=["malformed", "unknown-dialect", "missing-folder"],
+)
+def test_bad_storage_urls_are_refused_naming_them_before_any_trial(tmp_path, url, error, match):
+    with pytest.raises(error, match=match):
+        _refused_search(storage=url.format(tmp=tmp_path))
+    assert not (tmp_path / "missing").exists()
+
+
+def test_study_callbacks_that_are_not_callable_are_refused_before_any_trial():
+    with pytest.raises(ValueError, match=r"'callbacks' parameter of OptunaSearchCV must hold "
+                       r"callables taking \(study, trial\); callbacks\[1\] is 'stop' \(str\)"):
+        _refused_search(callbacks=[lambda study, trial: None, "stop"])
+
+
 def test_plain_postgresql_url_without_its_driver_says_to_name_psycopg2(monkeypatch):
     pytest.importorskip("psycopg2")
     import importlib.util

@@ -26,7 +26,12 @@ from sklearn.utils._metadata_requests import (
     _routing_enabled,
     process_routing,
 )
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+)
 from sklearn.utils._tags import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
@@ -286,6 +291,7 @@ default=None
         """
         self._validate_params()
         raw_params = dict(fit_params)
+        _check_study_callbacks(self.callbacks)
         if self.n_trials is None and self.timeout is None:
             raise ValueError(
                 "OptunaSearchCV needs a stopping rule: set n_trials, timeout, or both "
@@ -616,6 +622,18 @@ default=None
 
 
 # ---------------------------------------------------------------------- helpers
+def _check_study_callbacks(callbacks) -> None:
+    """Refuse ``callbacks`` entries that are not callable before any trial runs (Optuna would
+    call them only after the first trial)."""
+    for index, callback in enumerate(callbacks or []):
+        if not callable(callback):
+            raise InvalidParameterError(
+                "The 'callbacks' parameter of OptunaSearchCV must hold callables taking "
+                f"(study, trial); callbacks[{index}] is {callback!r} "
+                f"({type(callback).__name__})."
+            )
+
+
 @contextmanager
 def _optuna_logging(verbose: int):
     """Optuna logs every trial at INFO; show that only with ``verbose >= 2``."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import time
 import warnings
+from pathlib import Path
 
 import optuna
 
@@ -63,7 +64,7 @@ def make_rdb_storage(
     >>> storage.get_heartbeat_interval()
     10
     """
-    check_postgresql_driver(url)
+    check_storage_url(url)
     with warnings.catch_warnings():
         # Heartbeats have been "experimental" since Optuna 2.x; they are what makes workers safe.
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -77,6 +78,36 @@ def make_rdb_storage(
                 heartbeat_stale_trial_callback=callback,
             )
         )
+
+
+def check_storage_url(url: str) -> None:
+    """Refuse, in one line naming it, a storage URL that SQLAlchemy cannot parse, whose
+    database kind it does not know, or an SQLite file in a folder that does not exist (Optuna
+    would raise SQLAlchemy's own errors, the last after retrying)."""
+    from sqlalchemy.engine import make_url
+
+    example = "e.g. sqlite:///study.db or postgresql+psycopg2://user:password@host/db"
+    try:
+        parsed = make_url(url)
+    except Exception as error:
+        raise ValueError(f"The storage URL {url!r} is not a database URL ({example}).") from error
+    shown = parsed.render_as_string(hide_password=True)
+    try:
+        parsed.get_dialect()
+    except Exception as error:
+        raise ValueError(
+            f"The storage URL {shown} names a database kind SQLAlchemy does not know "
+            f"({parsed.drivername!r}: {error}); use {example}."
+        ) from error
+    check_postgresql_driver(url)
+    database = parsed.database
+    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:":
+        folder = Path(database).expanduser().resolve().parent
+        if not folder.is_dir():
+            raise FileNotFoundError(
+                f"The storage URL {shown} names an SQLite file in the folder {folder}, which "
+                "does not exist; create it first."
+            )
 
 
 def check_postgresql_driver(url: str) -> None:
