@@ -14,7 +14,7 @@ from optuna.trial import TrialState
 from scipy.stats import rankdata
 from sklearn import config_context
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_iris
-from sklearn.exceptions import FitFailedWarning
+from sklearn.exceptions import FitFailedWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression, Ridge, RidgeClassifier
 from sklearn.metrics import accuracy_score, get_scorer, make_scorer
 from sklearn.model_selection import (
@@ -584,6 +584,39 @@ def test_trial_stopped_by_ctrl_c_records_keyboard_interrupt(tmp_path):
     with pytest.warns(FitFailedWarning, match="First error: KeyboardInterrupt"):
         resumed = search(False).fit(X, y)
     assert list(resumed.cv_results_["error"]) == ["KeyboardInterrupt", ""]
+
+
+def test_refit_interrupted_leaves_the_previous_best_estimator_or_none(diabetes, monkeypatch):
+    """Ctrl-C in the refit: the search keeps its trials' results and the best_estimator_ of
+    its previous fit (still predicting), or has none on a first fit; never an unfitted one."""
+    X, y = diabetes[0][:80], diabetes[1][:80]
+    space = {"alpha": FloatDistribution(1e-3, 1e3, log=True)}
+    search = OptunaSearchCV(Ridge(), space, n_trials=2, cv=2, random_state=0)
+    real_fit = Ridge.fit
+
+    def fit_interrupted_on_all_rows(self, X_fit, y_fit, *args, **kwargs):
+        if len(X_fit) == len(X):  # the refit, not a fold
+            raise KeyboardInterrupt
+        return real_fit(self, X_fit, y_fit, *args, **kwargs)
+
+    monkeypatch.setattr(Ridge, "fit", fit_interrupted_on_all_rows)
+    with pytest.raises(KeyboardInterrupt):
+        search.fit(X, y)
+    assert "best_estimator_" not in vars(search) and "refit_time_" not in vars(search)
+    assert len(search.study_.trials) == 2 and len(search.cv_results_["params"]) == 2
+    assert set(search.best_params_) == {"alpha"}
+    with pytest.raises(NotFittedError):
+        search.predict(X)
+
+    monkeypatch.undo()
+    search.fit(X, y)
+    previous, refit_time, expected = search.best_estimator_, search.refit_time_, search.predict(X)
+    monkeypatch.setattr(Ridge, "fit", fit_interrupted_on_all_rows)
+    with pytest.raises(KeyboardInterrupt):
+        search.set_params(random_state=1).fit(X, y)
+    assert search.best_estimator_ is previous and search.refit_time_ == refit_time
+    np.testing.assert_array_equal(search.predict(X), expected)
+    assert len(search.study_.trials) == 2  # the interrupted fit's own trials
 
 
 # ---------------------------------------------------------------------- samplers

@@ -283,6 +283,17 @@ default=None
         -------
         self : object
             The fitted search.
+
+        Notes
+        -----
+        The refit trains a new estimator aside and becomes ``best_estimator_`` (with
+        ``refit_time_``) only once it is fitted. If the refit is interrupted (Ctrl-C) or fails,
+        the exception propagates and the search keeps the ``best_estimator_`` and
+        ``refit_time_`` of its previous fit, if any (fitted with that fit's best parameters),
+        or has none (prediction raises ``NotFittedError``); ``study_``, ``cv_results_``,
+        ``best_params_``, ``best_score_`` and ``best_index_`` describe the trials this fit
+        finished, so ``clone(search.estimator).set_params(**search.best_params_).fit(X, y)``
+        redoes the refit alone.
         """
         self._validate_params()
         raw_params = dict(fit_params)
@@ -490,10 +501,13 @@ default=None
         self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
 
     def _refit(self, X, y, fit_params: dict) -> None:
+        # fitted aside, then kept: a refit interrupted or failing leaves the best_estimator_ of
+        # an earlier fit (or none), never an unfitted one
         begin = time.perf_counter()
-        self.best_estimator_ = clone(self.estimator).set_params(**self.best_params_)
-        self.best_estimator_.fit(X, y, **fit_params)
+        estimator = clone(self.estimator).set_params(**self.best_params_)
+        estimator.fit(X, y, **fit_params)
         self.refit_time_ = time.perf_counter() - begin
+        self.best_estimator_ = estimator
 
     # ------------------------------------------------------------------ delegation
     def _check_refit(self, attr: str) -> None:
