@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import inspect
+import os
 import warnings
 
 import numpy as np
@@ -729,6 +730,35 @@ def test_plots_are_saved_as_png(tmp_path):
             assert file.read(8) == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="call fit first"):
         save_optimization_history(OptunaSearchCV(Ridge()), tmp_path / "x.png")
+
+
+@pytest.mark.parametrize("save", [save_optimization_history, save_param_importances])
+@pytest.mark.parametrize("error", [OSError(28, "No space left on device"), KeyboardInterrupt()],
+                         ids=["disk-full", "interrupt"])
+def test_plot_write_failing_midway_keeps_the_previous_file(save, error, tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    search = _ridge_search(n_trials=6)
+    path = tmp_path / "plot.svg"
+    save(search, path)
+    before = path.read_bytes()
+    assert b"<svg" in before  # the format follows the suffix
+    real_savefig = Figure.savefig
+
+    def half_written(figure, fname, *args, **kwargs):
+        if isinstance(fname, str | os.PathLike):
+            with open(fname, "wb") as file:
+                file.write(b"<svg half")
+        else:
+            fname.write(b"<svg half")
+        raise error
+
+    monkeypatch.setattr(Figure, "savefig", half_written)
+    with pytest.raises(type(error)):
+        save(search, path)
+    monkeypatch.setattr(Figure, "savefig", real_savefig)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["plot.svg"]  # no temporary file left behind
 
 
 # ---------------------------------------------------------------------- scikit-learn searches
