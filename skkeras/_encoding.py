@@ -158,6 +158,14 @@ class Encoder:
         path = os.path.join(self._workdir, f"model{len(self.members)}.keras")
         try:
             model.save(path)
+        except OSError as error:  # the temporary folder's disk or permissions, not the model
+            if error.errno is None:
+                raise
+            raise OSError(
+                error.errno,
+                f"{where}: could not write the network to the temporary folder "
+                f"{self._workdir}: {error.strerror or error}",
+            ) from error
         except Exception as error:
             raise TypeError(f"{where}: Keras could not save this model: {error}") from error
         with open(path, "rb") as file:

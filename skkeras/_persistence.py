@@ -69,6 +69,9 @@ def save(estimator: Any, path: str | os.PathLike) -> Path:
         If ``path`` is empty.
     IsADirectoryError, FileNotFoundError
         If ``path`` is a folder, or its folder does not exist; nothing is written then.
+    OSError
+        If writing fails (a full disk, in ``path``'s folder or in the temporary folder where
+        networks are written first); a file already at ``path`` is left as it was.
 
     Notes
     -----

@@ -396,8 +396,30 @@ def _has_encoders(attributes: dict) -> bool:
 def _trained_copy(keras, model):
     """A copy of a model instance with its architecture, compile settings and current weights
     (trainable and not: a pretrained network's starting point), so that fitting trains the copy
-    and leaves the user's instance as it was. The optimizer starts afresh."""
-    clone = keras.models.clone_model(model)
+    and leaves the user's instance as it was. The optimizer starts afresh. The instance's own
+    losses, metrics and optimizer class are found by name while its compile settings are copied,
+    so that a plain function (not registered with Keras) compiles the copy as it compiled the
+    instance."""
+    with keras.saving.custom_object_scope(_compile_objects(model)):
+        try:
+            clone = keras.models.clone_model(model)
+            _copy_weights(model, clone)
+            if model.compiled:
+                clone.compile_from_config(model.get_compile_config())
+        except (TypeError, ValueError) as error:
+            if _compile_config_readable(keras, model):
+                raise
+            raise ValueError(
+                f"Could not copy the compile settings (loss, metrics, optimizer) of the model "
+                f"passed as model= ({model.name!r}): {error} Compile it with named functions "
+                "or classes (a lambda cannot be copied; two different objects of one name are "
+                "ambiguous), register them with keras.saving.register_keras_serializable, or "
+                "pass a function that builds and compiles the model instead."
+            ) from error
+    return clone
+
+
+def _copy_weights(model, clone) -> None:
     weights = model.get_weights()
     if weights:
         if len(clone.weights) != len(weights):
@@ -407,9 +429,45 @@ def _trained_copy(keras, model):
                 "function that builds the model (and loads its weights) instead."
             )
         clone.set_weights(weights)
-    if model.compiled:
-        clone.compile_from_config(model.get_compile_config())
-    return clone
+
+
+def _compile_objects(model) -> dict[str, Any]:
+    """The functions and classes of the losses, metrics and optimizer ``model`` was compiled
+    with, by the names its compile config gives them (a name two of them share is left out)."""
+    # the objects compile received: Keras keeps no public handle on the metrics
+    config = getattr(getattr(model, "_compile_config", None), "config", None) or {}
+    found: dict[str, set] = {}
+    for value in _leaves(config):
+        if value is None or isinstance(value, str | bool | Real):
+            continue
+        obj = value if inspect.isroutine(value) or isinstance(value, type) else type(value)
+        name = getattr(obj, "__name__", None)
+        if isinstance(name, str):
+            found.setdefault(name, set()).add(obj)
+    return {name: objects.pop() for name, objects in found.items() if len(objects) == 1}
+
+
+def _leaves(value):
+    """The values nested in dicts, lists and tuples of ``value``."""
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _leaves(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _leaves(item)
+    else:
+        yield value
+
+
+def _compile_config_readable(keras, model) -> bool:
+    """Whether ``model``'s compile config deserializes (under the caller's object scope)."""
+    if not model.compiled:
+        return True
+    try:
+        keras.saving.deserialize_keras_object(model.get_compile_config())
+    except Exception:
+        return False
+    return True
 
 
 _COMMON_DOC = """
@@ -417,7 +475,9 @@ _COMMON_DOC = """
         A function returning a compiled or uncompiled ``keras.Model``, or a model instance: each
         fit (and :meth:`initialize`) trains a copy of it with its architecture, compile settings
         and current weights (pretrained weights are the starting point; the optimizer starts
-        afresh). The instance itself is not trained, unlike in scikeras: ``model_ is not
+        afresh). Its losses and metrics may be plain functions or classes not registered with
+        Keras (a lambda, or two different ones of one name, are refused before training). The
+        instance itself is not trained, unlike in scikeras: ``model_ is not
         model``, and ``clone`` gives independent estimators. ``None`` in a subclass that
         defines ``_keras_build_fn``: that method is the builder. A function (or
         ``_keras_build_fn``) receives the keyword arguments it declares, taken from this

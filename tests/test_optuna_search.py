@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import inspect
+import os
 import warnings
 
 import numpy as np
@@ -14,7 +15,7 @@ from optuna.trial import TrialState
 from scipy.stats import rankdata
 from sklearn import config_context
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_iris
-from sklearn.exceptions import FitFailedWarning
+from sklearn.exceptions import FitFailedWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression, Ridge, RidgeClassifier
 from sklearn.metrics import accuracy_score, get_scorer, make_scorer
 from sklearn.model_selection import (
@@ -623,6 +624,40 @@ def test_trial_stopped_by_ctrl_c_records_keyboard_interrupt(tmp_path):
     assert list(resumed.cv_results_["error"]) == ["KeyboardInterrupt", ""]
 
 
+def test_refit_interrupted_leaves_no_best_estimator(diabetes, monkeypatch):
+    """Ctrl-C in the refit: the search keeps its trials' results and has no best_estimator_,
+    neither an unfitted one nor the one of a previous fit (fitted with other parameters)."""
+    X, y = diabetes[0][:80], diabetes[1][:80]
+    space = {"alpha": FloatDistribution(1e-3, 1e3, log=True)}
+    search = OptunaSearchCV(Ridge(), space, n_trials=2, cv=2, random_state=0)
+    real_fit = Ridge.fit
+
+    def fit_interrupted_on_all_rows(self, X_fit, y_fit, *args, **kwargs):
+        if len(X_fit) == len(X):  # the refit, not a fold
+            raise KeyboardInterrupt
+        return real_fit(self, X_fit, y_fit, *args, **kwargs)
+
+    monkeypatch.setattr(Ridge, "fit", fit_interrupted_on_all_rows)
+    with pytest.raises(KeyboardInterrupt):
+        search.fit(X, y)
+    assert "best_estimator_" not in vars(search) and "refit_time_" not in vars(search)
+    assert len(search.study_.trials) == 2 and len(search.cv_results_["params"]) == 2
+    assert set(search.best_params_) == {"alpha"}
+    with pytest.raises(NotFittedError):
+        search.predict(X)
+
+    monkeypatch.undo()
+    search.fit(X, y)
+    assert search.best_estimator_ is not None
+    monkeypatch.setattr(Ridge, "fit", fit_interrupted_on_all_rows)
+    with pytest.raises(KeyboardInterrupt):
+        search.set_params(random_state=1).fit(X, y)
+    assert "best_estimator_" not in vars(search) and "refit_time_" not in vars(search)
+    with pytest.raises(NotFittedError):
+        search.predict(X)
+    assert len(search.study_.trials) == 2  # the interrupted fit's own trials
+
+
 # ---------------------------------------------------------------------- samplers
 @pytest.mark.parametrize(
     ("name", "cls"),
@@ -733,6 +768,35 @@ def test_plots_are_saved_as_png(tmp_path):
             assert file.read(8) == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="call fit first"):
         save_optimization_history(OptunaSearchCV(Ridge()), tmp_path / "x.png")
+
+
+@pytest.mark.parametrize("save", [save_optimization_history, save_param_importances])
+@pytest.mark.parametrize("error", [OSError(28, "No space left on device"), KeyboardInterrupt()],
+                         ids=["disk-full", "interrupt"])
+def test_plot_write_failing_midway_keeps_the_previous_file(save, error, tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    search = _ridge_search(n_trials=6)
+    path = tmp_path / "plot.svg"
+    save(search, path)
+    before = path.read_bytes()
+    assert b"<svg" in before  # the format follows the suffix
+    real_savefig = Figure.savefig
+
+    def half_written(figure, fname, *args, **kwargs):
+        if isinstance(fname, str | os.PathLike):
+            with open(fname, "wb") as file:
+                file.write(b"<svg half")
+        else:
+            fname.write(b"<svg half")
+        raise error
+
+    monkeypatch.setattr(Figure, "savefig", half_written)
+    with pytest.raises(type(error)):
+        save(search, path)
+    monkeypatch.setattr(Figure, "savefig", real_savefig)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["plot.svg"]  # no temporary file left behind
 
 
 # ---------------------------------------------------------------------- scikit-learn searches

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -675,6 +676,35 @@ def test_save_interrupted_while_keras_writes_a_model_keeps_previous_file(
     with pytest.raises(KeyboardInterrupt):
         skkeras.save(other, path)
     monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(path.parent)) == sorted([path.name, "work"])
+    assert os.listdir(work) == []
+    np.testing.assert_array_equal(skkeras.load(path).predict_proba(X), estimator.predict_proba(X))
+
+
+def test_disk_full_while_keras_writes_a_model_is_reported_as_a_disk_error(
+    saved, fitted, monkeypatch, tmp_path
+):
+    """A full temporary disk under Keras's save is an OSError naming the network and the
+    folder (not a TypeError saying the model cannot be saved); the previous file is intact."""
+    path, estimator, X = saved
+    before = path.read_bytes()
+    other, _ = fitted["mlp_classifier_strings_dataframe"]
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(work))
+
+    def disk_full(model, filepath, *args, **kwargs):
+        with open(filepath, "wb") as file:
+            file.write(b"PK half a model")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(keras.Model, "save", disk_full)
+    with pytest.raises(OSError, match=r"model_.*temporary folder .*work.*No space left") as info:
+        skkeras.save(other, path)
+    monkeypatch.undo()
+    assert info.value.errno == errno.ENOSPC
+    assert not isinstance(info.value, TypeError)
     assert path.read_bytes() == before
     assert sorted(os.listdir(path.parent)) == sorted([path.name, "work"])
     assert os.listdir(work) == []

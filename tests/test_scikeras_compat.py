@@ -407,6 +407,65 @@ def test_model_instance_copy_keeps_non_trainable_state_and_clones_are_independen
     assert _same_weights(twin.model_.get_weights(), model.get_weights())
 
 
+def _mean_squared(y_true, y_pred):  # a plain function, not registered with Keras
+    return keras.ops.mean(keras.ops.square(keras.ops.cast(y_true, y_pred.dtype) - y_pred))
+
+
+def _mean_absolute(y_true, y_pred):
+    return keras.ops.mean(keras.ops.abs(keras.ops.cast(y_true, y_pred.dtype) - y_pred))
+
+
+class _HalfSquared(keras.losses.Loss):  # a loss class, not registered with Keras
+    def call(self, y_true, y_pred):
+        return 0.5 * _mean_squared(y_true, y_pred)
+
+
+@keras.saving.register_keras_serializable(package="skkeras_tests")
+def _registered_squared(y_true, y_pred):
+    return _mean_squared(y_true, y_pred)
+
+
+@pytest.mark.parametrize("loss", [_mean_squared, _HalfSquared(), _registered_squared])
+@pytest.mark.parametrize("Estimator, y", [(KerasClassifier, Y_BINARY), (KerasRegressor, None)])
+def test_model_instance_compiled_with_custom_loss_and_metric_is_trained_as_compiled(
+    Estimator, y, loss
+):
+    """A compiled instance's unregistered loss and metric compile the copy fit trains."""
+    y = X_SMALL[:, 0] if y is None else y
+    model = _dense_net(4, 1, "sigmoid" if Estimator is KerasClassifier else None)
+    model.compile(optimizer="sgd", loss=loss, metrics=[_mean_absolute])
+    before = model.get_weights()
+    estimator = Estimator(model, epochs=2, random_state=0).fit(X_SMALL, y)
+    assert estimator.model_ is not model
+    if isinstance(loss, keras.losses.Loss):
+        assert type(estimator.model_.loss) is type(loss)  # a new instance of its class
+    else:
+        assert estimator.model_.loss is loss
+    assert sorted(estimator.history_) == ["_mean_absolute", "learning_rate", "loss"]
+    assert len(estimator.history_["loss"]) == 2
+    assert _same_weights(model.get_weights(), before)  # the instance itself is not trained
+    assert estimator.predict(X_SMALL).shape == (len(X_SMALL),)
+
+
+def test_model_instance_with_two_custom_objects_of_one_name_is_refused_before_training(
+    monkeypatch,
+):
+    def make(scale):
+        def scaled(y_true, y_pred):
+            return scale * _mean_squared(y_true, y_pred)
+
+        return scaled
+
+    model = _dense_net(4, 1, None)
+    model.compile(optimizer="sgd", loss=make(1.0), metrics=[make(2.0)])
+    trained = []
+    monkeypatch.setattr(keras.Model, "fit", lambda *a, **k: trained.append(1))
+    with pytest.raises(ValueError, match=r"model= \('sequential.*'scaled'.*"
+                       r"register_keras_serializable, or pass a function"):
+        KerasRegressor(model, epochs=1).fit(X_SMALL, X_SMALL[:, 0])
+    assert trained == []
+
+
 def test_initialize_builds_without_training_and_predicts(monkeypatch):
     clf = KerasClassifier(lambda meta: _dense_net(4, 3, "softmax"))
     assert clf.initialized_ is False

@@ -288,6 +288,18 @@ default=None
         -------
         self : object
             The fitted search.
+
+        Notes
+        -----
+        The refit trains a new estimator aside and becomes ``best_estimator_`` (with
+        ``refit_time_``) only once it is fitted. If the refit is interrupted (Ctrl-C) or fails,
+        the exception propagates and the search has no ``best_estimator_`` and no
+        ``refit_time_`` (those of a previous fit are dropped too: they were fitted with other
+        best parameters), so prediction raises ``NotFittedError``, never answers with an
+        unfitted or outdated estimator. ``study_``, ``cv_results_``, ``best_params_``,
+        ``best_score_`` and ``best_index_`` describe the trials this fit finished, so
+        ``clone(search.estimator).set_params(**search.best_params_).fit(X, y)``
+        redoes the refit alone.
         """
         self._validate_params()
         raw_params = dict(fit_params)
@@ -496,10 +508,18 @@ default=None
         self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
 
     def _refit(self, X, y, fit_params: dict) -> None:
+        # fitted aside, then kept: a refit interrupted or failing leaves no best_estimator_,
+        # neither an unfitted one nor a previous fit's (fitted with other best parameters)
         begin = time.perf_counter()
-        self.best_estimator_ = clone(self.estimator).set_params(**self.best_params_)
-        self.best_estimator_.fit(X, y, **fit_params)
+        estimator = clone(self.estimator).set_params(**self.best_params_)
+        try:
+            estimator.fit(X, y, **fit_params)
+        except BaseException:
+            for name in ("best_estimator_", "refit_time_"):
+                self.__dict__.pop(name, None)
+            raise
         self.refit_time_ = time.perf_counter() - begin
+        self.best_estimator_ = estimator
 
     # ------------------------------------------------------------------ delegation
     def _check_refit(self, attr: str) -> None:

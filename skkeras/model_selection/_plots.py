@@ -1,11 +1,14 @@
-"""Save Optuna's optimization-history and parameter-importance plots as PNG files."""
+"""Save Optuna's optimization-history and parameter-importance plots as image files."""
 
 from __future__ import annotations
 
 import os
 import warnings
+from pathlib import Path
 
 import optuna
+
+from .._persistence import atomic_write
 
 
 def _study(search_or_study) -> optuna.Study:
@@ -21,6 +24,8 @@ def _study(search_or_study) -> optuna.Study:
 
 
 def _save(plot, study, path, **kwargs) -> str:
+    """Draw ``plot`` of ``study`` and write it to ``path`` atomically: an interrupted or failing
+    write leaves a file already there intact and no temporary file behind."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -30,22 +35,28 @@ def _save(plot, study, path, **kwargs) -> str:
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         axes = plot(study, **kwargs)
     figure = axes.figure if hasattr(axes, "figure") else axes.flat[0].figure
-    figure.tight_layout()
     path = os.fspath(path)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    # the format follows the path's suffix, as savefig(path) infers it (a file object has none)
+    image_format = Path(path).suffix[1:].lower() or plt.rcParams["savefig.format"]
+    try:
+        figure.tight_layout()
+        atomic_write(Path(path), lambda file: figure.savefig(file, format=image_format, dpi=100))
+    finally:
+        plt.close(figure)
     return path
 
 
 def save_optimization_history(search_or_study, path) -> str:
-    """Save the score of every trial and the best score so far as a PNG.
+    """Save the score of every trial and the best score so far as an image.
 
     Parameters
     ----------
     search_or_study : OptunaSearchCV or optuna.Study
         A fitted search, or its ``study_``.
     path : str or path-like
-        Where to write the image.
+        Where to write the image; its suffix gives the format (``.png``, ``.svg``, ``.pdf``...;
+        PNG without one). A file already there is replaced atomically: an interrupted or
+        failing write leaves it as it was.
 
     Returns
     -------
@@ -68,7 +79,8 @@ def save_optimization_history(search_or_study, path) -> str:
 
 
 def save_param_importances(search_or_study, path) -> str:
-    """Save the importance of each sampled parameter (fANOVA over completed trials) as a PNG.
+    """Save the importance of each sampled parameter (fANOVA over completed trials) as an
+    image.
 
     Needs at least two completed trials that differ in their parameters.
 
@@ -77,7 +89,9 @@ def save_param_importances(search_or_study, path) -> str:
     search_or_study : OptunaSearchCV or optuna.Study
         A fitted search, or its ``study_``.
     path : str or path-like
-        Where to write the image.
+        Where to write the image; its suffix gives the format (``.png``, ``.svg``, ``.pdf``...;
+        PNG without one). A file already there is replaced atomically: an interrupted or
+        failing write leaves it as it was.
 
     Returns
     -------
