@@ -46,6 +46,7 @@ from ._param_checks import (
     _check_loss_and_metrics,
     _check_predict_batch_size,
     _check_routed_learning_rate,
+    _check_validation_monitors,
     _rows_per_batch,
     rows_per_prediction_call,
 )
@@ -478,6 +479,7 @@ class BaseKerasEstimator(BaseEstimator):
     def _fit_checked(self, X, y, sample_weight, fit_params, epochs, reinitialize):
         self._validate_params()
         self._check_params()
+        self._check_monitors_have_validation(fit_params)
         compile_changed = False if reinitialize else self._check_continued()
         X, y = self._check_fit_data(X, y, reset=reinitialize)
         sample_weight = check_weights(sample_weight, X)
@@ -651,6 +653,24 @@ class BaseKerasEstimator(BaseEstimator):
                 "rate at its milestones, which Keras does not allow for a schedule. Use one or "
                 "the other: remove the StepDecay, or give a number as the learning rate."
             )
+
+    def _check_monitors_have_validation(self, fit_params: dict) -> None:
+        """Refuse, in a fit without validation data (no ``validation_data``, no
+        ``validation_split``, no early stopping split), a callback in ``callbacks`` or the fit's
+        own that monitors a validation quantity: it would never act."""
+        has_validation = (
+            fit_params.get("validation_data") is not None
+            or bool(fit_params.get("validation_split"))
+            or self.early_stopping
+        )
+        if has_validation:
+            return
+        owner = type(self).__name__
+        params = self.get_params(deep=False)
+        _check_validation_monitors(self.callbacks, routed(params, "callbacks"), "callbacks", owner)
+        _check_validation_monitors(
+            fit_params.get("callbacks"), routed(fit_params, "callbacks"), "fit__callbacks", owner
+        )
 
     def _check_continued_target(self, y) -> None:
         """Hook: refuse targets that do not fit an already trained network."""

@@ -136,6 +136,53 @@ def _check_callback_entries(callbacks, name: str, owner: str) -> None:
             )
 
 
+def _check_validation_monitors(callbacks, routed_kwargs: dict, name: str, owner: str) -> None:
+    """Refuse, in a fit without validation data, a callback that acts on a validation quantity
+    (its ``monitor`` starts with ``val_``): Keras would warn at every epoch that the quantity
+    is not available, and the callback would never act. A callback class is judged by the
+    ``monitor`` it would be instantiated with (``routed_kwargs``: its routed arguments)."""
+    if callbacks is None:
+        return
+    for key, callback in _callback_items(callbacks):
+        head = f"{key}__"
+        kwargs = routed_kwargs if not isinstance(callbacks, dict) else {
+            arg[len(head):]: value for arg, value in routed_kwargs.items() if arg.startswith(head)
+        }
+        monitor = _callback_setting(callback, "monitor", kwargs)
+        if not (isinstance(monitor, str) and monitor.startswith("val_")):
+            continue
+        checkpoint = import_keras().callbacks.ModelCheckpoint
+        is_checkpoint = isinstance(callback, checkpoint) or (
+            isinstance(callback, type) and issubclass(callback, checkpoint)
+        )
+        if is_checkpoint and not _callback_setting(callback, "save_best_only", kwargs):
+            continue  # it saves at every epoch, whatever its monitor
+        kind = callback.__name__ if isinstance(callback, type) else type(callback).__name__
+        raise ValueError(
+            f"{owner} got {kind}(monitor={monitor!r}) in {name}[{key!r}], but this fit has no "
+            f"validation data: Keras would warn at every epoch that {monitor!r} is not "
+            "available, and the callback would never act. Give the fit validation data: "
+            "validation_data=(X_val, y_val) or validation_split (to fit or partial_fit), or "
+            "early_stopping=True (fit only; it holds out validation_fraction of the training "
+            "data); or monitor a training quantity such as 'loss'."
+        )
+
+
+def _callback_setting(callback, setting: str, kwargs: dict):
+    """The value of ``setting`` of a callback instance, or the one a callback class would get
+    when instantiated with ``kwargs`` (its default unless given); None if it has none."""
+    if not isinstance(callback, type):
+        return getattr(callback, setting, None)
+    try:
+        parameter = inspect.signature(callback).parameters.get(setting)
+    except (TypeError, ValueError):  # pragma: no cover - a signature Python cannot read
+        return None
+    if parameter is None or parameter.kind is inspect.Parameter.VAR_KEYWORD:
+        return None
+    default = None if parameter.default is inspect.Parameter.empty else parameter.default
+    return kwargs.get(setting, default)
+
+
 def _check_routed_learning_rate(value) -> None:
     """Refuse a routed ``optimizer__learning_rate`` that is a negative, zero or non-finite
     number (schedules and other objects are left to the optimizer)."""

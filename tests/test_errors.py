@@ -486,19 +486,91 @@ def test_callbacks_that_are_not_keras_callbacks(no_training, iris, kind, callbac
 
 
 @pytest.mark.parametrize(
-    "callbacks",
+    ("callbacks", "routed"),
     [
-        [keras.callbacks.EarlyStopping(monitor="loss")],
-        [keras.callbacks.EarlyStopping],
-        {"stop": keras.callbacks.EarlyStopping},
-        (),
+        ([keras.callbacks.EarlyStopping(monitor="loss")], {}),
+        ([keras.callbacks.EarlyStopping], {"callbacks__monitor": "loss"}),
+        ({"stop": keras.callbacks.EarlyStopping}, {"callbacks__stop__monitor": "loss"}),
+        ((), {}),
     ],
     ids=["instance", "class", "dict", "empty"],
 )
-def test_keras_callbacks_reach_training(no_training, iris, callbacks):
+def test_keras_callbacks_reach_training(no_training, iris, callbacks, routed):
     X, y = iris
     with pytest.raises(AssertionError, match="training started"):
-        KerasClassifier(classifier_model, callbacks=callbacks).fit(X, y)
+        KerasClassifier(classifier_model, callbacks=callbacks, **routed).fit(X, y)
+
+
+def _stop_on_val_loss():
+    return keras.callbacks.EarlyStopping(monitor="val_loss", patience=1)
+
+
+#: A callback monitoring a validation quantity, given in each way an estimator takes
+#: callbacks: (estimator parameters, fit arguments, where and what the message names).
+VALIDATION_MONITOR_CASES = {
+    "constructor": ({"callbacks": [_stop_on_val_loss()]}, {},
+                    r"EarlyStopping\(monitor='val_loss'\) in callbacks\[0\]"),
+    "class-default-monitor": ({"callbacks": [keras.callbacks.ReduceLROnPlateau]}, {},
+                              r"ReduceLROnPlateau\(monitor='val_loss'\) in callbacks\[0\]"),
+    "routed-monitor": ({"callbacks": {"stop": keras.callbacks.EarlyStopping},
+                        "callbacks__stop__monitor": "val_accuracy"}, {},
+                       r"EarlyStopping\(monitor='val_accuracy'\) in callbacks\['stop'\]"),
+    "best-checkpoint": ({"callbacks": {"best": keras.callbacks.ModelCheckpoint},
+                         "callbacks__best__filepath": "best.keras",
+                         "callbacks__best__save_best_only": True}, {},
+                        r"ModelCheckpoint\(monitor='val_loss'\) in callbacks\['best'\]"),
+    "fit": ({}, {"callbacks": [_stop_on_val_loss()]},
+            r"EarlyStopping\(monitor='val_loss'\) in fit__callbacks\[0\]"),
+    "routed-fit": ({"fit__callbacks": [_stop_on_val_loss()]}, {},
+                   r"EarlyStopping\(monitor='val_loss'\) in fit__callbacks\[0\]"),
+}
+
+
+@pytest.mark.parametrize("partial", [False, True], ids=["fit", "partial_fit"])
+@pytest.mark.parametrize(("params", "fit_kwargs", "match"), VALIDATION_MONITOR_CASES.values(),
+                         ids=VALIDATION_MONITOR_CASES)
+def test_callback_monitoring_validation_needs_validation_data(
+        no_training, iris, params, fit_kwargs, match, partial):
+    """Keras would warn at every epoch that val_loss is not available, and never act."""
+    X, y = iris
+    clf = KerasClassifier(classifier_model, **params)
+    train = clf.partial_fit if partial else clf.fit
+    with pytest.raises(ValueError, match=r"KerasClassifier got " + match + r", but this fit has "
+                       r"no validation data: .*validation_data=\(X_val, y_val\) or "
+                       r"validation_split .*early_stopping=True"):
+        train(X, y, **fit_kwargs)
+    assert not hasattr(clf, "model_")
+
+
+#: Fits with validation data (estimator parameters, fit arguments; "iris": the training data).
+WITH_VALIDATION_CASES = {
+    "validation_split": ({}, {"validation_split": 0.2}),
+    "routed-validation_split": ({"fit__validation_split": 0.2}, {}),
+    "early_stopping": ({"early_stopping": True}, {}),
+    "validation_data": ({}, {"validation_data": "iris"}),
+    # a ModelCheckpoint saving every epoch does not read its monitor
+    "checkpoint-every-epoch": ({"callbacks": {"every": keras.callbacks.ModelCheckpoint},
+                                "callbacks__every__filepath": "every.keras"}, {}),
+}
+
+
+@pytest.mark.parametrize(
+    ("params", "fit_kwargs", "partial"),
+    [(*case, partial) for case in WITH_VALIDATION_CASES.values() for partial in (False, True)
+     if not (partial and case[0].get("early_stopping"))],  # partial_fit refuses early_stopping
+    ids=[f"{name}-{method}" for name, case in WITH_VALIDATION_CASES.items()
+         for method in ("fit", "partial_fit")
+         if not (method == "partial_fit" and case[0].get("early_stopping"))],
+)
+def test_callback_monitoring_validation_with_validation_data_reaches_training(
+        no_training_keeping_keras_fit, iris, params, fit_kwargs, partial):
+    X, y = iris
+    fit_kwargs = {key: (X, y) if value == "iris" else value for key, value in fit_kwargs.items()}
+    params = {"callbacks": [_stop_on_val_loss()], **params}
+    clf = KerasClassifier(classifier_model, **params)
+    train = clf.partial_fit if partial else clf.fit
+    with pytest.raises(AssertionError, match="training started"):
+        train(X, y, **fit_kwargs)
 
 
 # ---------------------------------------------------------------- validation_data

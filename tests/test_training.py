@@ -118,6 +118,19 @@ def test_callback_classes_get_routed_arguments(iris):
     assert clf.n_iter_ == 2
 
 
+@pytest.mark.parametrize(
+    "fit_kwargs", [{"validation_split": 0.2}, {"validation_data": "iris"}],
+    ids=["validation_split", "validation_data"],
+)
+def test_callback_monitoring_val_loss_acts_with_validation_data(iris, fit_kwargs):
+    X, y = iris
+    fit_kwargs = {key: (X, y) if value == "iris" else value for key, value in fit_kwargs.items()}
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=0, min_delta=10.0)
+    clf = KerasClassifier(classifier_model, epochs=20, callbacks=[stop], random_state=0)
+    clf.fit(X, y, **fit_kwargs)
+    assert clf.n_iter_ == 2 and len(clf.history_["val_loss"]) == 2
+
+
 def test_warm_start_and_partial_fit_continue_training(iris):
     X, y = iris
     clf = KerasMLPClassifier(epochs=3, patience=None, warm_start=True, **FAST).fit(X, y)
