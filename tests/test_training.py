@@ -99,6 +99,31 @@ def test_step_decay_validates_arguments():
         StepDecay(factor=1.5)
 
 
+@pytest.mark.parametrize(
+    ("milestones", "match"),
+    [
+        (5, r"a sequence of positive epoch counts, such as \(80, 120\) or \[5\]; got 5 \(int\)"),
+        (None, r"a sequence .*; got None \(NoneType\)"),
+        ("80,120", r"a sequence .*; got '80,120' \(str\)"),
+        ((4, -2), r"positive whole epoch counts .*; milestones\[1\] is -2 in \(4, -2\)"),
+        ((2.5,), r"positive whole .*; milestones\[0\] is 2.5 in \(2.5,\)"),
+        (("5",), r"positive whole .*; milestones\[0\] is '5' in \('5',\)"),
+        (np.array([3, 0]), r"positive whole .*; milestones\[1\] is 0 in \(3, 0\)"),
+        ((2, 2.0), r"distinct epoch counts; got \(2, 2.0\)"),
+    ],
+    ids=["int", "none", "string", "negative", "fraction", "string-entry", "numpy-zero",
+         "repeated"],
+)
+def test_step_decay_refuses_bad_milestones(milestones, match):
+    with pytest.raises(ValueError, match=r"StepDecay milestones must be " + match):
+        StepDecay(milestones=milestones)
+
+
+def test_step_decay_accepts_milestones_in_any_order_and_whole_floats():
+    assert StepDecay(milestones=(4, 2.0, np.int64(6))).milestones == (2, 4, 6)
+    assert StepDecay(milestones=np.array([3, 1])).milestones == (1, 3)
+
+
 def test_callbacks_are_copied_per_fit(breast_cancer):
     X, y = breast_cancer
     stopper = keras.callbacks.EarlyStopping(monitor="loss", patience=1)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from numbers import Integral, Real
 
 import keras
+import numpy as np
+from sklearn.utils._param_validation import InvalidParameterError
 
 
 class StepDecay(keras.callbacks.Callback):
@@ -17,8 +19,9 @@ class StepDecay(keras.callbacks.Callback):
     Parameters
     ----------
     milestones : sequence of int, default=(80, 120, 160, 180)
-        Distinct epoch counts (1-based: ``80`` means "after 80 epochs") at which the rate is
-        decayed.
+        Distinct positive epoch counts, in any order (1-based: ``80`` means "after 80
+        epochs"), at which the rate is decayed; one milestone is a one-element sequence
+        (``[5]``), not ``5``.
     factor : float, default=0.1
         Multiplier applied at each milestone; must be in (0, 1].
     verbose : int, default=0
@@ -48,11 +51,7 @@ class StepDecay(keras.callbacks.Callback):
         verbose: int = 0,
     ):
         super().__init__()
-        milestones = tuple(milestones)
-        if not all(_is_epoch_count(m) for m in milestones):
-            raise ValueError(
-                f"StepDecay milestones must be positive epoch counts; got {milestones!r}."
-            )
+        milestones = _checked_milestones(milestones)
         if len(set(milestones)) != len(milestones):
             raise ValueError(
                 f"StepDecay milestones must be distinct epoch counts; got {milestones!r} (give "
@@ -60,7 +59,7 @@ class StepDecay(keras.callbacks.Callback):
             )
         if isinstance(factor, bool) or not isinstance(factor, Real) or not 0 < factor <= 1:
             raise ValueError(
-                f"StepDecay factor must be a number in (0, 1]; got {factor!r}."
+                f"StepDecay factor must be a number in (0, 1]; got {_plain(factor)!r}."
             )
         self.milestones = tuple(sorted(int(m) for m in milestones))
         self.factor = float(factor)
@@ -96,6 +95,30 @@ class StepDecay(keras.callbacks.Callback):
 
     def get_config(self):
         return {"milestones": self.milestones, "factor": self.factor, "verbose": self.verbose}
+
+
+def _checked_milestones(milestones) -> tuple:
+    """``milestones`` as a tuple of plain numbers, or an error naming what is wrong with it:
+    not a sequence (one epoch count, a string), or an entry that is not a positive whole
+    number."""
+    if isinstance(milestones, str | bytes) or not isinstance(milestones, Iterable):
+        raise InvalidParameterError(
+            "StepDecay milestones must be a sequence of positive epoch counts, such as "
+            f"(80, 120) or [5]; got {_plain(milestones)!r} ({type(milestones).__name__})."
+        )
+    values = tuple(_plain(value) for value in milestones)
+    for position, value in enumerate(values):
+        if not _is_epoch_count(value):
+            raise ValueError(
+                "StepDecay milestones must be positive whole epoch counts (1-based: 80 means "
+                f"after 80 epochs); milestones[{position}] is {value!r} in {values!r}."
+            )
+    return values
+
+
+def _plain(value):
+    """A NumPy scalar as the Python number it holds (for messages: 2, not np.int64(2))."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _is_epoch_count(value) -> bool:
