@@ -180,6 +180,32 @@ def test_layer_pyramid_rejects_bad_ranges():
         LayerPyramid(shrink=(0.5, 1.5))
 
 
+@pytest.mark.parametrize(
+    ("args", "kwargs", "match"),
+    [
+        ((0, 0), {}, r"first_units must be a \(low, high\) pair of ints, such as \(16, 256\); "
+                     r"got 0 \(int\)"),
+        (((16.0, 256),), {}, r"first_units must be a \(low, high\) pair of ints.*; got "
+                             r"\(16.0, 256\) \(tuple\)"),
+        (((16, 256), 0.5), {}, r"shrink must be a \(low, high\) pair of numbers, such as "
+                               r"\(0.25, 1.0\); got 0.5 \(float\)"),
+        ((), {"shrink": ("0.5", 1)}, r"shrink must be a \(low, high\) pair of numbers"),
+        ((), {"min_units": 8.5}, r"min_units must be an int; got 8.5 \(float\)"),
+        ((), {"max_layers": None}, r"max_layers must be an int; got None \(NoneType\)"),
+    ],
+    ids=["first_units-int", "first_units-floats", "shrink-float", "shrink-string",
+         "min_units-float", "max_layers-none"],
+)
+def test_layer_pyramid_rejects_bad_argument_types(args, kwargs, match):
+    with pytest.raises(TypeError, match=r"LayerPyramid's " + match):
+        LayerPyramid(*args, **kwargs)
+
+
+def test_layer_pyramid_takes_numpy_ranges():
+    pyramid = LayerPyramid(np.array([16, 64]), (np.float64(0.5), 1.0), min_units=np.int64(8))
+    assert pyramid.first_units == (16, 64) and pyramid.layers(16, 0.5) == (16, 8)
+
+
 def test_default_space_for_pipelines_can_be_extended():
     space = default_search_space(make_pipeline(StandardScaler(), KerasMLPRegressor()))
     assert "kerasmlpregressor__learning_rate" in space

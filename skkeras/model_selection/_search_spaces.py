@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from decimal import Decimal
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from optuna.distributions import (
     FloatDistribution,
     IntDistribution,
 )
+from sklearn.utils._param_validation import InvalidParameterError
 
 _PRIMITIVES = (type(None), bool, int, float, str)
 
@@ -56,6 +58,10 @@ class LayerPyramid:
         min_units: int = 8,
         max_layers: int = 3,
     ):
+        first_units = _pair(first_units, "first_units", Integral, "ints")
+        shrink = _pair(shrink, "shrink", Real, "numbers")
+        min_units = _whole(min_units, "min_units")
+        max_layers = _whole(max_layers, "max_layers")
         if not 1 <= min_units <= first_units[0] <= first_units[1]:
             raise ValueError(
                 "LayerPyramid needs 1 <= min_units <= first_units[0] <= first_units[1]; got "
@@ -97,6 +103,39 @@ class LayerPyramid:
             f"LayerPyramid(first_units={self.first_units}, shrink={self.shrink}, "
             f"min_units={self.min_units}, max_layers={self.max_layers})"
         )
+
+
+def _plain(value):
+    """A NumPy scalar as the Python number it holds (for messages: 2, not np.int64(2))."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _pair(value, name: str, kind: type, kind_name: str) -> tuple:
+    """``value`` (a LayerPyramid range) as a ``(low, high)`` tuple of plain numbers of ``kind``;
+    anything else is refused with an error naming the argument."""
+    pair = tuple(_plain(v) for v in value) if isinstance(value, tuple | list | np.ndarray) else None
+    if pair is None or len(pair) != 2 or not all(
+        isinstance(v, kind) and not isinstance(v, bool) for v in pair
+    ):
+        raise InvalidParameterError(
+            f"LayerPyramid's {name} must be a (low, high) pair of {kind_name}, such as "
+            f"{_PAIR_EXAMPLES[name]}; got {_plain(value)!r} ({type(value).__name__})."
+        )
+    return pair
+
+
+def _whole(value, name: str) -> int:
+    """``value`` (a LayerPyramid count) as a plain int; anything else is refused."""
+    value = _plain(value)
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise InvalidParameterError(
+            f"LayerPyramid's {name} must be an int; got {value!r} ({type(value).__name__})."
+        )
+    return value
+
+
+#: The default of each LayerPyramid range, shown in the message refusing a bad one.
+_PAIR_EXAMPLES = {"first_units": "(16, 256)", "shrink": "(0.25, 1.0)"}
 
 
 class _Choice:
