@@ -170,7 +170,7 @@ def load(
     >>> bool(abs(loaded.predict(X) - reg.predict(X)).max() == 0)
     True
     """
-    path = Path(path)
+    path = checked_path(path, "load")
     trusted_names = frozenset(_trusted_names(trusted))
     with _open_archive(path) as archive:
         manifest = _read_manifest(archive, path)
@@ -218,11 +218,24 @@ def library_versions() -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------- writing
+def checked_path(path: str | os.PathLike, what: str) -> Path:
+    """``path`` as a Path; anything but a str or an ``os.PathLike`` (None, a number) is refused
+    with a TypeError naming ``what``'s ``path`` parameter."""
+    if isinstance(path, str | os.PathLike):
+        return Path(path)
+    example = "'exported/1'" if what == "export" else "'model.skkeras'"
+    raise TypeError(
+        f"The 'path' parameter of {what} must be a str or an os.PathLike (such as {example} "
+        f"or a pathlib.Path); got {path!r} ({type(path).__name__})."
+    )
+
+
 def destination_path(path: str | os.PathLike, what: str = "save") -> Path:
     """``path`` as a Path, refusing an empty path before anything is written."""
+    checked = checked_path(path, what)
     if os.fspath(path) == "":
         raise ValueError(f"{what}: the path is empty; give a file path such as 'model.skkeras'.")
-    return Path(path)
+    return checked
 
 
 def atomic_write(path: Path, write: Callable[[Any], None]) -> None:
@@ -435,11 +448,22 @@ def _trusted_names(trusted) -> list[str]:
         return []
     if isinstance(trusted, str):
         trusted = [trusted]
+    if not isinstance(trusted, Iterable):
+        raise TypeError(
+            "The 'trusted' parameter of load must be None, an import path such as "
+            "'mymodule.build_model', or a list of import paths and classes or functions; got "
+            f"{trusted!r} ({type(trusted).__name__})."
+        )
     names = []
     for item in trusted:
         if isinstance(item, str):
             names.append(item)
             continue
+        if not callable(item):
+            raise TypeError(
+                "The 'trusted' parameter of load must hold import paths (str) and classes or "
+                f"functions; it holds {item!r} ({type(item).__name__})."
+            )
         path = public_path(item)
         if path is None:
             raise ValueError(f"trusted: {item!r} cannot be imported by name.")

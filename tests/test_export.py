@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 
 import keras
 import numpy as np
@@ -188,6 +189,16 @@ def test_export_refusals(data, tmp_path):
     with pytest.raises(ValueError, match="export: the path is empty"):
         skkeras.export(fitted, "")
     assert sorted(os.listdir(tmp_path)) == ["file"]
+
+
+@pytest.mark.parametrize("path", [None, 3, b"exported"], ids=["none", "int", "bytes"])
+def test_export_path_must_be_str_or_pathlike(tmp_path, monkeypatch, path):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(TypeError, match=r"The 'path' parameter of export must be a str or an "
+                       r"os.PathLike \(such as 'exported/1' or a pathlib.Path\); got "
+                       + re.escape(f"{path!r} ({type(path).__name__})")):
+        skkeras.export(KerasMLPClassifier(), path)
+    assert os.listdir(tmp_path) == []
 
 
 def test_onnx_without_tf2onnx_says_what_to_install(data, tmp_path, monkeypatch):

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import pickle
+import re
 import tempfile
 import warnings
 import zipfile
@@ -794,6 +795,36 @@ def test_bad_destinations_name_the_users_path(tmp_path):
         skkeras.save(estimator, "")
     assert os.listdir(tmp_path) == ["adir"]
     assert os.listdir(tmp_path / "adir") == []
+
+
+@pytest.mark.parametrize("path", [None, 5, b"m.skkeras"], ids=["none", "int", "bytes"])
+@pytest.mark.parametrize("what", ["save", "load"])
+def test_path_must_be_str_or_pathlike(tmp_path, monkeypatch, what, path):
+    monkeypatch.chdir(tmp_path)
+    call = (lambda: skkeras.save(KerasMLPClassifier(), path)) if what == "save" else (
+        lambda: skkeras.load(path))
+    with pytest.raises(TypeError, match=rf"The 'path' parameter of {what} must be a str or an "
+                       r"os.PathLike \(such as 'model.skkeras' or a pathlib.Path\); got "
+                       + re.escape(f"{path!r} ({type(path).__name__})")):
+        call()
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("trusted", "match"),
+    [
+        (5, r"must be None, an import path such as 'mymodule.build_model', or a list of import "
+            r"paths and classes or functions; got 5 \(int\)"),
+        (True, r"must be None, an import path .*; got True \(bool\)"),
+        ([len, 5], r"must hold import paths \(str\) and classes or functions; it holds 5 "
+                   r"\(int\)"),
+        ([None], r"must hold import paths .*; it holds None \(NoneType\)"),
+    ],
+    ids=["int", "bool", "int-entry", "none-entry"],
+)
+def test_load_refuses_bad_trusted_before_reading(tmp_path, trusted, match):
+    with pytest.raises(TypeError, match=r"The 'trusted' parameter of load " + match):
+        skkeras.load(tmp_path / "not-read.skkeras", trusted=trusted)
 
 
 def test_save_writes_through_a_symbolic_link(tmp_path):
