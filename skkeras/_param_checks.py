@@ -185,8 +185,13 @@ def _callback_setting(callback, setting: str, kwargs: dict):
 
 def _check_routed_learning_rate(value) -> None:
     """Refuse a routed ``optimizer__learning_rate`` that is a negative, zero or non-finite
-    number (schedules and other objects are left to the optimizer)."""
-    if isinstance(value, bool) or not isinstance(value, Real):
+    number or a bool (schedules and other objects are left to the optimizer)."""
+    if isinstance(value, bool | np.bool_):
+        raise ValueError(
+            "The routed parameter 'optimizer__learning_rate' must be a positive finite number "
+            f"(or a learning-rate schedule), not a bool; got {bool(value)!r}."
+        )
+    if not isinstance(value, Real):
         return
     if not (np.isfinite(value) and value > 0):
         raise ValueError(

@@ -6,7 +6,12 @@ from __future__ import annotations
 from numbers import Real
 from typing import Any
 
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+)
 
 from ._layers import MOMENTUM_OPTIMIZERS, OPTIMIZERS
 
@@ -27,6 +32,8 @@ class OptimizerParamsMixin:
 
     def _check_params(self) -> None:
         super()._check_params()
+        _refuse_bools(self, {"learning_rate": "(0.0, inf) or a keras.optimizers.schedules."
+                             "LearningRateSchedule", "momentum": "[0.0, 1.0]"})
         check_learning_rate(self.learning_rate, type(self).__name__)
 
     def _optimizer_kwargs(self) -> dict[str, Any]:
@@ -36,6 +43,18 @@ class OptimizerParamsMixin:
         if _takes_momentum(self.optimizer):
             kwargs["momentum"] = self.momentum
         return kwargs
+
+
+def _refuse_bools(estimator, allowed: dict[str, str]) -> None:
+    """Refuse True or False for the number parameters in ``allowed`` (their constraints take
+    True as 1: Keras would then refuse it as an argument of the 'optimizer')."""
+    for name, what in allowed.items():
+        value = getattr(estimator, name)
+        if isinstance(value, bool):
+            raise InvalidParameterError(
+                f"The {name!r} parameter of {type(estimator).__name__} must be a float in the "
+                f"range {what}, not a bool. Got {value!r} instead."
+            )
 
 
 def _takes_momentum(optimizer) -> bool:

@@ -64,6 +64,27 @@ def test_out_of_range_parameters(no_training, iris, params, match):
         KerasMLPClassifier(**params).fit(X, y)
 
 
+@pytest.mark.parametrize("kind", [KerasMLPClassifier, KerasMLPRegressor])
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"learning_rate": True}, r"'learning_rate' parameter of {kind} must be a float in the "
+         r"range \(0.0, inf\) or a keras.optimizers.schedules.LearningRateSchedule, not a bool. "
+         r"Got True instead."),
+        ({"optimizer": "sgd", "momentum": True}, r"'momentum' parameter of {kind} must be a "
+         r"float in the range \[0.0, 1.0\], not a bool. Got True instead."),
+        ({"momentum": False}, r"'momentum' parameter of {kind} .* not a bool. Got False"),
+    ],
+    ids=["learning_rate-true", "momentum-true", "momentum-false"],
+)
+def test_bool_learning_rate_or_momentum_is_refused_under_its_own_name(
+        no_training, iris, kind, params, match):
+    """True passed the constraints as 1 and Keras refused it, in a message naming 'optimizer'."""
+    X, y = iris
+    with pytest.raises(ValueError, match=match.format(kind=kind.__name__)):
+        kind(**params).fit(X, y)
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_nan_or_inf_in_x_or_y(no_training, diabetes, bad):
     X, y = diabetes
@@ -328,7 +349,7 @@ def test_predict_batch_size_is_validated(iris, value):
     assert fitted.predict(X).shape == y.shape
 
 
-@pytest.mark.parametrize("rate", [-1.0, 0.0, float("nan"), float("inf")])
+@pytest.mark.parametrize("rate", [-1.0, 0.0, float("nan"), float("inf"), True, np.True_])
 def test_routed_learning_rate_is_validated(iris, rate):
     X, y = iris
     clf = KerasClassifier(classifier_model, optimizer="sgd", optimizer__learning_rate=rate)
