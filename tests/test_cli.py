@@ -96,6 +96,26 @@ def test_one_class_target(tmp_path):
     one_line_error(result, 65, "single class ('a')")
 
 
+@pytest.mark.parametrize(
+    ("target", "fragment"),
+    [
+        ([0] * 2 + [1] * 18, "class 0 of target column 't' has 2 row(s) but --cv 3"),
+        ([True] * 2 + [False] * 18, "class True of target column 't' has 2 row(s)"),
+        (["b"] * 2 + ["a"] * 18, "class 'b' of target column 't' has 2 row(s)"),
+        ([7] * 20, "target column 't' has a single class (7)"),
+    ],
+    ids=["int", "bool", "str", "single-int"],
+)
+def test_target_classes_are_shown_as_plain_values(tmp_path, target, fragment):
+    """Not NumPy 2's reprs (np.int64(0), np.True_)."""
+    path = tmp_path / "classes.csv"
+    pd.DataFrame({"x": range(20), "t": target}).to_csv(path, index=False)
+    result = run_cli("tune", str(path), "--target", "t", "--task", "classification", "--cv", "3",
+                     "--output", str(tmp_path / "out"))
+    line = one_line_error(result, 65, fragment)
+    assert "np." not in line
+
+
 def test_unreachable_storage(table, tmp_path):
     url = "postgresql+psycopg2://someone:secret@127.0.0.1:9/nodb"
     result = run_cli("tune", str(table), "--target", "label", "--storage", url,
