@@ -656,11 +656,13 @@ class BaseKerasEstimator(BaseEstimator):
 
     def _check_monitors_have_validation(self, fit_params: dict) -> None:
         """Refuse, in a fit without validation data (no ``validation_data``, no
-        ``validation_split``, no early stopping split), a callback in ``callbacks`` or the fit's
-        own that monitors a validation quantity: it would never act."""
+        ``validation_split`` given to the fit or, for the scikeras-style wrappers, to the
+        estimator, no early stopping split), a callback in ``callbacks`` or the fit's own that
+        monitors a validation quantity: it would never act."""
         has_validation = (
             fit_params.get("validation_data") is not None
             or bool(fit_params.get("validation_split"))
+            or bool(getattr(self, "validation_split", 0.0))
             or self.early_stopping
         )
         if has_validation:

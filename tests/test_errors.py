@@ -567,6 +567,8 @@ def test_callback_monitoring_validation_needs_validation_data(
 WITH_VALIDATION_CASES = {
     "validation_split": ({}, {"validation_split": 0.2}),
     "routed-validation_split": ({"fit__validation_split": 0.2}, {}),
+    # scikeras's constructor parameter
+    "constructor-validation_split": ({"validation_split": 0.2}, {}),
     "early_stopping": ({"early_stopping": True}, {}),
     "validation_data": ({}, {"validation_data": "iris"}),
     # a ModelCheckpoint saving every epoch does not read its monitor
