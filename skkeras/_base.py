@@ -862,9 +862,17 @@ class BaseKerasEstimator(BaseEstimator):
 
     def _compile_kwargs(self, model, X, n_train_steps: int) -> dict[str, Any]:
         params = self.get_params(deep=False)
-        loss = make_loss(getattr(self, "loss", None), routed(params, "loss"))
+        loss_kwargs = routed(params, "loss")
+        loss = make_loss(getattr(self, "loss", None), loss_kwargs)
         if loss is None:
             loss = self._default_loss(_output_units(model, X))
+            if loss_kwargs:  # they would be dropped: the default loss is chosen by the target
+                raise ValueError(
+                    f"{type(self).__name__} got the routed loss__ arguments {loss_kwargs} but "
+                    f"loss=None, so it compiles the network with the loss its target calls for "
+                    f"({loss!r}), which they would not reach. Name the loss they are for, e.g. "
+                    f"loss={loss!r}, or remove them."
+                )
         return {
             "optimizer": make_optimizer(
                 self.optimizer, self._optimizer_kwargs(), estimator_name=type(self).__name__

@@ -488,7 +488,8 @@ _COMMON_DOC = """
         Used when the returned model is not compiled; ``optimizer__name=value`` sets its arguments.
     loss : str, callable or None, default=None
         Loss for an uncompiled model; ``None`` picks one from the target (see Notes).
-        ``loss__name=value`` sets its arguments.
+        ``loss__name=value`` sets its arguments (refused with ``loss=None``: name the loss
+        they are for).
     metrics : list or None, default=None
         Keras metrics for an uncompiled model; ``metrics__name=value`` for metric classes.
     epochs : int, default=1

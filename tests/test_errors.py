@@ -457,6 +457,19 @@ def test_routed_loss_arguments_the_loss_does_not_take(no_training, iris):
         clf.fit(X, y)
 
 
+def test_routed_loss_arguments_without_a_loss_are_refused(no_training, iris):
+    """loss=None compiles with the target's default loss: routed loss__ arguments would be
+    silently dropped."""
+    X, y = iris
+    clf = KerasClassifier(classifier_model, loss__ignore_class=0)
+    with pytest.raises(ValueError, match=r"routed loss__ arguments \{'ignore_class': 0\} "
+                       r"but loss=None.*loss='sparse_categorical_crossentropy'"):
+        clf.fit(X, y)
+    clf.set_params(loss="sparse_categorical_crossentropy")
+    with pytest.raises(AssertionError, match="training started"):
+        clf.fit(X, y)
+
+
 def test_non_numeric_regression_target_and_sample_weight(no_training, diabetes):
     X, y = diabetes
     labels = np.where(y > 0, "high", "low")
