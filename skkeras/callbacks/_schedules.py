@@ -6,8 +6,9 @@ from collections.abc import Iterable, Sequence
 from numbers import Integral, Real
 
 import keras
-import numpy as np
 from sklearn.utils._param_validation import InvalidParameterError
+
+from .._messages import plain
 
 
 class StepDecay(keras.callbacks.Callback):
@@ -59,7 +60,7 @@ class StepDecay(keras.callbacks.Callback):
             )
         if isinstance(factor, bool) or not isinstance(factor, Real) or not 0 < factor <= 1:
             raise ValueError(
-                f"StepDecay factor must be a number in (0, 1]; got {_plain(factor)!r}."
+                f"StepDecay factor must be a number in (0, 1]; got {plain(factor)!r}."
             )
         self.milestones = tuple(sorted(int(m) for m in milestones))
         self.factor = float(factor)
@@ -104,9 +105,9 @@ def _checked_milestones(milestones) -> tuple:
     if isinstance(milestones, str | bytes) or not isinstance(milestones, Iterable):
         raise InvalidParameterError(
             "StepDecay milestones must be a sequence of positive epoch counts, such as "
-            f"(80, 120) or [5]; got {_plain(milestones)!r} ({type(milestones).__name__})."
+            f"(80, 120) or [5]; got {plain(milestones)!r} ({type(milestones).__name__})."
         )
-    values = tuple(_plain(value) for value in milestones)
+    values = tuple(plain(value) for value in milestones)
     for position, value in enumerate(values):
         if not _is_epoch_count(value):
             raise ValueError(
@@ -114,11 +115,6 @@ def _checked_milestones(milestones) -> tuple:
                 f"after 80 epochs); milestones[{position}] is {value!r} in {values!r}."
             )
     return values
-
-
-def _plain(value):
-    """A NumPy scalar as the Python number it holds (for messages: 2, not np.int64(2))."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _is_epoch_count(value) -> bool:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._messages import plain
 from ._errors import EXIT_DATAERR, EXIT_NOINPUT, CLIError
 
 _READERS = {
@@ -93,25 +94,19 @@ def detect_task(y: pd.Series, task: str = "auto") -> str:
     return "regression"
 
 
-def _plain(value):
-    """A NumPy scalar as the Python value it holds, so that messages show ``0`` and ``True``
-    rather than NumPy 2's ``np.int64(0)`` and ``np.True_`` (strings keep their quotes)."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def check_target(y: pd.Series, task: str, *, target: str, cv: int) -> None:
     """Refuse targets no model can learn from: one class, too few rows per class, constant."""
     if task == "classification":
         counts = y.value_counts()
         if len(counts) < 2:
             raise CLIError(
-                f"target column {target!r} has a single class ({_plain(counts.index[0])!r}); "
+                f"target column {target!r} has a single class ({plain(counts.index[0])!r}); "
                 "a classifier needs at least two",
                 EXIT_DATAERR,
             )
         if counts.min() < cv:
             raise CLIError(
-                f"class {_plain(counts.idxmin())!r} of target column {target!r} has {counts.min()} "
+                f"class {plain(counts.idxmin())!r} of target column {target!r} has {counts.min()} "
                 f"row(s) but --cv {cv} needs at least {cv} per class; pass a smaller --cv",
                 EXIT_DATAERR,
             )

@@ -21,6 +21,8 @@ from optuna.distributions import (
 )
 from sklearn.utils._param_validation import InvalidParameterError
 
+from .._messages import plain
+
 _PRIMITIVES = (type(None), bool, int, float, str)
 
 
@@ -105,28 +107,23 @@ class LayerPyramid:
         )
 
 
-def _plain(value):
-    """A NumPy scalar as the Python number it holds (for messages: 2, not np.int64(2))."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def _pair(value, name: str, kind: type, kind_name: str) -> tuple:
     """``value`` (a LayerPyramid range) as a ``(low, high)`` tuple of plain numbers of ``kind``;
     anything else is refused with an error naming the argument."""
-    pair = tuple(_plain(v) for v in value) if isinstance(value, tuple | list | np.ndarray) else None
+    pair = tuple(plain(v) for v in value) if isinstance(value, tuple | list | np.ndarray) else None
     if pair is None or len(pair) != 2 or not all(
         isinstance(v, kind) and not isinstance(v, bool) for v in pair
     ):
         raise InvalidParameterError(
             f"LayerPyramid's {name} must be a (low, high) pair of {kind_name}, such as "
-            f"{_PAIR_EXAMPLES[name]}; got {_plain(value)!r} ({type(value).__name__})."
+            f"{_PAIR_EXAMPLES[name]}; got {plain(value)!r} ({type(value).__name__})."
         )
     return pair
 
 
 def _whole(value, name: str) -> int:
     """``value`` (a LayerPyramid count) as a plain int; anything else is refused."""
-    value = _plain(value)
+    value = plain(value)
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise InvalidParameterError(
             f"LayerPyramid's {name} must be an int; got {value!r} ({type(value).__name__})."
