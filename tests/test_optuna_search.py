@@ -684,6 +684,101 @@ def test_refit_interrupted_leaves_no_best_estimator(diabetes, monkeypatch):
     assert len(search.study_.trials) == 2  # the interrupted fit's own trials
 
 
+_FIT_RESULTS = ("cv_results_", "n_trials_", "best_index_", "best_trial_", "best_params_",
+                "best_score_", "best_estimator_", "refit_time_")
+
+
+def _ridge_fitted_twice(second_fit, **params):
+    """A fitted search whose second fit runs ``second_fit(search, X, y)``."""
+    X, y = load_iris(return_X_y=True)
+    space = {"alpha": FloatDistribution(1e-3, 1e3, log=True)}
+    search = OptunaSearchCV(RidgeClassifier(), space, n_trials=2, cv=2, random_state=0,
+                            **params).fit(X, y)
+    assert all(hasattr(search, name) for name in _FIT_RESULTS)
+    earlier_study = search.study_
+    second_fit(search, X, y)
+    return search, earlier_study, X
+
+
+def _assert_earlier_results_dropped(search, X):
+    assert [name for name in _FIT_RESULTS if name in vars(search)] == []
+    with pytest.raises(NotFittedError):
+        search.predict(X)
+
+
+def test_trials_interrupted_drop_an_earlier_fits_results():
+    """Ctrl-C between trials: the search keeps this fit's study, with its finished trial, and
+    no longer answers with the results (and best_estimator_) of an earlier fit."""
+
+    def interrupted_after_first_trial(study, trial):
+        raise KeyboardInterrupt
+
+    def second_fit(search, X, y):
+        search.set_params(callbacks=[interrupted_after_first_trial], random_state=1)
+        with pytest.raises(KeyboardInterrupt):
+            search.fit(X, y)
+
+    search, earlier_study, X = _ridge_fitted_twice(second_fit)
+    _assert_earlier_results_dropped(search, X)
+    assert search.study_ is not earlier_study
+    assert [trial.state for trial in search.study_.trials] == [TrialState.COMPLETE]
+
+
+def test_no_complete_trial_drops_an_earlier_fits_results():
+    """A second fit in which every trial fails raises, and leaves no model of the first fit
+    to predict with."""
+
+    def second_fit(search, X, y):
+        X_nan = X.copy()
+        X_nan[0, 0] = np.nan
+        with pytest.raises(ValueError, match="trial"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", FitFailedWarning)
+            search.fit(X_nan, y)
+
+    search, _, X = _ridge_fitted_twice(second_fit)
+    _assert_earlier_results_dropped(search, X)
+    assert {trial.state for trial in search.study_.trials} == {TrialState.FAIL}
+
+
+def test_search_refused_before_its_trials_keeps_an_earlier_fit(tmp_path):
+    """A stored study refused as incomparable (another number of splits) is refused before
+    any trial: the earlier fit's results and model stay."""
+    url = f"sqlite:///{tmp_path / 'kept.db'}"
+
+    def second_fit(search, X, y):
+        with pytest.raises(ValueError, match="number of cv splits"):
+            search.set_params(cv=3).fit(X, y)
+
+    search, earlier_study, X = _ridge_fitted_twice(second_fit, storage=url, study_name="kept")
+    assert search.study_ is earlier_study and len(search.study_.trials) == 2
+    assert search.cv_results_["params"] and search.predict(X).shape == (len(X),)
+
+
+@pytest.mark.parametrize("stored", [False, True])
+def test_fresh_process_trials_interrupted_drop_an_earlier_fits_results(
+    tmp_path, monkeypatch, stored
+):
+    """Trials in fresh processes interrupted: a stored study is kept as study_ (its finished
+    trials are in the database); a temporary one is gone, and so is study_."""
+    import skkeras.model_selection._optuna_search as module
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    def second_fit(search, X, y):
+        monkeypatch.setattr(module, "optimize_in_fresh_processes", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            search.set_params(trials_per_process=1).fit(X, y)
+
+    storage = f"sqlite:///{tmp_path / 'fresh.db'}" if stored else None
+    search, _, X = _ridge_fitted_twice(second_fit, storage=storage, study_name="fresh")
+    _assert_earlier_results_dropped(search, X)
+    if stored:
+        assert search.study_.study_name == "fresh" and len(search.study_.trials) == 2
+    else:
+        assert "study_" not in vars(search)
+
+
 # ---------------------------------------------------------------------- samplers
 @pytest.mark.parametrize(
     ("name", "cls"),

@@ -56,6 +56,9 @@ from ._search_spaces import SearchSpace, default_search_space
 from ._storage import open_study, resolve_storage
 
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+#: What a fit finds from its trials and refit (``study_`` aside).
+_FIT_RESULTS = ("cv_results_", "n_trials_", "best_index_", "best_trial_", "best_params_",
+                "best_score_", "best_estimator_", "refit_time_")
 
 #: Study user attributes recording what its trials' scores mean (see ``_check_comparable``).
 STUDY_SCORING = "skkeras_scoring"
@@ -300,6 +303,14 @@ default=None
         ``best_score_`` and ``best_index_`` describe the trials this fit finished, so
         ``clone(search.estimator).set_params(**search.best_params_).fit(X, y)``
         redoes the refit alone.
+
+        If the trials are interrupted or fail (Ctrl-C, ``error_score="raise"``, no trial
+        complete), the exception propagates. ``study_`` is then this fit's study, with the
+        trials it finished (with ``trials_per_process`` and ``storage=None`` they were in a
+        temporary database: there is no ``study_``), and the results of a previous fit
+        (``cv_results_``, ``n_trials_``, ``best_*``, ``refit_time_``) are dropped, as they
+        no longer describe ``study_``: prediction raises ``NotFittedError``. Input refused
+        before any trial (an incomparable stored study, a bad parameter) changes none of them.
         """
         self._validate_params()
         raw_params = dict(fit_params)
@@ -319,35 +330,63 @@ default=None
         splits = list(cv.split(X, y, **split_params))
         self.n_splits_ = len(splits)
         if self.trials_per_process is not None:
-            check_recyclable_storage(self.storage)
-            # Optuna's messages in this process (the study opened or copied into memory), as
-            # for the trials run here: only with verbose >= 2
-            with _optuna_logging(self.verbose):
-                if self.storage is not None:  # a stored study: refuse an incomparable one here
-                    self._open_study(space)
-                self.study_ = optimize_in_fresh_processes(self, X, y, splits, raw_params)
-            self.study_.sampler = make_trial_seeded_sampler(self.sampler, self._seed(), space)
-            self.study_.pruner = make_pruner(self.pruner)
-            self._collect_results(space, Failures())
+            self._search_in_fresh_processes(space, X, y, splits, raw_params)
         else:
-            with _optuna_logging(self.verbose):
-                self.study_ = self._open_study(space)
-            objective = Objective(
-                estimator=self.estimator,
-                space=space,
-                X=X,
-                y=y,
-                splits=splits,
-                scorer=self.scorer_,
-                fit_params=fit_params,
-                score_params=score_params,
-                prune=self._prunes(),
-            )
-            self._optimize(objective)
-            self._collect_results(space, objective.failures)
+            self._search_here(space, X, y, splits, fit_params, score_params)
         if self.refit:
             self._refit(X, y, fit_params)
         return self
+
+    def _search_in_fresh_processes(self, space, X, y, splits, raw_params: dict) -> None:
+        check_recyclable_storage(self.storage)
+        # Optuna's messages in this process (the study opened or copied into memory), as for
+        # the trials run here: only with verbose >= 2
+        with _optuna_logging(self.verbose):
+            # a stored study: refuse an incomparable one here
+            study = None if self.storage is None else self._open_study(space)
+        try:
+            with _optuna_logging(self.verbose):
+                study = optimize_in_fresh_processes(self, X, y, splits, raw_params)
+            study.sampler = make_trial_seeded_sampler(self.sampler, self._seed(), space)
+            study.pruner = make_pruner(self.pruner)
+            self.study_ = study
+            self._collect_results(space, Failures())
+        except BaseException:
+            self._forget_earlier_results(study)
+            raise
+
+    def _search_here(self, space, X, y, splits, fit_params: dict, score_params: dict) -> None:
+        with _optuna_logging(self.verbose):
+            study = self._open_study(space)
+        objective = Objective(
+            estimator=self.estimator,
+            space=space,
+            X=X,
+            y=y,
+            splits=splits,
+            scorer=self.scorer_,
+            fit_params=fit_params,
+            score_params=score_params,
+            prune=self._prunes(),
+        )
+        self.study_ = study
+        try:
+            self._optimize(objective)
+            self._collect_results(space, objective.failures)
+        except BaseException:
+            self._forget_earlier_results(study)
+            raise
+
+    def _forget_earlier_results(self, study: optuna.Study | None) -> None:
+        """After trials interrupted or failing: keep ``study`` (this fit's, with the trials it
+        finished; ``None`` when they were in a temporary database) as ``study_`` and drop the
+        results of an earlier fit, which no longer describe it."""
+        for name in _FIT_RESULTS:
+            self.__dict__.pop(name, None)
+        if study is None:
+            self.__dict__.pop("study_", None)
+        else:
+            self.study_ = study
 
     def _get_scorer(self):
         return check_scoring(self.estimator, self.scoring)
