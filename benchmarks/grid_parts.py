@@ -23,6 +23,12 @@ search is split with what scikit-learn records itself (``cv_results_``'s fit and
 evenly at no cost: ``total_1 / (work_1 / 2 + refit_1 + other_1)``. The calling process's CPU
 time during the search is also reported (it shares the two cores with the workers).
 
+Each turn also runs the cross-validation's 12 fits one after the other in joblib's worker
+processes, outside any search: in one worker while the other waits (``alone``), and in both
+workers at once (``in pairs``, each worker's sum, averaged). Their ratio is what two fits at
+once cost each other on this machine (shared caches and memory bandwidth, the host's other
+load), apart from joblib's dispatch and the search's refit.
+
     python -m benchmarks.grid_parts              # writes benchmarks/results/grid_parts.*
     python -m benchmarks.grid_parts --turns 8 --synthetic-turns 0 --name scratch
 """
@@ -30,6 +36,7 @@ time during the search is also reported (it shares the two cores with the worker
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import time
 
@@ -68,6 +75,49 @@ def timed_search(library: str, X, y, n_jobs: int) -> dict:
     }
 
 
+@functools.cache
+def _grid_fits_data(table: str):
+    """The table's training rows and the cross-validation's splits (kept by each worker)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    X, _, y, _ = load_table(table)
+    return X, y, list(StratifiedKFold(3).split(X, y))
+
+
+def grid_fits(library: str, table: str) -> float:
+    """Seconds the grid's 12 cross-validation fits take one after the other in this process
+    (a worker): the fits of :func:`timed_search`'s search, without scoring or refit."""
+    from sklearn.model_selection import ParameterGrid
+
+    from . import _libs
+
+    X, y, splits = _grid_fits_data(table)
+    rate, batch = GRID[library]
+    seconds = 0.0
+    for params in ParameterGrid({rate: [1e-3, 3e-3], batch: [32, 64]}):
+        for train, _ in splits:
+            model = _libs.make(library, 20).set_params(**params)
+            start = time.perf_counter()
+            model.fit(X[train], y[train])
+            seconds += time.perf_counter() - start
+    return seconds
+
+
+def concurrent_fits(library: str, table: str) -> dict:
+    """:func:`grid_fits` in one of joblib's two workers (``alone``) and in both at once
+    (``pairs``: each worker's seconds, averaged)."""
+    from joblib import Parallel, delayed
+
+    # by the module's name, which the workers import (not ``__main__``'s copy under ``-m``)
+    from . import grid_parts
+
+    def in_workers(count: int) -> float:
+        calls = (delayed(grid_parts.grid_fits)(library, table) for _ in range(count))
+        return statistics.mean(Parallel(n_jobs=2)(calls))
+
+    return {"alone": in_workers(1), "pairs": in_workers(2)}
+
+
 def measure(libraries: list[str], table: str, turns: int) -> list[dict]:
     """A warm-up search of each library with each ``n_jobs``, then ``turns`` turns in which
     every library searches with ``n_jobs=1`` and then ``n_jobs=2``: the libraries take turns,
@@ -76,17 +126,21 @@ def measure(libraries: list[str], table: str, turns: int) -> list[dict]:
     for library in libraries:
         for n_jobs in (1, 2):
             timed_search(library, X, y, n_jobs)
+        concurrent_fits(library, table)
     searches = {library: {1: [], 2: []} for library in libraries}
+    pairs = {library: [] for library in libraries}
     for _ in range(turns):
         for library in libraries:
             for n_jobs in (1, 2):
                 searches[library][n_jobs].append(timed_search(library, X, y, n_jobs))
-    return [_case(library, table, turns, searches[library]) for library in libraries]
+            pairs[library].append(concurrent_fits(library, table))
+    return [_case(library, table, turns, searches[library], pairs[library])
+            for library in libraries]
 
 
-def _case(library: str, table: str, turns: int, searches: dict) -> dict:
+def _case(library: str, table: str, turns: int, searches: dict, pairs: list[dict]) -> dict:
     one, two = searches[1], searches[2]
-    pairs = list(zip(one, two, strict=True))
+    turn_pairs = list(zip(one, two, strict=True))
     bounds = [s["total"] / (s["work"] / 2 + s["refit"] + s["other"]) for s in one]
     return {
         "library": library,
@@ -96,9 +150,12 @@ def _case(library: str, table: str, turns: int, searches: dict) -> dict:
         "n_jobs_2": {part: summary([s[part] for s in two]) for part in PARTS},
         "speedup": statistics.median(s["total"] for s in one)
         / statistics.median(s["total"] for s in two),
-        "speedup_per_turn": summary([a["total"] / b["total"] for a, b in pairs]),
+        "speedup_per_turn": summary([a["total"] / b["total"] for a, b in turn_pairs]),
         "bound": summary(bounds),
-        "fit_inflation": summary([b["fits"] / a["fits"] for a, b in pairs]),
+        "fit_inflation": summary([b["fits"] / a["fits"] for a, b in turn_pairs]),
+        "fits_alone": summary([turn["alone"] for turn in pairs]),
+        "fits_in_pairs": summary([turn["pairs"] for turn in pairs]),
+        "pair_inflation": summary([turn["pairs"] / turn["alone"] for turn in pairs]),
     }
 
 
@@ -114,7 +171,10 @@ def _markdown(report: dict) -> str:
         "refit: `refit_time_`; other: total - refit - work / n_jobs; caller CPU: the calling "
         "process's CPU time during the search. bound: the `n_jobs=1` search's total over "
         "(work / 2 + refit + other), the speed-up of an even, free split of its work. Fit "
-        "inflation: the fits' sum with `n_jobs=2` over that with `n_jobs=1`, per turn.",
+        "inflation: the fits' sum with `n_jobs=2` over that with `n_jobs=1`, per turn. "
+        "Fits alone / in pairs: the 12 fits one after the other in one of joblib's two "
+        "workers while the other waits, and in both at once (each worker's sum), outside any "
+        "search; pair inflation: their ratio, per turn.",
         "",
     ]
     parts = []
@@ -134,6 +194,13 @@ def _markdown(report: dict) -> str:
     ]
     lines += ["", *table(["library", "table", "speed-up (per turn)", "bound (per turn)",
                           "fit inflation (per turn)"], speedups)]
+    concurrency = [
+        [case["library"], case["table"], cell(case["fits_alone"]), cell(case["fits_in_pairs"]),
+         cell(case["pair_inflation"])]
+        for case in report["cases"]
+    ]
+    lines += ["", *table(["library", "table", "fits alone, s", "fits in pairs, s",
+                          "pair inflation (per turn)"], concurrency)]
     return "\n".join(lines) + "\n"
 
 
