@@ -268,14 +268,21 @@ def _check_loss_and_metrics(estimator) -> None:
 def _named_entries(value, where: str):
     """``(position, name)`` for each string in ``value`` (a string, or a list, tuple or dict of
     them, nested per output); ``position`` spells where it is, e.g. ``metrics['out'][1]``."""
-    if isinstance(value, str):
-        yield where, value
-    elif isinstance(value, dict):
+    return ((position, item) for position, item in nested_leaves(value, where)
+            if isinstance(item, str))
+
+
+def nested_leaves(value, where: str = ""):
+    """``(position, leaf)`` for each value nested in the dicts, lists and tuples of ``value``;
+    ``position`` spells where it is from ``where``, e.g. ``metrics['out'][1]``."""
+    if isinstance(value, dict):
         for key, item in value.items():
-            yield from _named_entries(item, f"{where}[{key!r}]")
+            yield from nested_leaves(item, f"{where}[{key!r}]")
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            yield from _named_entries(item, f"{where}[{index}]")
+            yield from nested_leaves(item, f"{where}[{index}]")
+    else:
+        yield where, value
 
 
 def _check_keras_name(param: str, where: str, name: str, owner: str) -> None:

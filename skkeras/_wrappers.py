@@ -18,7 +18,12 @@ from ._classifier import KerasClassifierBase
 from ._compile import make_loss, make_metrics, make_optimizer
 from ._data import check_predict_data
 from ._keras import import_keras
-from ._param_checks import _predict_batch_size, _rows_per_batch, rows_per_prediction_call
+from ._param_checks import (
+    _predict_batch_size,
+    _rows_per_batch,
+    nested_leaves,
+    rows_per_prediction_call,
+)
 from ._ready_made import CLASS_WEIGHT_DOC
 from ._regressor import KerasRegressorBase
 from ._routing import accepted_kwargs, routed
@@ -437,7 +442,7 @@ def _compile_objects(model) -> dict[str, Any]:
     # the objects compile received: Keras keeps no public handle on the metrics
     config = getattr(getattr(model, "_compile_config", None), "config", None) or {}
     found: dict[str, set] = {}
-    for value in _leaves(config):
+    for _, value in nested_leaves(config):
         if value is None or isinstance(value, str | bool | Real):
             continue
         obj = value if inspect.isroutine(value) or isinstance(value, type) else type(value)
@@ -445,18 +450,6 @@ def _compile_objects(model) -> dict[str, Any]:
         if isinstance(name, str):
             found.setdefault(name, set()).add(obj)
     return {name: objects.pop() for name, objects in found.items() if len(objects) == 1}
-
-
-def _leaves(value):
-    """The values nested in dicts, lists and tuples of ``value``."""
-    if isinstance(value, dict):
-        for item in value.values():
-            yield from _leaves(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _leaves(item)
-    else:
-        yield value
 
 
 def _compile_config_readable(keras, model) -> bool:
