@@ -1293,18 +1293,24 @@ def _assert_unchanged(loaded, network, weights):
         np.testing.assert_array_equal(got, want)
 
 
+def _assert_continuing_refused(loaded, X, y, match):
+    """warm_start fit and partial_fit are refused before training, leaving the loaded
+    network, its weights and the estimator as they were."""
+    network, weights = loaded.model_, loaded.model_.get_weights()
+    loaded.set_params(warm_start=True)
+    for method in (loaded.fit, loaded.partial_fit):
+        with pytest.raises(ValueError, match=match):
+            method(X, y)
+        _assert_unchanged(loaded, network, weights)
+
+
 def test_loaded_network_rebuilt_as_another_architecture_is_refused(tmp_path, monkeypatch):
     _, X, y, path = _saved_builder_compiled("regressor-loss", tmp_path)
     loaded, _ = _load_uncompiled(path, trusted=BUILDER_TRUSTED)
-    network, weights = loaded.model_, loaded.model_.get_weights()
     monkeypatch.setitem(BUILT_UNITS, "hidden", 5)
-    loaded.set_params(warm_start=True)
-    for method in (loaded.fit, loaded.partial_fit):
-        with pytest.raises(ValueError, match=r"builder now returns another architecture: "
+    _assert_continuing_refused(loaded, X, y, r"builder now returns another architecture: "
                                              r"weight 0 \(.*kernel\) has shape \(4, 4\) in the "
-                                             r"loaded network but \(4, 5\).*warm_start=False"):
-            method(X, y)
-        _assert_unchanged(loaded, network, weights)
+                                             r"loaded network but \(4, 5\).*warm_start=False")
     monkeypatch.setitem(BUILT_UNITS, "hidden", 4)
     loaded.partial_fit(X, y)
     assert loaded.n_iter_ == 2 and loaded.model_.compiled
@@ -1315,15 +1321,10 @@ def test_loaded_network_whose_builder_was_not_trusted_is_not_rebuilt(tmp_path):
     loaded, record = _load_uncompiled(path)
     assert any("not trusted" in str(warning.message) for warning in record)
     assert loaded.model is None
-    network, weights = loaded.model_, loaded.model_.get_weights()
     np.testing.assert_array_equal(loaded.predict(X), estimator.predict(X))
-    loaded.set_params(warm_start=True)
-    for method in (loaded.fit, loaded.partial_fit):
-        with pytest.raises(ValueError, match=r"parameter 'model' was not restored when loading "
+    _assert_continuing_refused(loaded, X, y, r"parameter 'model' was not restored when loading "
                                              r".*trusted=\['tests\.test_persistence\.build_"
-                                             r"compiled_with_loss'\].*warm_start=False"):
-            method(X, y)
-        _assert_unchanged(loaded, network, weights)
+                                             r"compiled_with_loss'\].*warm_start=False")
     loaded.set_params(model=build_compiled_with_loss).partial_fit(X, y)
     assert loaded.n_iter_ == 2 and loaded.model_.compiled
 
