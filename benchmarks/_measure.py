@@ -198,6 +198,16 @@ GRID_TABLES = {"digits": set(GRID), "synthetic": {"skkeras", "sklearn"}}
 STAND_IN = {"sklearn", "skkeras"}
 
 
+def search_grid(library: str, quick: bool = False) -> dict:
+    """The benchmark's grid in ``library``'s parameter names: two learning rates and two batch
+    sizes (4 candidates), or the learning rates alone (2) when ``quick``."""
+    rate, batch = GRID[library]
+    grid = {rate: [1e-3, 3e-3]}
+    if not quick:
+        grid[batch] = [32, 64]
+    return grid
+
+
 def grid_turns(one_search_s: float) -> int:
     """Turns of the repeated searches: 10 for a search under 2 s in one process, down to 3 for
     longer ones (the shorter the search, the more the machine's noise and joblib's fixed
@@ -222,10 +232,7 @@ def measure_grid(library, data, epochs, quick):
     if library not in GRID:
         return None
     X_train, _, y_train, _ = data
-    rate, batch = GRID[library]
-    grid = {rate: [1e-3, 3e-3]}
-    if not quick:
-        grid[batch] = [32, 64]
+    grid = search_grid(library, quick)
 
     def search(estimator, n_jobs=1, backend="loky", blas_threads=None, refit=True):
         searcher = GridSearchCV(estimator, grid, cv=3, n_jobs=n_jobs, refit=refit)

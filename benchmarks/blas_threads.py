@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from ._measure import GRID, cpu_seconds, load_table, summary
+from ._measure import cpu_seconds, load_table, search_grid, summary
 from ._results import cell, header, preamble, save, table
 
 VERSIONS = ("keras", "tensorflow-cpu", "scikit-learn", "threadpoolctl", "numpy")
@@ -65,9 +65,8 @@ def search(X, y, backend: str | None = None) -> dict:
 
     from . import _libs
 
-    rate, batch = GRID["skkeras"]
-    searcher = GridSearchCV(_libs.make("skkeras", 20), {rate: [1e-3, 3e-3], batch: [32, 64]},
-                            cv=3, n_jobs=2 if backend else 1)
+    searcher = GridSearchCV(_libs.make("skkeras", 20), search_grid("skkeras"), cv=3,
+                            n_jobs=2 if backend else 1)
     context = parallel_config(backend=backend) if backend else contextlib.nullcontext()
     cpu, start = cpu_seconds(), time.perf_counter()
     with context:

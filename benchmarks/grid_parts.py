@@ -40,7 +40,7 @@ import functools
 import statistics
 import time
 
-from ._measure import GRID, cpu_seconds, load_table, summary
+from ._measure import cpu_seconds, load_table, search_grid, summary
 from ._results import cell, header, preamble, save, speedup, table
 
 VERSIONS = ("keras", "tensorflow-cpu", "scikit-learn", "joblib", "psutil", "numpy")
@@ -55,9 +55,7 @@ def timed_search(library: str, X, y, n_jobs: int) -> dict:
 
     from . import _libs
 
-    rate, batch = GRID[library]
-    grid = {rate: [1e-3, 3e-3], batch: [32, 64]}
-    searcher = GridSearchCV(_libs.make(library, 20), grid, cv=3, n_jobs=n_jobs)
+    searcher = GridSearchCV(_libs.make(library, 20), search_grid(library), cv=3, n_jobs=n_jobs)
     cpu, start = cpu_seconds(), time.perf_counter()
     searcher.fit(X, y)
     total = time.perf_counter() - start
@@ -92,9 +90,8 @@ def grid_fits(library: str, table: str) -> float:
     from . import _libs
 
     X, y, splits = _grid_fits_data(table)
-    rate, batch = GRID[library]
     seconds = 0.0
-    for params in ParameterGrid({rate: [1e-3, 3e-3], batch: [32, 64]}):
+    for params in ParameterGrid(search_grid(library)):
         for train, _ in splits:
             model = _libs.make(library, 20).set_params(**params)
             start = time.perf_counter()

@@ -37,11 +37,10 @@ def run_child(library: str, table: str, turns: int) -> dict:
     from sklearn.model_selection import GridSearchCV
 
     from . import _libs
-    from ._measure import GRID
+    from ._measure import search_grid
 
     X, _, y, _ = load_table(table)
-    rate, batch = GRID[library]
-    grid = {rate: [1e-3, 3e-3], batch: [32, 64]}
+    grid = search_grid(library)
 
     def search(n_jobs):
         searcher = GridSearchCV(_libs.make(library, 20), grid, cv=3, n_jobs=n_jobs)
